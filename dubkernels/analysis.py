@@ -1,0 +1,230 @@
+"""Analyze a plate: track one face through a shot and write its track.
+
+Per frame (streamed, never the whole shot in memory): detect on a downscaled
+copy of the frame, or, once a face is tracked, on a small region around the
+previous box; landmarks at full resolution; head pose. Several faces: keep the
+tracked one (or the one nearest ``face_hint``, else the largest) and note it.
+No face: the frame is flagged; gaps of at most ``max_gap`` frames are filled
+by interpolation, longer ones fail with a clear message unless
+``passthrough_missing`` is set (those frames are then flagged ``missing``).
+
+Example:
+    >>> track = analyze_sequence(resolve_sequence("plate.####.exr"))
+    >>> save_track(track, "plate.track.json")
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+
+from dubkernels.colour import ColourSpaces, to_uint8
+from dubkernels.errors import FaceError
+from dubkernels.face.detect import Detection, FaceDetector, iou, to_gray
+from dubkernels.face.pose import estimate_head_pose
+from dubkernels.io.frames import check_finite, read_frame
+from dubkernels.io.sequences import FrameSequence, format_frames
+from dubkernels.tracks import FrameRecord, Track, box_from_landmarks, file_digest
+
+log = logging.getLogger(__name__)
+
+TRACK_FACE_PX = 110.0  # the tracking search region is scaled so the face is about this wide
+MIN_TRACK_IOU = 0.3  # a detection in the search region must overlap the previous box this much
+
+
+@dataclass
+class AnalysisSettings:
+    """Knobs of the analysis (stored in the track)."""
+
+    detector: str = "hog"
+    detect_size: int = 640  # longer side of the downscaled frame for full-frame detection
+    max_gap: int = 5  # longest run of faceless frames filled by interpolation
+    passthrough_missing: bool = False
+    face_hint: tuple[float, float] | None = None  # plate point on the face to keep when several
+    colourspace: str | None = None  # colourspace of the plate; default: the working space
+
+
+class FaceAnalyzer:
+    """Finds and follows one face frame by frame (no I/O)."""
+
+    def __init__(self, settings: AnalysisSettings, colour: ColourSpaces, detector: FaceDetector | None = None):
+        self.settings = settings
+        self.colour = colour
+        self.detector = detector or FaceDetector(settings.detector)
+        self.previous: Detection | None = None
+        self.notes: list[str] = []
+
+    def _gray(self, linear: np.ndarray) -> np.ndarray:
+        net = self.colour.to_network(linear, self.settings.colourspace)
+        return to_gray(to_uint8(net))
+
+    def _full_frame(self, rgb: np.ndarray, frame: int) -> Detection | None:
+        h, w = rgb.shape[:2]
+        scale = min(1.0, self.settings.detect_size / max(h, w))
+        small = rgb if scale == 1.0 else cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        gray = self._gray(small)
+        found = self.detector.detect(gray)
+        if not found:
+            found = self.detector.detect(gray, upsample=1)
+        if not found:
+            return None
+        found = [d.scaled(1.0 / scale) for d in found]
+        chosen = self._choose(found)
+        if len(found) > 1:
+            self.notes.append(
+                f"frame {frame}: {len(found)} faces; kept the {self._reason()} one at "
+                f"x={chosen.box[0]:.0f}, y={chosen.box[1]:.0f}"
+            )
+        return chosen
+
+    def _reason(self) -> str:
+        if self.previous is not None:
+            return "tracked"
+        return "hinted" if self.settings.face_hint else "largest"
+
+    def _choose(self, found: list[Detection]) -> Detection:
+        if self.previous is not None:
+            return max(found, key=lambda d: iou(d.box, self.previous.box))
+        if self.settings.face_hint:
+            hx, hy = self.settings.face_hint
+
+            def distance(d: Detection) -> float:
+                cx, cy = (d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2
+                return float(np.hypot(cx - hx, cy - hy))
+
+            return min(found, key=distance)
+        return max(found, key=lambda d: d.width)
+
+    def _near_previous(self, rgb: np.ndarray) -> Detection | None:
+        prev = self.previous
+        if prev is None:
+            return None
+        h, w = rgb.shape[:2]
+        cx, cy = (prev.box[0] + prev.box[2]) / 2, (prev.box[1] + prev.box[3]) / 2
+        half = prev.width * 1.1
+        x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
+        x1, y1 = int(min(cx + half, w)), int(min(cy + half, h))
+        if x1 - x0 < 16 or y1 - y0 < 16:
+            return None
+        scale = min(1.0, TRACK_FACE_PX / prev.width)
+        region = rgb[y0:y1, x0:x1]
+        if scale < 1.0:
+            region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        found = [d.scaled(1.0 / scale, x0, y0) for d in self.detector.detect(self._gray(region))]
+        found = [d for d in found if iou(d.box, prev.box) >= MIN_TRACK_IOU]
+        return max(found, key=lambda d: iou(d.box, prev.box)) if found else None
+
+    def _landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        bw, bh = box[2] - box[0], box[3] - box[1]
+        x0, y0 = int(max(box[0] - 0.5 * bw, 0)), int(max(box[1] - 0.5 * bh, 0))
+        x1, y1 = int(min(box[2] + 0.5 * bw, w)), int(min(box[3] + 0.5 * bh, h))
+        gray = self._gray(rgb[y0:y1, x0:x1])
+        local = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
+        return self.detector.landmarks(gray, local) + (x0, y0)
+
+    def analyze(self, rgb: np.ndarray, frame: int) -> FrameRecord:
+        """Analyze one display-window RGB frame (scene-linear float32)."""
+        found = self._near_previous(rgb) or self._full_frame(rgb, frame)
+        if found is None:
+            self.previous = None
+            return FrameRecord(frame, "missing")
+        self.previous = found
+        landmarks = self._landmarks(rgb, found.box)
+        h, w = rgb.shape[:2]
+        pose = estimate_head_pose(landmarks, w, h).as_dict()
+        return FrameRecord(frame, "detected", landmarks, found.box, found.score, pose)
+
+
+def fill_gaps(records: list[FrameRecord], width: int, height: int, max_gap: int, passthrough: bool, source: str) -> list[str]:
+    """Interpolate short runs of faceless frames in place; returns notes. Long runs fail unless ``passthrough``."""
+    notes = []
+    have = [i for i, r in enumerate(records) if r.has_face]
+    if not have:
+        raise FaceError(
+            f"{source}: no face found in any of frames {format_frames([r.frame for r in records])}; "
+            "check the plate, try --detector cnn, or add landmarks by hand with --overrides."
+        )
+    for start, end in _missing_runs(records):
+        frames = [records[i].frame for i in range(start, end)]
+        if end - start > max_gap:
+            if passthrough:
+                notes.append(f"frames {format_frames(frames)}: no face; passed through")
+                continue
+            raise FaceError(
+                f"{source}: no face in frames {format_frames(frames)} ({end - start} frames, more than "
+                f"--max-gap {max_gap}); raise --max-gap, add --passthrough-missing to leave them untouched, "
+                "or give landmarks for them with --overrides."
+            )
+        before = start - 1 if start > 0 else None
+        after = end if end < len(records) else None
+        for i in range(start, end):
+            a = records[before] if before is not None else records[after]
+            b = records[after] if after is not None else records[before]
+            t = 0.0 if a is b else (i - before) / (after - before)
+            lm = (1 - t) * a.landmarks + t * b.landmarks
+            rec = records[i]
+            rec.flag, rec.landmarks, rec.box, rec.confidence = "interpolated", lm, box_from_landmarks(lm), 0.0
+            rec.pose = estimate_head_pose(lm, width, height).as_dict()
+        notes.append(f"frames {format_frames(frames)}: no face; interpolated")
+    return notes
+
+
+def _missing_runs(records: list[FrameRecord]) -> Iterable[tuple[int, int]]:
+    i = 0
+    while i < len(records):
+        if records[i].has_face:
+            i += 1
+            continue
+        j = i
+        while j < len(records) and not records[j].has_face:
+            j += 1
+        yield i, j
+        i = j
+
+
+def analyze_sequence(
+    sequence: FrameSequence,
+    settings: AnalysisSettings | None = None,
+    colour: ColourSpaces | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Track:
+    """Analyze every frame of ``sequence``; returns the track (not yet saved)."""
+    settings = settings or AnalysisSettings()
+    colour = colour or ColourSpaces()
+    analyzer = FaceAnalyzer(settings, colour)
+    records: list[FrameRecord] = []
+    size: tuple[int, int] | None = None
+    for number in sequence.frames:
+        path = sequence.path(number)
+        frame = read_frame(path, number)
+        disp = frame.display_window
+        if size is None:
+            size = (disp.width, disp.height)
+        elif size != (disp.width, disp.height):
+            raise FaceError(
+                f"{path} (frame {number}): display window {disp.width}x{disp.height} differs from the "
+                f"first frame's {size[0]}x{size[1]}; every frame of a plate must have one resolution."
+            )
+        rgb = frame.display_rgb()
+        check_finite(rgb, f"{path} (frame {number})")
+        record = analyzer.analyze(rgb, number)
+        record.digest = file_digest(path)
+        records.append(record)
+        if progress:
+            progress(1)
+    assert size is not None
+    notes = analyzer.notes + fill_gaps(
+        records, size[0], size[1], settings.max_gap, settings.passthrough_missing, sequence.pattern
+    )
+    return Track(sequence.pattern, size[0], size[1], records, _settings_dict(settings, colour), notes)
+
+
+def _settings_dict(settings: AnalysisSettings, colour: ColourSpaces) -> dict:
+    out = asdict(settings)
+    out["colourspace"] = settings.colourspace or colour.working
+    out["ocio_config"] = colour.config.getName()
+    return out

@@ -1,0 +1,1 @@
+"""Frame, sequence and video input/output."""

@@ -1,0 +1,292 @@
+"""EXR frame input/output on OpenImageIO.
+
+A :class:`Frame` keeps everything of a file that a compositor cares about:
+every part (subimage) with every channel, the pixel type of each channel
+(half stays half), the data window and display window, and all metadata.
+Writing a frame read unchanged gives bit-identical pixels.
+
+Writes are atomic (a temporary file in the same folder, then a rename) and
+refuse to replace a file the caller names as an input. Lossy compressions
+(DWAA, DWAB, B44...) are never re-applied: an output gets a lossless
+compression instead and a note says so.
+
+Example:
+    >>> frame = read_frame("plate.1001.exr")
+    >>> frame.rgb().shape  # (height, width, 3) float32 over the data window
+    >>> write_frame("out.1001.exr", frame, provenance={"stage": "copy"})
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import OpenImageIO as oiio
+
+from dubkernels._version import __version__
+from dubkernels.errors import FrameError
+
+log = logging.getLogger(__name__)
+
+PROVENANCE_ATTRIBUTE = "dubkernels:provenance"
+LOSSLESS_FALLBACK = "zip"
+_LOSSY_COMPRESSIONS = ("dwaa", "dwab", "b44", "b44a")
+_FLOAT32_LOSSY = ("pxr24",)  # lossless for half, lossy for 32-bit float
+
+
+@dataclass(frozen=True)
+class Window:
+    """A pixel rectangle: origin (x, y) and size (width, height)."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+    @property
+    def x_end(self) -> int:
+        return self.x + self.width
+
+    @property
+    def y_end(self) -> int:
+        return self.y + self.height
+
+
+@dataclass
+class Part:
+    """One EXR part: its ImageSpec and pixels (height, width, channels) over the data window."""
+
+    spec: oiio.ImageSpec
+    pixels: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.spec.get_string_attribute("name", "")
+
+
+@dataclass
+class Frame:
+    """An image file as read: all parts, the first being the main (RGBA) part."""
+
+    parts: list[Part]
+    path: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def spec(self) -> oiio.ImageSpec:
+        return self.parts[0].spec
+
+    @property
+    def pixels(self) -> np.ndarray:
+        return self.parts[0].pixels
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        return tuple(self.spec.channelnames)
+
+    @property
+    def data_window(self) -> Window:
+        s = self.spec
+        return Window(s.x, s.y, s.width, s.height)
+
+    @property
+    def display_window(self) -> Window:
+        s = self.spec
+        return Window(s.full_x, s.full_y, s.full_width, s.full_height)
+
+    def describe(self) -> str:
+        return str(self.path) if self.path else "<in-memory frame>"
+
+    def rgb_indices(self) -> list[int]:
+        """Indices of the R, G, B channels of the main part (named R/G/B or the first three)."""
+        names = [n.split(".")[-1].upper() for n in self.channel_names]
+        if all(c in names for c in "RGB"):
+            return [names.index(c) for c in "RGB"]
+        if len(names) >= 3:
+            return [0, 1, 2]
+        if len(names) == 1:
+            return [0, 0, 0]
+        raise FrameError(
+            f"{self.describe()}: channels {self.channel_names} hold no RGB; "
+            "write the plate with R, G and B channels."
+        )
+
+    def rgb(self) -> np.ndarray:
+        """RGB of the data window as float32 (height, width, 3)."""
+        return np.ascontiguousarray(self.pixels[..., self.rgb_indices()], dtype=np.float32)
+
+    def display_rgb(self, fill: float = 0.0) -> np.ndarray:
+        """RGB over the display window as float32; pixels outside the data window are ``fill``."""
+        dw, disp = self.data_window, self.display_window
+        out = np.full((disp.height, disp.width, 3), fill, np.float32)
+        x0, y0 = max(dw.x, disp.x), max(dw.y, disp.y)
+        x1, y1 = min(dw.x_end, disp.x_end), min(dw.y_end, disp.y_end)
+        if x1 > x0 and y1 > y0:
+            src = self.pixels[y0 - dw.y : y1 - dw.y, x0 - dw.x : x1 - dw.x][..., self.rgb_indices()]
+            out[y0 - disp.y : y1 - disp.y, x0 - disp.x : x1 - disp.x] = src
+        return out
+
+
+def check_finite(rgb: np.ndarray, where: str) -> None:
+    """Raise a :class:`FrameError` naming ``where`` if ``rgb`` holds NaN or Inf."""
+    bad = ~np.isfinite(rgb)
+    if bad.any():
+        ys, xs = np.nonzero(bad.any(axis=-1) if bad.ndim == 3 else bad)
+        raise FrameError(
+            f"{where}: {int(bad.sum())} NaN/Inf pixel values (first at x={xs[0]}, y={ys[0]}); "
+            "clean them in comp (e.g. Nuke's Expression or Clamp node) and re-render the plate."
+        )
+
+
+def read_frame(path: str | os.PathLike[str], frame_number: int | None = None) -> Frame:
+    """Read every part and channel of an image file, keeping pixel types and metadata."""
+    path = Path(path)
+    where = f"{path}" + (f" (frame {frame_number})" if frame_number is not None else "")
+    if not path.is_file():
+        raise FrameError(f"{where}: file not found; render or copy the frame, or narrow --frames.")
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        raise FrameError(f"{where}: cannot open ({oiio.geterror().strip()}); the file is corrupt or not an image.")
+    parts: list[Part] = []
+    try:
+        subimage = 0
+        while inp.seek_subimage(subimage, 0):
+            spec = oiio.ImageSpec(inp.spec())
+            if spec.deep:
+                raise FrameError(f"{where}: deep EXR parts are not supported; flatten the plate first.")
+            fmt = oiio.FLOAT if len(spec.channelformats) else oiio.UNKNOWN
+            pixels = inp.read_image(subimage, 0, 0, spec.nchannels, fmt)
+            if pixels is None or inp.has_error:
+                raise FrameError(f"{where}: corrupt pixel data ({inp.geterror().strip()}); re-render the frame.")
+            if pixels.ndim == 2:
+                pixels = pixels[..., None]
+            parts.append(Part(spec, pixels))
+            subimage += 1
+    finally:
+        inp.close()
+    if not parts:
+        raise FrameError(f"{where}: no image data; re-render the frame.")
+    return Frame(parts, path)
+
+
+def lossless_compression(compression: str, formats: Iterable[oiio.TypeDesc]) -> tuple[str, str | None]:
+    """Return the compression to write, and a note when a lossy one was replaced."""
+    base = compression.split(":")[0].lower() if compression else "none"
+    float32 = any(f == oiio.FLOAT for f in formats)
+    if base in _LOSSY_COMPRESSIONS or (base in _FLOAT32_LOSSY and float32):
+        note = (
+            f"source compression '{compression}' is lossy; wrote '{LOSSLESS_FALLBACK}' instead "
+            "so unchanged pixels stay bit-identical"
+        )
+        return LOSSLESS_FALLBACK, note
+    return compression or LOSSLESS_FALLBACK, None
+
+
+def _output_spec(part: Part, provenance: str | None) -> tuple[oiio.ImageSpec, str | None]:
+    spec = oiio.ImageSpec(part.spec)
+    formats = list(spec.channelformats) or [spec.format]
+    compression, note = lossless_compression(spec.get_string_attribute("compression", ""), formats)
+    spec.attribute("compression", compression)
+    for stale in ("openexr:dwaCompressionLevel", "oiio:subimages", "oiio:subimagename"):
+        spec.erase_attribute(stale)
+    if provenance is not None:
+        spec.attribute(PROVENANCE_ATTRIBUTE, provenance)
+    return spec, note
+
+
+def _refuse_inputs(path: Path, protect: Sequence[str | os.PathLike[str]]) -> None:
+    for other in protect:
+        other = Path(other)
+        if path.resolve() == other.resolve() or (path.exists() and other.exists() and path.samefile(other)):
+            raise FrameError(
+                f"{path}: refusing to write over an input of this run; choose another output pattern."
+            )
+
+
+def write_frame(
+    path: str | os.PathLike[str],
+    frame: Frame,
+    *,
+    provenance: dict | None = None,
+    protect: Sequence[str | os.PathLike[str]] = (),
+) -> list[str]:
+    """Write ``frame`` atomically to ``path``; return notes (e.g. a replaced lossy compression).
+
+    ``provenance`` is stored as JSON in the ``dubkernels:provenance`` attribute of every part.
+    ``protect`` lists input files the write must never replace.
+    """
+    path = Path(path)
+    _refuse_inputs(path, protect)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prov = None
+    if provenance is not None:
+        prov = json.dumps({"dubkernels": __version__, **provenance}, sort_keys=True)
+    specs, notes = [], []
+    for part in frame.parts:
+        spec, note = _output_spec(part, prov)
+        specs.append(spec)
+        if note and note not in notes:
+            notes.append(note)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".exr", dir=path.parent)
+    os.close(fd)
+    try:
+        _write_parts(tmp, specs, [p.pixels for p in frame.parts], path)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    for note in notes:
+        log.info("%s: %s", path, note)
+    return notes
+
+
+def _write_parts(tmp: str, specs: list[oiio.ImageSpec], pixels: list[np.ndarray], final: Path) -> None:
+    out = oiio.ImageOutput.create(tmp)
+    if out is None:
+        raise FrameError(f"{final}: no writer for this file type ({oiio.geterror().strip()}); use .exr.")
+    try:
+        if len(specs) > 1 and not out.supports("multiimage"):
+            raise FrameError(f"{final}: this format cannot hold {len(specs)} parts; use .exr.")
+        ok = out.open(tmp, tuple(specs)) if len(specs) > 1 else out.open(tmp, specs[0])
+        for index, (spec, data) in enumerate(zip(specs, pixels)):
+            if index > 0:
+                ok = ok and out.open(tmp, spec, "AppendSubimage")
+            ok = ok and out.write_image(np.ascontiguousarray(data))
+            if not ok:
+                raise FrameError(f"{final}: write failed ({out.geterror().strip()}); check disk space and permissions.")
+    finally:
+        out.close()
+
+
+def new_frame(
+    pixels: np.ndarray,
+    *,
+    channel_names: Sequence[str] = ("R", "G", "B"),
+    pixel_type: str = "half",
+    data_window: Window | None = None,
+    display_window: Window | None = None,
+    compression: str = "zip",
+    attributes: dict[str, object] | None = None,
+) -> Frame:
+    """Make a one-part frame from an array (height, width, channels)."""
+    if pixels.ndim != 3 or pixels.shape[2] != len(channel_names):
+        raise ValueError(f"pixels {pixels.shape} do not match channels {tuple(channel_names)}")
+    h, w = pixels.shape[:2]
+    spec = oiio.ImageSpec(w, h, len(channel_names), pixel_type)
+    spec.channelnames = tuple(channel_names)
+    dw = data_window or Window(0, 0, w, h)
+    if (dw.width, dw.height) != (w, h):
+        raise ValueError(f"data window {dw} does not match pixels {w}x{h}")
+    disp = display_window or Window(0, 0, w, h)
+    spec.x, spec.y = dw.x, dw.y
+    spec.full_x, spec.full_y, spec.full_width, spec.full_height = disp.x, disp.y, disp.width, disp.height
+    spec.attribute("compression", compression)
+    for key, value in (attributes or {}).items():
+        spec.attribute(key, value)
+    dtype = np.float16 if pixel_type == "half" else np.float32
+    return Frame([Part(spec, pixels.astype(dtype, copy=False))])

@@ -1,0 +1,238 @@
+"""Track files: one versioned JSON analysis per clip, plus hand-made overrides.
+
+A track holds, per frame: the 68 landmarks, the face box, head pose,
+detector confidence, a flag (``detected``, ``interpolated``, ``user`` or
+``missing``) and the digest of the source frame file; and for the clip: the
+source pattern, frame range, image size and a fingerprint of all frames.
+Later stages only read tracks; they never silently re-detect.
+
+An overrides file (``{"format": "dubkernels-overrides", "version": 1,
+"frames": {"1005": {"landmarks": [[x, y], ... 68]}}}``) merges on top of a
+track and wins; merged frames are flagged ``user`` and their box and pose are
+recomputed from the corrected landmarks.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dubkernels.errors import TrackError
+from dubkernels.face.pose import estimate_head_pose
+
+TRACK_FORMAT = "dubkernels-track"
+OVERRIDES_FORMAT = "dubkernels-overrides"
+TRACK_VERSION = 1
+FLAGS = ("detected", "interpolated", "user", "missing")
+
+
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """BLAKE2b digest (16 bytes, hex) of a file's bytes."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fingerprint(digests: list[str]) -> str:
+    """One digest over the ordered per-frame digests."""
+    return hashlib.blake2b("".join(digests).encode(), digest_size=16).hexdigest()
+
+
+@dataclass
+class FrameRecord:
+    """Analysis of one frame. Coordinates are plate pixels (display window)."""
+
+    frame: int
+    flag: str
+    landmarks: np.ndarray | None = None  # (68, 2)
+    box: tuple[float, float, float, float] | None = None
+    confidence: float = 0.0
+    pose: dict | None = None
+    digest: str = ""
+
+    @property
+    def has_face(self) -> bool:
+        return self.landmarks is not None
+
+    def as_dict(self) -> dict:
+        return {
+            "frame": self.frame,
+            "flag": self.flag,
+            "confidence": round(float(self.confidence), 4),
+            "box": None if self.box is None else [round(float(v), 3) for v in self.box],
+            "landmarks": None if self.landmarks is None else np.round(self.landmarks, 3).tolist(),
+            "pose": self.pose,
+            "digest": self.digest,
+        }
+
+
+@dataclass
+class Track:
+    """The analysis of one clip."""
+
+    source: str
+    width: int
+    height: int
+    records: list[FrameRecord]
+    settings: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    overrides: str | None = None
+
+    @property
+    def frames(self) -> list[int]:
+        return [r.frame for r in self.records]
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint([r.digest for r in self.records])
+
+    def record(self, frame: int) -> FrameRecord:
+        for r in self.records:
+            if r.frame == frame:
+                return r
+        raise TrackError(f"track of {self.source} has no frame {frame} (it covers {self.frame_range_text()}).")
+
+    def frame_range_text(self) -> str:
+        from dubkernels.io.sequences import format_frames
+
+        return format_frames(self.frames)
+
+    def landmarks_array(self) -> np.ndarray:
+        """(N, 68, 2) landmarks, NaN on frames without a face."""
+        out = np.full((len(self.records), 68, 2), np.nan)
+        for i, r in enumerate(self.records):
+            if r.landmarks is not None:
+                out[i] = r.landmarks
+        return out
+
+    def counts(self) -> dict[str, int]:
+        return {flag: sum(r.flag == flag for r in self.records) for flag in FLAGS}
+
+    def as_dict(self) -> dict:
+        return {
+            "format": TRACK_FORMAT,
+            "version": TRACK_VERSION,
+            "source": {"pattern": self.source, "width": self.width, "height": self.height,
+                       "frames": self.frame_range_text(), "fingerprint": self.fingerprint},
+            "settings": self.settings,
+            "notes": self.notes,
+            "overrides": self.overrides,
+            "records": [r.as_dict() for r in self.records],
+        }
+
+
+def save_track(track: Track, path: str | os.PathLike[str]) -> None:
+    """Write ``track`` as JSON, atomically."""
+    atomic_write_text(path, json.dumps(track.as_dict(), indent=1))
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write text to a temporary file beside ``path`` and rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_json(path: Path, kind: str) -> dict:
+    if not path.is_file():
+        raise TrackError(f"{kind} file {path} not found; run `dubkernels analyze` to make it.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TrackError(f"{path}: not valid JSON ({exc}); re-run the analysis or fix the file.") from exc
+    if not isinstance(data, dict):
+        raise TrackError(f"{path}: expected a JSON object; re-run the analysis or fix the file.")
+    return data
+
+
+def _landmarks(value, path: Path, frame) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != (68, 2) or not np.isfinite(arr).all():
+        raise TrackError(f"{path}: frame {frame} landmarks must be 68 finite [x, y] pairs, got shape {arr.shape}.")
+    return arr
+
+
+def load_track(path: str | os.PathLike[str]) -> Track:
+    """Read a track file, checking its format and version."""
+    path = Path(path)
+    data = _read_json(path, "track")
+    if data.get("format") != TRACK_FORMAT:
+        raise TrackError(f"{path}: not a dubkernels track (format {data.get('format')!r}).")
+    if data.get("version") != TRACK_VERSION:
+        raise TrackError(
+            f"{path}: track version {data.get('version')} is not supported (this dubkernels reads "
+            f"version {TRACK_VERSION}); re-run `dubkernels analyze`."
+        )
+    try:
+        src = data["source"]
+        records = []
+        for r in data["records"]:
+            if r["flag"] not in FLAGS:
+                raise TrackError(f"{path}: frame {r['frame']} has unknown flag {r['flag']!r}.")
+            records.append(FrameRecord(
+                frame=int(r["frame"]), flag=r["flag"],
+                landmarks=None if r["landmarks"] is None else _landmarks(r["landmarks"], path, r["frame"]),
+                box=None if r["box"] is None else tuple(r["box"]),
+                confidence=float(r["confidence"]), pose=r["pose"], digest=r["digest"],
+            ))
+        track = Track(src["pattern"], int(src["width"]), int(src["height"]), records,
+                      data.get("settings", {}), data.get("notes", []), data.get("overrides"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TrackError(f"{path}: malformed track ({exc!r}); re-run `dubkernels analyze`.") from exc
+    if track.fingerprint != src.get("fingerprint"):
+        raise TrackError(f"{path}: fingerprint does not match its frame records; the file was edited or damaged.")
+    return track
+
+
+def box_from_landmarks(landmarks: np.ndarray) -> tuple[float, float, float, float]:
+    """A face box that encloses the landmarks."""
+    x0, y0 = landmarks.min(axis=0)
+    x1, y1 = landmarks.max(axis=0)
+    return (float(x0), float(y0), float(x1), float(y1))
+
+
+def merge_overrides(track: Track, path: str | os.PathLike[str]) -> Track:
+    """Apply a user-overrides file on top of ``track`` (overrides win)."""
+    path = Path(path)
+    data = _read_json(path, "overrides")
+    if data.get("format") != OVERRIDES_FORMAT or data.get("version") != 1:
+        raise TrackError(
+            f"{path}: expected format '{OVERRIDES_FORMAT}' version 1, got {data.get('format')!r} "
+            f"version {data.get('version')!r}."
+        )
+    frames = data.get("frames")
+    if not isinstance(frames, dict):
+        raise TrackError(f"{path}: 'frames' must map frame numbers to {{\"landmarks\": [...]}}.")
+    by_frame = {r.frame: r for r in track.records}
+    for key, value in frames.items():
+        try:
+            number = int(key)
+        except ValueError as exc:
+            raise TrackError(f"{path}: '{key}' is not a frame number.") from exc
+        if number not in by_frame:
+            raise TrackError(
+                f"{path}: frame {number} is outside the track of {track.source} ({track.frame_range_text()})."
+            )
+        if not isinstance(value, dict) or "landmarks" not in value:
+            raise TrackError(f"{path}: frame {number} needs a 'landmarks' list of 68 [x, y] pairs.")
+        landmarks = _landmarks(value["landmarks"], path, number)
+        rec = by_frame[number]
+        rec.landmarks, rec.flag, rec.confidence = landmarks, "user", 1.0
+        rec.box = box_from_landmarks(landmarks)
+        rec.pose = estimate_head_pose(landmarks, track.width, track.height).as_dict()
+    track.overrides = str(path)
+    return track
