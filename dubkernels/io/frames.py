@@ -116,18 +116,24 @@ class Frame:
             "write the plate with R, G and B channels."
         )
 
+    def _rgb_selector(self) -> slice | list[int]:
+        idx = self.rgb_indices()
+        return slice(idx[0], idx[0] + 3) if idx == list(range(idx[0], idx[0] + 3)) else idx
+
     def rgb(self) -> np.ndarray:
         """RGB of the data window as float32 (height, width, 3)."""
-        return np.ascontiguousarray(self.pixels[..., self.rgb_indices()], dtype=np.float32)
+        return self.pixels[..., self._rgb_selector()].astype(np.float32)
 
     def display_rgb(self, fill: float = 0.0) -> np.ndarray:
         """RGB over the display window as float32; pixels outside the data window are ``fill``."""
         dw, disp = self.data_window, self.display_window
+        if dw == disp:
+            return self.rgb()
         out = np.full((disp.height, disp.width, 3), fill, np.float32)
         x0, y0 = max(dw.x, disp.x), max(dw.y, disp.y)
         x1, y1 = min(dw.x_end, disp.x_end), min(dw.y_end, disp.y_end)
         if x1 > x0 and y1 > y0:
-            src = self.pixels[y0 - dw.y : y1 - dw.y, x0 - dw.x : x1 - dw.x][..., self.rgb_indices()]
+            src = self.pixels[y0 - dw.y : y1 - dw.y, x0 - dw.x : x1 - dw.x][..., self._rgb_selector()]
             out[y0 - disp.y : y1 - disp.y, x0 - disp.x : x1 - disp.x] = src
         return out
 

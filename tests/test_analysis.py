@@ -1,0 +1,155 @@
+"""`analyze_sequence` and the track file on EXR sequences written by the tests."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dubkernels.analysis import AnalysisSettings, analyze_sequence
+from dubkernels.colour import ColourSpaces
+from dubkernels.face.detect import iou
+from dubkernels.errors import FaceError, FrameError, TrackError
+from dubkernels.io.frames import new_frame, write_frame
+from dubkernels.io.sequences import resolve_sequence
+from dubkernels.tracks import (
+    OVERRIDES_FORMAT,
+    load_track,
+    merge_overrides,
+    save_track,
+)
+from tests.faces import astronaut_linear
+
+
+@pytest.fixture(scope="module")
+def colour():
+    return ColourSpaces()
+
+
+def _shot(tmp_path, colour, blanks=(), frames=range(1001, 1009), shift=2, make=None):
+    """An astronaut shot drifting right by ``shift`` px per frame; ``blanks`` frames are grey."""
+    base = astronaut_linear(colour)
+    pattern = tmp_path / "shot.####.exr"
+    for i, f in enumerate(frames):
+        img = np.roll(base, i * shift, axis=1)
+        if f in blanks:
+            img = np.full_like(base, 0.18)
+        if make:
+            img = make(f, img)
+        write_frame(str(pattern).replace("####", str(f)), new_frame(img))
+    return resolve_sequence(pattern)
+
+
+def test_tracks_the_face_through_the_shot(tmp_path, colour):
+    seq = _shot(tmp_path, colour)
+    track = analyze_sequence(seq, colour=colour)
+    assert track.counts()["detected"] == 8
+    noses = track.landmarks_array()[:, 30]
+    drift = np.diff(noses[:, 0])
+    assert np.all(np.abs(drift - 2.0) < 1.5)  # follows the 2 px/frame motion
+    assert np.all(np.abs(np.diff(noses[:, 1])) < 1.5)
+    assert len({r.digest for r in track.records}) == 8
+
+
+def test_short_gap_is_interpolated_long_gap_fails_or_passes_through(tmp_path, colour):
+    seq = _shot(tmp_path, colour, blanks={1004, 1005})
+    track = analyze_sequence(seq, colour=colour)
+    assert [r.flag for r in track.records].count("interpolated") == 2
+    lm = track.landmarks_array()
+    assert np.allclose(lm[3], (2 * lm[2] + lm[5]) / 3, atol=1e-6)  # linear between neighbours
+    assert any("1004-1005" in n and "interpolated" in n for n in track.notes)
+
+    with pytest.raises(FaceError, match=r"no face in frames 1004-1005 .*--max-gap 1"):
+        analyze_sequence(seq, AnalysisSettings(max_gap=1), colour)
+    track = analyze_sequence(seq, AnalysisSettings(max_gap=1, passthrough_missing=True), colour)
+    assert [r.frame for r in track.records if r.flag == "missing"] == [1004, 1005]
+
+
+def test_no_face_anywhere_is_a_clear_error(tmp_path, colour):
+    seq = _shot(tmp_path, colour, blanks=set(range(1001, 1004)), frames=range(1001, 1004))
+    with pytest.raises(FaceError, match="no face found in any of frames 1001-1003"):
+        analyze_sequence(seq, colour=colour)
+
+
+def test_several_faces_keep_the_tracked_one_and_say_so(tmp_path, colour):
+    def two_faces(frame, img):
+        return np.concatenate([img, img[:, ::-1]], axis=1)  # the astronaut and her mirror image
+
+    seq = _shot(tmp_path, colour, frames=range(1001, 1004), make=two_faces, shift=0)
+    track = analyze_sequence(seq, AnalysisSettings(face_hint=(800.0, 150.0)), colour)
+    assert all(r.box[0] > 512 for r in track.records)  # the hinted (right-hand) face throughout
+    assert any("2 faces" in n and "hinted" in n for n in track.notes)
+    track = analyze_sequence(seq, colour=colour)
+    first = track.records[0].box
+    assert all(iou(r.box, first) > 0.5 for r in track.records)  # never jumps to the other face
+
+
+def test_nan_pixels_and_resolution_change_name_the_frame(tmp_path, colour):
+    def poison(frame, img):
+        if frame == 1002:
+            img = img.copy()
+            img[10, 20, 0] = np.inf
+        return img
+
+    seq = _shot(tmp_path / "nan", colour, frames=range(1001, 1004), make=poison)
+    with pytest.raises(FrameError, match=r"shot\.1002\.exr \(frame 1002\): 1 NaN/Inf"):
+        analyze_sequence(seq, colour=colour)
+
+    seq = _shot(tmp_path / "res", colour, frames=range(1001, 1003))
+    write_frame(seq.path(1002), new_frame(np.zeros((100, 100, 3), np.float32)))
+    with pytest.raises(FaceError, match=r"frame 1002\): display window 100x100 differs .* 512x512"):
+        analyze_sequence(seq, colour=colour)
+
+
+def test_track_round_trip_and_overrides(tmp_path, colour):
+    seq = _shot(tmp_path, colour, frames=range(1001, 1004))
+    track = analyze_sequence(seq, colour=colour)
+    path = tmp_path / "shot.track.json"
+    save_track(track, path)
+    back = load_track(path)
+    assert back.frames == [1001, 1002, 1003]
+    assert back.fingerprint == track.fingerprint
+    assert np.allclose(back.landmarks_array(), track.landmarks_array(), atol=1e-3)
+    assert back.settings["detector"] == "hog" and back.settings["colourspace"] == "ACEScg"
+
+    fixed = back.record(1002).landmarks + (3.0, -2.0)
+    overrides = tmp_path / "fix.json"
+    overrides.write_text(json.dumps({"format": OVERRIDES_FORMAT, "version": 1,
+                                     "frames": {"1002": {"landmarks": fixed.tolist()}}}))
+    merged = merge_overrides(back, overrides)
+    rec = merged.record(1002)
+    assert rec.flag == "user" and np.allclose(rec.landmarks, fixed)
+    assert rec.box[0] == pytest.approx(fixed[:, 0].min())
+    assert merged.record(1001).flag == "detected"
+    save_track(merged, path)
+    assert load_track(path).record(1002).flag == "user"
+
+
+def test_bad_track_and_override_files(tmp_path, colour):
+    with pytest.raises(TrackError, match="not found; run `dubkernels analyze`"):
+        load_track(tmp_path / "none.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(TrackError, match="not valid JSON"):
+        load_track(bad)
+    bad.write_text(json.dumps({"format": "dubkernels-track", "version": 99}))
+    with pytest.raises(TrackError, match="version 99 is not supported"):
+        load_track(bad)
+
+    seq = _shot(tmp_path, colour, frames=range(1001, 1003))
+    track = analyze_sequence(seq, colour=colour)
+    ov = tmp_path / "ov.json"
+    ov.write_text(json.dumps({"format": OVERRIDES_FORMAT, "version": 1, "frames": {"1500": {"landmarks": []}}}))
+    with pytest.raises(TrackError, match="frame 1500 is outside the track"):
+        merge_overrides(track, ov)
+    ov.write_text(json.dumps({"format": OVERRIDES_FORMAT, "version": 1, "frames": {"1001": {"landmarks": [[1, 2]]}}}))
+    with pytest.raises(TrackError, match="frame 1001 landmarks must be 68"):
+        merge_overrides(track, ov)
+
+    path = tmp_path / "t.json"
+    save_track(track, path)
+    data = json.loads(path.read_text())
+    data["records"][0]["digest"] = "0" * 32
+    path.write_text(json.dumps(data))
+    with pytest.raises(TrackError, match="fingerprint does not match"):
+        load_track(path)
