@@ -3,7 +3,7 @@
 Per frame (streamed, never the whole shot in memory): detect on a downscaled
 copy of the frame, or, once a face is tracked, on a small region around the
 previous box; landmarks at full resolution; head pose. Several faces: keep the
-tracked one (or the one nearest ``face_hint``, else the largest) and note it.
+tracked one (or the one nearest ``face_hint``, else the most prominent) and note it.
 No face: the frame is flagged; gaps of at most ``max_gap`` frames are filled
 by interpolation, longer ones fail with a clear message unless
 ``passthrough_missing`` is set (those frames are then flagged ``missing``).
@@ -45,6 +45,7 @@ class AnalysisSettings:
     passthrough_missing: bool = False
     face_hint: tuple[float, float] | None = None  # plate point on the face to keep when several
     colourspace: str | None = None  # colourspace of the plate; default: the working space
+    predictor: str | None = None  # a 68-point dlib shape predictor file; default: face-recognition-models'
 
 
 class FaceAnalyzer:
@@ -53,7 +54,7 @@ class FaceAnalyzer:
     def __init__(self, settings: AnalysisSettings, colour: ColourSpaces, detector: FaceDetector | None = None):
         self.settings = settings
         self.colour = colour
-        self.detector = detector or FaceDetector(settings.detector)
+        self.detector = detector or FaceDetector(settings.detector, settings.predictor)
         self.previous: Detection | None = None
         self.notes: list[str] = []
 
@@ -83,7 +84,7 @@ class FaceAnalyzer:
     def _reason(self) -> str:
         if self.previous is not None:
             return "tracked"
-        return "hinted" if self.settings.face_hint else "largest"
+        return "hinted" if self.settings.face_hint else "most prominent (size x detector score)"
 
     def _choose(self, found: list[Detection]) -> Detection:
         if self.previous is not None:
@@ -96,7 +97,7 @@ class FaceAnalyzer:
                 return float(np.hypot(cx - hx, cy - hy))
 
             return min(found, key=distance)
-        return max(found, key=lambda d: d.width)
+        return max(found, key=lambda d: d.width * max(d.score, 0.0))  # big and sure beats big and doubtful
 
     def _near_previous(self, rgb: np.ndarray) -> Detection | None:
         prev = self.previous

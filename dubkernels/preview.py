@@ -79,8 +79,9 @@ def burn_in(image: np.ndarray, rec: FrameRecord, view: View) -> np.ndarray:
             dot = tuple(int(c) for c in LIP_COLOUR) if i in MOUTH else colour
             cv2.circle(out, (int(round(x)), int(round(y))), radius, dot, -1, cv2.LINE_AA)
     label = f"{rec.frame} {rec.flag}"
-    cv2.putText(out, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, colour, 1, cv2.LINE_AA)
+    (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    cv2.rectangle(out, (2, 2), (10 + tw, 10 + th), (0, 0, 0), -1)
+    cv2.putText(out, label, (6, 6 + th), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
     return out
 
 

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-gap", type=int, default=5, help="fill up to this many faceless frames by interpolation (default 5)")
     p.add_argument("--passthrough-missing", action="store_true", help="flag longer faceless runs as missing instead of failing")
     p.add_argument("--face-hint", type=float, nargs=2, metavar=("X", "Y"), help="plate point on the face to keep when there are several")
+    p.add_argument("--predictor", help="your own 68-point dlib shape predictor .dat (default: face-recognition-models')")
     p.add_argument("--overrides", type=Path, help="user overrides file (hand-corrected landmarks) merged on top")
     p.set_defaults(run=run)
 
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         passthrough_missing=args.passthrough_missing,
         face_hint=tuple(args.face_hint) if args.face_hint else None,
         colourspace=colour.resolve(args.colourspace) if args.colourspace else None,
+        predictor=args.predictor,
     )
     with progress_bar(len(sequence), "analyze") as bar:
         track = analyze_sequence(sequence, settings, colour, progress=bar.update)

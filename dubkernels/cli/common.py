@@ -9,10 +9,10 @@ from typing import Iterator
 from tqdm import tqdm
 
 
-def add_frames_option(parser: argparse.ArgumentParser) -> None:
+def add_frames_option(parser: argparse.ArgumentParser, default: str = "all on disk") -> None:
     parser.add_argument(
         "--frames", metavar="RANGE",
-        help="frames to use, Nuke style: 1001-1100, 1001-1100x2, 1001,1005-1010 (default: all on disk)",
+        help=f"frames to use, Nuke style: 1001-1100, 1001-1100x2, 1001,1005-1010 (default: {default})",
     )
 
 
