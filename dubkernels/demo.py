@@ -56,6 +56,7 @@ def mouth_error(track: Track, truth_landmarks: dict[str, list]) -> float:
 def run_demo(
     outdir: str | Path,
     frames: int = 24,
+    start: int = 1001,
     colour: ColourSpaces | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> DemoReport:
@@ -63,7 +64,7 @@ def run_demo(
     colour = colour or ColourSpaces()
     outdir = Path(outdir)
     tick = (lambda step: (lambda n: progress(step, n))) if progress else (lambda step: None)
-    shot = make_sample(outdir, frames, colour=colour, progress=tick("sample"))
+    shot = make_sample(outdir, frames, start, colour=colour, progress=tick("sample"))
     truth = json.loads(shot.truth.read_text())
     reports = []
     for name in TAKES:

@@ -147,7 +147,7 @@ def test_cli_writes_the_shot_and_replaces_stale_frames(tmp_path, capsys):
     stale.write_bytes(b"")
     parser = argparse.ArgumentParser()
     sample_cli.register(parser.add_subparsers())
-    args = parser.parse_args(["sample", str(tmp_path), "--frames", "2", "--start", "7"])
+    args = parser.parse_args(["sample", str(tmp_path), "--frames", "7-8"])
     assert args.run(args) == 0
     out = capsys.readouterr().out
     assert str(tmp_path / "dubber" / "dubber.####.exr") in out and "sample_truth.json" in out

@@ -8,6 +8,9 @@ from typing import Iterator
 
 from tqdm import tqdm
 
+from dubkernels.errors import SequenceError
+from dubkernels.io.sequences import parse_frames
+
 
 def add_frames_option(parser: argparse.ArgumentParser, default: str = "all on disk") -> None:
     parser.add_argument(
@@ -18,6 +21,14 @@ def add_frames_option(parser: argparse.ArgumentParser, default: str = "all on di
 
 def add_colour_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ocio", metavar="CONFIG", help="OCIO config path or ocio:// URI (default: $OCIO, else OCIO's built-in CG config)")
+
+
+def contiguous_range(text: str) -> tuple[int, int]:
+    """(first frame, frame count) of a contiguous range such as 1001-1024, for commands that make frames."""
+    frames = parse_frames(text)
+    if frames != list(range(frames[0], frames[-1] + 1)):
+        raise SequenceError(f"frame range '{text}' must be contiguous here, like 1001-1024.")
+    return frames[0], len(frames)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dubkernels.cli.common import add_colour_options
+from dubkernels.cli.common import add_colour_options, contiguous_range
 from dubkernels.colour import ColourSpaces
 from dubkernels.demo import TAKES, run_demo
 
@@ -16,20 +16,21 @@ HELP = "build the sample actor/dubber shot, analyze and preview both, and print 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help=HELP, description=HELP + ". Nothing is downloaded.")
     p.add_argument("outdir", type=Path, nargs="?", default=Path("dubkernels_demo"), help="output folder (default: dubkernels_demo)")
-    p.add_argument("--frames", type=int, default=24, help="frames in the sample shot (default 24)")
+    p.add_argument("--frames", metavar="RANGE", default="1001-1024", help="contiguous frame range of the sample shot (default 1001-1024)")
     add_colour_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    start, count = contiguous_range(args.frames)
     steps = ["sample"] + [f"{verb} {take}" for take in TAKES for verb in ("analyze", "preview")]
-    totals = {step: args.frames * (2 if step == "sample" else 1) for step in steps}
+    totals = {step: count * (2 if step == "sample" else 1) for step in steps}
     with tqdm(total=sum(totals.values()), desc="demo", unit="frame") as bar:
         def progress(step: str, n: int) -> None:
             bar.set_postfix_str(step)
             bar.update(n)
 
-        report = run_demo(args.outdir, args.frames, ColourSpaces(args.ocio), progress)
+        report = run_demo(args.outdir, count, start, ColourSpaces(args.ocio), progress)
     print(f"sample shot: {report.outdir} (ground truth: {report.truth})")
     for take in report.takes:
         counts = ", ".join(f"{n} {flag}" for flag, n in take.counts.items() if n)

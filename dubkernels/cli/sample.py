@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dubkernels.cli.common import add_colour_options, progress_bar
+from dubkernels.cli.common import add_colour_options, contiguous_range, progress_bar
 from dubkernels.colour import ColourSpaces
 from dubkernels.sample import MIN_SIZE, make_sample
 
@@ -17,17 +17,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=HELP + ". Made from scikit-image's astronaut photo; nothing is downloaded.",
     )
     p.add_argument("outdir", type=Path, help="folder for actor/, dubber/ and sample_truth.json")
-    p.add_argument("--frames", type=int, default=24, help="number of frames per sequence (default 24)")
-    p.add_argument("--start", type=int, default=1001, help="first frame number (default 1001)")
+    p.add_argument("--frames", metavar="RANGE", default="1001-1024", help="contiguous frame range to make (default 1001-1024)")
     p.add_argument("--size", type=int, default=MIN_SIZE, help=f"width and height, at least {MIN_SIZE} (default {MIN_SIZE})")
     add_colour_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    start, count = contiguous_range(args.frames)
     colour = ColourSpaces(args.ocio)
-    with progress_bar(2 * max(args.frames, 0), "sample") as bar:
-        shot = make_sample(args.outdir, args.frames, args.start, args.size, progress=bar.update, colour=colour)
+    with progress_bar(2 * count, "sample") as bar:
+        shot = make_sample(args.outdir, count, start, args.size, progress=bar.update, colour=colour)
     print(f"actor: {shot.actor}")
     print(f"dubber: {shot.dubber}")
     print(f"truth: {shot.truth}")
