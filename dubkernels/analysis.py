@@ -88,7 +88,8 @@ class FaceAnalyzer:
 
     def _choose(self, found: list[Detection]) -> Detection:
         if self.previous is not None:
-            return max(found, key=lambda d: iou(d.box, self.previous.box))
+            previous = self.previous.box
+            return max(found, key=lambda d: iou(d.box, previous))
         if self.settings.face_hint:
             hx, hy = self.settings.face_hint
 
@@ -160,18 +161,26 @@ def fill_gaps(records: list[FrameRecord], width: int, height: int, max_gap: int,
                 f"--max-gap {max_gap}); raise --max-gap, add --passthrough-missing to leave them untouched, "
                 "or give landmarks for them with --overrides."
             )
-        before = start - 1 if start > 0 else None
-        after = end if end < len(records) else None
         for i in range(start, end):
-            a = records[before] if before is not None else records[after]
-            b = records[after] if after is not None else records[before]
-            t = 0.0 if a is b else (i - before) / (after - before)
-            lm = (1 - t) * a.landmarks + t * b.landmarks
+            lm = _interpolated_landmarks(records, start, end, i)
             rec = records[i]
             rec.flag, rec.landmarks, rec.box, rec.confidence = "interpolated", lm, box_from_landmarks(lm), 0.0
             rec.pose = estimate_head_pose(lm, width, height).as_dict()
         notes.append(f"frames {format_frames(frames)}: no face; interpolated")
     return notes
+
+
+def _interpolated_landmarks(records: list[FrameRecord], start: int, end: int, i: int) -> np.ndarray:
+    """Landmarks for faceless record ``i`` of the run [start, end): linear between the faces around the
+    run, or the nearest face when the run touches the start or end of the shot."""
+    before = records[start - 1].landmarks if start > 0 else None
+    after = records[end].landmarks if end < len(records) else None
+    if before is None or after is None:
+        held = before if before is not None else after
+        assert held is not None
+        return held.copy()
+    t = (i - (start - 1)) / (end - (start - 1))
+    return (1.0 - t) * before + t * after
 
 
 def _missing_runs(records: list[FrameRecord]) -> Iterable[tuple[int, int]]:

@@ -67,7 +67,7 @@ def polygon_mask(polygon: np.ndarray, grow_px: float = 0.0, feather_px: float = 
         canvas = cv2.dilate(canvas, kernel) if grow_px > 0 else cv2.erode(canvas, kernel)
     values = canvas.astype(np.float32) / 255.0
     if feather_px > 0:
-        values = cv2.GaussianBlur(values, (0, 0), feather_px, borderType=cv2.BORDER_CONSTANT)
+        values = np.asarray(cv2.GaussianBlur(values, (0, 0), feather_px, borderType=cv2.BORDER_CONSTANT))
     return Mask(values, Window(int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
 
 

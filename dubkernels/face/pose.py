@@ -39,13 +39,15 @@ def estimate_head_pose(landmarks: np.ndarray, width: int, height: int) -> HeadPo
     span_px = np.ptp(image[:, 0]) or 1.0
     z_guess = cam[0, 0] * np.ptp(model[:, 0]) / span_px
     centre = (image.mean(axis=0) - cam[:2, 2]) * z_guess / cam[0, 0]
-    rvec = np.zeros((3, 1))
-    tvec = np.array([[centre[0]], [centre[1]], [z_guess]])
-    _, rvec, tvec = cv2.solvePnP(model, image, cam, None, rvec, tvec, True, cv2.SOLVEPNP_ITERATIVE)
-    rotation, _ = cv2.Rodrigues(rvec)
+    guess_r = np.zeros((3, 1))
+    guess_t = np.array([[centre[0]], [centre[1]], [z_guess]])
+    _, rvec, tvec = cv2.solvePnP(model, image, cam, None, guess_r, guess_t, True, cv2.SOLVEPNP_ITERATIVE)
+    rotation, _ = cv2.Rodrigues(np.asarray(rvec))
     (pitch, yaw, roll), *_ = cv2.RQDecomp3x3(rotation)
+    r, t = np.asarray(rvec, np.float64).ravel(), np.asarray(tvec, np.float64).ravel()
     return HeadPose(
-        tuple(float(v) for v in rvec.ravel()), tuple(float(v) for v in tvec.ravel()), float(yaw), float(pitch), float(roll)
+        (float(r[0]), float(r[1]), float(r[2])), (float(t[0]), float(t[1]), float(t[2])),
+        float(yaw), float(pitch), float(roll),
     )
 
 

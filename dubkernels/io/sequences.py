@@ -25,7 +25,7 @@ PAD_STYLE = fileseq.PAD_STYLE_HASH1  # Nuke: one '#' per digit
 def parse_frames(text: str) -> list[int]:
     """Parse a frame range such as ``1001-1100`` or ``1,3,5-9x2`` into sorted frame numbers."""
     try:
-        frames = sorted(set(fileseq.FrameSet(text.replace(" ", ""))))
+        frames = sorted({int(f) for f in fileseq.FrameSet(text.replace(" ", ""))})
     except (fileseq.ParseException, ValueError) as exc:
         raise SequenceError(f"frame range '{text}' is malformed; write it like 1001-1100 or 1001,1005-1010.") from exc
     if not frames:
@@ -86,7 +86,7 @@ def _frames_on_disk(seq: fileseq.FileSequence, pattern: str) -> list[int]:
         found = fileseq.findSequenceOnDisk(str(pattern), pad_style=PAD_STYLE, strictPadding=True)
     except fileseq.FileSeqException:
         return []
-    return sorted(found.frameSet() or [])
+    return sorted(int(f) for f in found.frameSet() or [])
 
 
 def output_sequence(pattern: str | os.PathLike[str], frames: list[int] | tuple[int, ...]) -> FrameSequence:
@@ -118,8 +118,8 @@ def resolve_sequence(
         numbers = parse_frames(frames)
     elif frames is not None:
         numbers = sorted(set(frames))
-    elif seq.frameSet() is not None and len(seq.frameSet()):
-        numbers = sorted(seq.frameSet())
+    elif seq.frameSet():
+        numbers = sorted(int(f) for f in seq.frameSet() or [])
     else:
         on_disk = _frames_on_disk(seq, clean)
         if not on_disk:
