@@ -1,0 +1,1 @@
+"""Software rendering of face meshes and colour transfer."""

@@ -1,0 +1,226 @@
+"""PoseAlign (paper 3.1): the dubber's face rendered in the actor's pose, on black.
+
+Sequence-level (``prepare``): per frame, a dense face mesh of the dubber lifted
+to 3D with the fitted mean face, re-posed into the actor's head pose and snapped
+onto the actor's stable landmarks; a 5-frame moving average of its vertex
+positions; Reinhard colour statistics of both faces (masked, median over the
+shot, so the colour does not flicker).
+
+Per frame (``render``): z-buffered rasterisation of the mesh with the texture
+sampled from the dubber frame, colour transfer through OCIO network space, and
+an RGBA face layer in the actor's plate coordinates (alpha = face coverage).
+
+The actor's own face render, needed for training, is the same stage with the
+actor given as the dubber.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from dubkernels.colour import ColourSpaces
+from dubkernels.face.landmarks68 import interocular
+from dubkernels.face.masks import face_mask, mouth_mask
+from dubkernels.face.mesh import base_points, lift, project, repose, snap, topology
+from dubkernels.face.pose import HeadPose
+from dubkernels.io.frames import Frame, Window, read_frame
+from dubkernels.io.sequences import format_frames
+from dubkernels.render.raster import coverage, rasterize, region, texture_maps
+from dubkernels.render.reinhard import LabStats, masked_stats, robust, transfer
+from dubkernels.stages.base import Stage, fail
+from dubkernels.stages.common import face_layer, plate, read_checked, track_for
+from dubkernels.tracks import FrameRecord, Track
+
+STATS_FACE_SHRINK = -0.15  # colour statistics skip the face border (hair, background)...
+STATS_MOUTH_GROW = 0.15  # ...and the mouth, whose interior differs between takes
+
+
+@dataclass
+class Params:
+    dubber_offset: int = 0  # dubber frame = dubber's first frame + (actor frame - actor's first frame) + offset
+    smooth: int = 5  # frames in the moving average of mesh vertices (1 = off)
+    colour_transfer: bool = True
+    stat_frames: int = 32  # frames sampled for the colour statistics
+    dubber_colourspace: str = ""  # colourspace of the dubber plate; default: the working space
+
+    def check(self, stage: str) -> None:
+        if self.smooth < 1 or self.smooth % 2 == 0:
+            raise fail(stage, f"smooth={self.smooth} must be an odd number of frames >= 1 (the paper uses 5).")
+        if self.stat_frames < 1:
+            raise fail(stage, f"stat_frames={self.stat_frames} must be at least 1.")
+
+
+@lru_cache(maxsize=1)
+def _colour() -> ColourSpaces:
+    return ColourSpaces()
+
+
+def _pose(rec: FrameRecord) -> HeadPose:
+    assert rec.pose is not None
+    p = rec.pose
+    return HeadPose(tuple(p["rvec"]), tuple(p["tvec"]), p["yaw"], p["pitch"], p["roll"])  # type: ignore[arg-type]
+
+
+@dataclass
+class _FrameMesh:
+    dest: np.ndarray  # (n, 2) actor-plate positions of the dense vertices
+    depth: np.ndarray  # (n,) camera depth in the actor's camera
+    uv: np.ndarray  # (n, 2) dubber-plate positions (texture coordinates)
+    scale: float  # actor face size / dubber face size
+
+
+class PoseAlign(Stage):
+    """Render the dubber's face in the actor's pose."""
+
+    name = "pose_align"
+    inputs = {
+        "actor": "actor plate A0 (resolution and colour statistics)",
+        "actor_track": "track of the actor plate",
+        "dubber": "dubber plate D0 (or the actor plate, for the actor's own render)",
+        "dubber_track": "track of the dubber plate",
+    }
+    outputs = {"out": "RGBA face layer in the actor's plate coordinates"}
+    Params = Params
+
+    def _tracks(self) -> tuple[Track, Track]:
+        actor = track_for(self.job.inputs["actor_track"], "actor_track")
+        dubber = track_for(self.job.inputs["dubber_track"], "dubber_track")
+        self.actor_first, self.dubber_first = actor.frames[0], dubber.frames[0]
+        return actor, dubber
+
+    def frames(self) -> list[int]:
+        """The actor frames that have a dubber frame (the dubbed line may be shorter than the shot)."""
+        actor, dubber = self._tracks()
+        have = set(dubber.frames)
+        frames = [f for f in actor.frames if self._dubber_frame(f) in have]
+        if not frames:
+            raise fail(self.name, f"no actor frame ({actor.frame_range_text()}) maps onto a dubber frame "
+                                  f"({dubber.frame_range_text()}) with dubber_offset={self.params.dubber_offset}.")
+        return frames
+
+    def _dubber_frame(self, frame: int) -> int:
+        return self.dubber_first + (frame - self.actor_first) + self.params.dubber_offset
+
+    def prepare(self) -> list[str]:
+        actor, dubber = self._tracks()
+        self.dubber_track = dubber
+        shot = self.frames()
+        first = read_frame(plate(self.job.inputs["actor"], [actor.frames[0]], "actor").path(actor.frames[0]))
+        self.display = first.display_window
+        self.actor_size, self.dubber_size = (actor.width, actor.height), (dubber.width, dubber.height)
+        meshes = {f: self._mesh(actor.record(f), dubber.record(self._dubber_frame(f))) for f in shot}
+        self.meshes = _smooth(meshes, self.params.smooth)
+        notes = []
+        if len(shot) < len(actor.frames):
+            notes.append(f"actor frames {format_frames(sorted(set(actor.frames) - set(shot)))} have no dubber frame; "
+                         "not rendered")
+        empty = [f for f, m in self.meshes.items() if m is None]
+        if empty:
+            notes.append(f"frames {format_frames(empty)}: no face in actor or dubber; rendered empty")
+        self.stats: tuple[LabStats, LabStats] | None = None
+        if self.params.colour_transfer:
+            self.stats = (self._stats(dubber, "dubber", [self._dubber_frame(f) for f in shot]),
+                          self._stats(actor, "actor", shot))
+            notes.append(f"colour transfer Lab mean {_fmt(self.stats[0].mean)} -> {_fmt(self.stats[1].mean)}")
+        return notes
+
+    def _mesh(self, actor: FrameRecord, dubber: FrameRecord) -> _FrameMesh | None:
+        if actor.landmarks is None or dubber.landmarks is None:
+            return None
+        topo = topology()
+        d_base = base_points(dubber.landmarks)
+        lifted = lift(d_base, _pose(dubber), *self.dubber_size)
+        posed = repose(lifted, _pose(dubber), _pose(actor))
+        dest = snap(project(posed, *self.actor_size), actor.landmarks)
+        return _FrameMesh(topo.dense(dest), topo.dense(posed[:, 2:]).ravel(), topo.dense(d_base),
+                          interocular(actor.landmarks) / interocular(dubber.landmarks))
+
+    def _stats(self, track: Track, what: str, frames: list[int]) -> LabStats:
+        step = max(1, len(frames) // self.params.stat_frames)
+        sequence = plate(self.job.inputs[what], frames[::step], what)
+        space = self.params.dubber_colourspace or None if what == "dubber" else None
+        samples = []
+        for f in sequence.frames:
+            lm = track.record(f).landmarks
+            if lm is None:
+                continue
+            mask = face_mask(lm, STATS_FACE_SHRINK, 0.0)
+            w = mask.window
+            rgb = read_checked(sequence, f, track, what).display_rgb()
+            crop = _crop(rgb, w)
+            keep = (mask.values > 0.5) & ~(_crop(mouth_mask(lm, STATS_MOUTH_GROW, 0.0).full(*rgb.shape[1::-1]), w) > 0)
+            stats = masked_stats(_colour().to_network(crop, space), keep)
+            if stats:
+                samples.append(stats)
+        if not samples:
+            raise fail(self.name, f"no usable face in the {what} frames sampled for colour statistics; "
+                                  "turn colour_transfer off or fix the track.")
+        return robust(samples)
+
+    def render(self, frame: int) -> dict[str, Frame]:
+        mesh = self.meshes[frame]
+        empty = np.zeros((1, 1, 4), np.float32)
+        if mesh is None:
+            return {"out": face_layer(empty, (self.display.x, self.display.y), self.display)}
+        topo = topology()
+        window = region(mesh.dest, *self.actor_size)
+        raster = rasterize(mesh.dest, mesh.depth, topo.triangles, window)
+        map_x, map_y = texture_maps(raster, mesh.uv, topo.triangles)
+        source = self._source(self._dubber_frame(frame), mesh)
+        rgb = cv2.remap(source, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT)
+        rgb = self._recolour(rgb)
+        alpha = coverage(mesh.dest[topo.outline], window) * (raster.triangle >= 0)
+        rgba = np.dstack([np.maximum(rgb, 0.0) * alpha[..., None], alpha]).astype(np.float32)
+        return {"out": face_layer(rgba, (self.display.x + window.x, self.display.y + window.y), self.display)}
+
+    def _source(self, dubber_frame: int, mesh: _FrameMesh) -> np.ndarray:
+        """The dubber frame in scene-linear, pre-filtered when the render shrinks it."""
+        sequence = plate(self.job.inputs["dubber"], [dubber_frame], "dubber")
+        rgb = read_checked(sequence, dubber_frame, self.dubber_track, "dubber").display_rgb()
+        space = self.params.dubber_colourspace
+        if space:
+            rgb = _colour().convert(rgb, space, _colour().working)
+        if mesh.scale < 1.0:
+            rgb = cv2.GaussianBlur(rgb, (0, 0), 0.5 * (1.0 / mesh.scale - 1.0) + 1e-3)
+        return rgb
+
+    def _recolour(self, rgb: np.ndarray) -> np.ndarray:
+        if self.stats is None:
+            return rgb
+        colour = _colour()
+        return colour.from_network(transfer(colour.to_network(rgb), *self.stats))
+
+
+def _crop(image: np.ndarray, w: Window) -> np.ndarray:
+    """``image`` over window ``w``, zero-padded where the window leaves the image."""
+    out = np.zeros((w.height, w.width) + image.shape[2:], image.dtype)
+    x0, y0 = max(w.x, 0), max(w.y, 0)
+    x1, y1 = min(w.x_end, image.shape[1]), min(w.y_end, image.shape[0])
+    if x1 > x0 and y1 > y0:
+        out[y0 - w.y : y1 - w.y, x0 - w.x : x1 - w.x] = image[y0:y1, x0:x1]
+    return out
+
+
+def _smooth(meshes: dict[int, _FrameMesh | None], window: int) -> dict[int, _FrameMesh | None]:
+    """Centred moving average of destination vertices and depths over runs of frames with a face."""
+    frames = sorted(meshes)
+    half = window // 2
+    out: dict[int, _FrameMesh | None] = {}
+    for i, f in enumerate(frames):
+        mesh = meshes[f]
+        if mesh is None:
+            out[f] = None
+            continue
+        near = [meshes[frames[j]] for j in range(max(0, i - half), min(len(frames), i + half + 1))]
+        near = [m for m in near if m is not None]
+        dest = np.mean([m.dest for m in near], axis=0)
+        depth = np.mean([m.depth for m in near], axis=0)
+        out[f] = _FrameMesh(dest, depth, mesh.uv, mesh.scale)
+    return out
+
+
+def _fmt(values: tuple[float, ...]) -> str:
+    return "(" + ", ".join(f"{v:.1f}" for v in values) + ")"
