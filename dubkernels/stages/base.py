@@ -25,7 +25,6 @@ from typing import Any, Callable, ClassVar
 
 import OpenImageIO as oiio
 
-from dubkernels.errors import DubKernelsError
 from dubkernels.io.frames import PROVENANCE_ATTRIBUTE, Frame, write_frame
 from dubkernels.io.sequences import FrameSequence, format_frames, output_sequence, parse_frames
 from dubkernels.stages.job import Job, JobError
@@ -164,8 +163,12 @@ def run_stage(
     force: bool = False,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> Summary:
-    """Run a stage's job: prepare over the whole shot, then render the chunk's frames."""
+    """Run a stage's job: prepare over the whole shot, then render the chunk's frames.
+
+    ``on_total`` hears the number of frames in the chunk, ``progress`` each frame done or skipped.
+    """
     start = time.monotonic()
     job = stage.job
     shot = stage.frames()
@@ -176,6 +179,8 @@ def run_stage(
             f"{stage.name}: frames {format_frames(outside)} are outside the shot ({format_frames(shot)}); "
             "narrow --frames."
         )
+    if on_total:
+        on_total(len(chunk))
     identity = job.identity()
     outputs = {name: output_sequence(pattern, chunk) for name, pattern in job.outputs.items()}
     summary = Summary(stage.name, identity, format_frames(chunk))
@@ -214,6 +219,6 @@ def _write_summary(summary: Summary, main: FrameSequence, chunk: list[int]) -> P
     return path
 
 
-def fail(stage: str, message: str) -> DubKernelsError:
+def fail(stage: str, message: str) -> JobError:
     """A user error raised by a stage, prefixed with its name."""
-    return DubKernelsError(f"{stage}: {message}")
+    return JobError(f"{stage}: {message}")

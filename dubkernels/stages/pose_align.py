@@ -15,7 +15,7 @@ actor given as the dubber.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cv2
@@ -40,11 +40,11 @@ STATS_MOUTH_GROW = 0.15  # ...and the mouth, whose interior differs between take
 
 @dataclass
 class Params:
-    dubber_offset: int = 0  # dubber frame = dubber's first frame + (actor frame - actor's first frame) + offset
-    smooth: int = 5  # frames in the moving average of mesh vertices (1 = off)
-    colour_transfer: bool = True
-    stat_frames: int = 32  # frames sampled for the colour statistics
-    dubber_colourspace: str = ""  # colourspace of the dubber plate; default: the working space
+    dubber_offset: int = field(default=0, metadata={"help": "dubber frame = dubber's first + (actor frame - actor's first) + offset"})
+    smooth: int = field(default=5, metadata={"help": "frames in the moving average of mesh vertices (1 = off)"})
+    colour_transfer: bool = field(default=True, metadata={"help": "Reinhard colour transfer dubber -> actor"})
+    stat_frames: int = field(default=32, metadata={"help": "frames sampled for the colour statistics"})
+    dubber_colourspace: str = field(default="", metadata={"help": "colourspace of the dubber plate (default: working space)"})
 
     def check(self, stage: str) -> None:
         if self.smooth < 1 or self.smooth % 2 == 0:
