@@ -76,13 +76,13 @@ def parse_params(cls: type, values: dict[str, Any], stage: str) -> Any:
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise JobError(f"{stage}: unknown parameters {unknown}; it takes {sorted(fields)}.")
-    converted = {}
+    converted: dict[str, Any] = {}
     for key, value in values.items():
         default = fields[key].default
         try:
             if isinstance(default, bool):
                 converted[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-            elif default is not None and not isinstance(default, (list, tuple, dict)):
+            elif isinstance(default, (int, float, str)):
                 converted[key] = type(default)(value)
             else:
                 converted[key] = value

@@ -214,8 +214,8 @@ def _smooth(meshes: dict[int, _FrameMesh | None], window: int) -> dict[int, _Fra
         if mesh is None:
             out[f] = None
             continue
-        near = [meshes[frames[j]] for j in range(max(0, i - half), min(len(frames), i + half + 1))]
-        near = [m for m in near if m is not None]
+        span = range(max(0, i - half), min(len(frames), i + half + 1))
+        near = [m for m in (meshes[frames[j]] for j in span) if m is not None]
         dest = np.mean([m.dest for m in near], axis=0)
         depth = np.mean([m.depth for m in near], axis=0)
         out[f] = _FrameMesh(dest, depth, mesh.uv, mesh.scale)

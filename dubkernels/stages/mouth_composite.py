@@ -1,0 +1,271 @@
+"""MouthComposite: put the generated mouth into the actor plate A0, change nothing else (paper 3.3).
+
+The mask is the union of the mouth masks of A0's and the face layer's landmarks (grown and
+feathered in interocular distances, IOD) times the face layer's alpha. Where it is 0 every
+value of every channel and part keeps A0's bits; inside, RGB = A0 + m * (F - A0), with F
+optionally colour-matched on a ring around the mouth and Poisson-corrected (``blend="poisson"``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from dubkernels.colour import ColourSpaces, to_uint8
+from dubkernels.errors import DubKernelsError
+from dubkernels.face.landmarks68 import interocular
+from dubkernels.face.masks import Mask, mouth_mask
+from dubkernels.io.frames import Frame, Window, new_frame
+from dubkernels.io.sequences import format_frames, parse_frames
+from dubkernels.stages.base import Stage
+from dubkernels.stages.common import plate, read_checked, require_frames, track_for
+from dubkernels.stages.job import JobError
+
+log = logging.getLogger(__name__)
+
+BLENDS = ("linear", "poisson")
+GROW_RANGE, FEATHER_RANGE, RING_RANGE = (-0.5, 2.0), (0.0, 1.0), (0.01, 2.0)  # fractions of the IOD
+MASK_MIN = 1e-3  # mask values below this are 0: the untouched area is exactly where the written mask is 0
+SOLID_ALPHA = 0.99  # face-layer pixels this opaque are trusted for the colour-match ring
+MIN_RING_PIXELS = 16
+GAIN_RANGE = (0.5, 2.0)
+POISSON_MARGIN_PX = 4  # dst pixels kept around the Poisson region
+CORRECTION_BLUR_PX = 2.0  # blur of the Poisson correction, against 8-bit quantisation noise
+
+
+@dataclass
+class MouthCompositeParams:
+    """Mask size and blending of the composite."""
+
+    grow: float = 0.15  # mask growth, fraction of the IOD (negative shrinks)
+    feather: float = 0.1  # Gaussian sigma of the mask edge, fraction of the IOD
+    blend: str = "linear"  # "linear" or "poisson"
+    colour_match: bool = False  # per-channel gain so the face matches the plate on a ring around the mouth
+    ring: float = 0.3  # width of that ring, fraction of the IOD
+
+    def check(self, stage: str) -> None:
+        """Reject values outside their ranges, naming the parameter and its range."""
+        if self.blend not in BLENDS:
+            raise JobError(f"{stage}: blend={self.blend!r} is unknown; use one of {', '.join(BLENDS)}.")
+        for key, (low, high) in (("grow", GROW_RANGE), ("feather", FEATHER_RANGE), ("ring", RING_RANGE)):
+            value = getattr(self, key)
+            if not low <= value <= high:
+                raise JobError(f"{stage}: {key}={value} is out of range; use {low} to {high} (fraction of the IOD).")
+
+
+@lru_cache(maxsize=4)
+def colour_spaces(config: str | None) -> ColourSpaces:
+    """OCIO processors, made once per process (never pickled with the stage)."""
+    return ColourSpaces(config)
+
+
+def intersect(a: Window, b: Window) -> Window | None:
+    """The overlap of two windows, or None."""
+    x0, y0, x1, y1 = max(a.x, b.x), max(a.y, b.y), min(a.x_end, b.x_end), min(a.y_end, b.y_end)
+    return Window(x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else None
+
+
+def bounding(a: Window, b: Window, margin: int) -> Window:
+    """The smallest window holding both, grown by ``margin`` pixels."""
+    x0, y0 = min(a.x, b.x) - margin, min(a.y, b.y) - margin
+    return Window(x0, y0, max(a.x_end, b.x_end) + margin - x0, max(a.y_end, b.y_end) + margin - y0)
+
+
+def within(inner: Window, outer: Window) -> tuple[slice, slice]:
+    """Row and column slices of ``inner`` in an array covering ``outer``."""
+    return slice(inner.y - outer.y, inner.y_end - outer.y), slice(inner.x - outer.x, inner.x_end - outer.x)
+
+
+def crop(frame: Frame, region: Window, channels: list[int]) -> np.ndarray:
+    """``channels`` of the main part over ``region`` as float32, 0 outside the data window."""
+    out = np.zeros((region.height, region.width, len(channels)), np.float32)
+    inner = intersect(frame.data_window, region)
+    if inner:
+        out[within(inner, region)] = frame.pixels[within(inner, frame.data_window)][..., channels]
+    return out
+
+
+def in_region(mask: Mask, region: Window) -> np.ndarray:
+    """A mask's values over ``region`` (0 where it does not reach)."""
+    w = mask.window
+    moved = Mask(mask.values, Window(w.x - region.x, w.y - region.y, w.width, w.height))
+    return moved.full(region.width, region.height)
+
+
+def alpha_index(face: Frame) -> int:
+    """Index of the face layer's alpha channel; a clear error when it has none."""
+    names = [n.split(".")[-1].upper() for n in face.channel_names]
+    if "A" not in names:
+        raise DubKernelsError(f"face {face.describe()}: channels {face.channel_names} have no alpha 'A'; "
+                              "write the face layer as RGBA (face on black, alpha 0 outside).")
+    return names.index("A")
+
+
+def unpremultiply(rgba: np.ndarray) -> np.ndarray:
+    """Face RGB on black divided by its alpha (0 where alpha is 0)."""
+    alpha = rgba[..., 3:]
+    return np.divide(rgba[..., :3], alpha, out=np.zeros_like(rgba[..., :3]), where=alpha > 0)
+
+
+def ring_gains(plate_rgb: np.ndarray, face: np.ndarray, core: np.ndarray, valid: np.ndarray,
+               ring_px: float) -> np.ndarray | None:
+    """Per-channel gains so the face's mean on a ring around ``core`` matches the plate's; None if no ring."""
+    radius = max(1, int(round(ring_px)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    ring = (cv2.dilate(core.astype(np.uint8), kernel) > 0) & ~core & valid
+    if ring.sum() < MIN_RING_PIXELS:
+        return None
+    face_mean, plate_mean = face[ring].mean(axis=0), plate_rgb[ring].mean(axis=0)
+    gains = np.divide(plate_mean, face_mean, out=np.ones(3, np.float32), where=face_mean > 0)
+    return np.clip(gains, *GAIN_RANGE)
+
+
+def even_box(clone: np.ndarray) -> tuple[int, int, int, int]:
+    """Bounding box (x0, y0, x1, y1) of ``clone``, extended in place to even width and height."""
+    ys, xs = np.nonzero(clone)
+    x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    if (x1 - x0) % 2 and x1 < clone.shape[1]:
+        clone[:, x1] = clone[:, x1 - 1]
+        x1 += 1
+    if (y1 - y0) % 2 and y1 < clone.shape[0]:
+        clone[y1] = clone[y1 - 1]
+        y1 += 1
+    return x0, y0, x1, y1
+
+
+def poisson_face(plate_rgb: np.ndarray, face: np.ndarray, m: np.ndarray, colour: ColourSpaces) -> np.ndarray | None:
+    """The face plus a smooth Poisson correction towards the plate; None when the region meets the border.
+
+    The correction is (seamlessClone - face) in 8-bit network space, blurred, added to the
+    unquantised face in network space, so highlights and detail of the face survive.
+    """
+    clone = m > 0
+    x0, y0, x1, y1 = even_box(clone)
+    h, w = m.shape
+    if min(x0, y0) < POISSON_MARGIN_PX or x1 + POISSON_MARGIN_PX > w or y1 + POISSON_MARGIN_PX > h:
+        return None
+    box = (slice(y0 - POISSON_MARGIN_PX, y1 + POISSON_MARGIN_PX), slice(x0 - POISSON_MARGIN_PX, x1 + POISSON_MARGIN_PX))
+    face_net = colour.to_network(face[box])
+    face8 = to_uint8(face_net)
+    centre = (POISSON_MARGIN_PX + (x1 - x0) // 2, POISSON_MARGIN_PX + (y1 - y0) // 2)
+    cloned = cv2.seamlessClone(face8, to_uint8(colour.to_network(plate_rgb[box])),
+                               clone[box].astype(np.uint8) * 255, centre, cv2.NORMAL_CLONE)
+    correction = (cloned.astype(np.float32) - face8.astype(np.float32)) / 255.0
+    correction = np.asarray(cv2.GaussianBlur(correction, (0, 0), CORRECTION_BLUR_PX, borderType=cv2.BORDER_REPLICATE))
+    out = face.copy()
+    out[box] = colour.from_network(face_net + correction)
+    return out
+
+
+def adjusted_face(plate_rgb: np.ndarray, rgba: np.ndarray, mouth: np.ndarray, m: np.ndarray, ring_px: float,
+                  p: MouthCompositeParams, where: str) -> np.ndarray:
+    """The un-premultiplied face, colour-matched and Poisson-corrected as ``p`` asks (warnings name ``where``)."""
+    fill = unpremultiply(rgba)
+    if p.colour_match:
+        gains = ring_gains(plate_rgb, fill, mouth >= MASK_MIN, rgba[..., 3] >= SOLID_ALPHA, ring_px)
+        if gains is None:
+            log.warning("%s: no solid face pixels on the ring around the mouth; colour match skipped.", where)
+        else:
+            fill *= gains
+    if p.blend == "poisson":
+        cloned = poisson_face(plate_rgb, fill, m, colour_spaces(os.environ.get("OCIO")))
+        if cloned is None:
+            log.warning("%s: the mouth region meets the plate's data window border; blended linearly "
+                        "(Poisson cloning fails at borders).", where)
+        return fill if cloned is None else cloned
+    return fill
+
+
+def store(a0: Frame, region: Window, m: np.ndarray, blended: np.ndarray, rgb: list[int]) -> None:
+    """Write ``blended`` into A0's RGB where m > 0; every other value keeps its bits."""
+    sub = a0.pixels[within(region, a0.data_window)]
+    values = sub[..., rgb]
+    values[m > 0] = blended[m > 0].astype(values.dtype)
+    sub[..., rgb] = values
+
+
+def mask_frame(m: np.ndarray, region: Window, display: Window) -> Frame:
+    """The debug mask: one half channel 'mask' over the bbox of m > 0 (one black pixel if empty)."""
+    ys, xs = np.nonzero(m)
+    y0, y1, x0, x1 = (ys.min(), ys.max() + 1, xs.min(), xs.max() + 1) if len(ys) else (0, 1, 0, 1)
+    return new_frame(m[y0:y1, x0:x1, None], channel_names=("mask",), display_window=display,
+                     data_window=Window(region.x + int(x0), region.y + int(y0), int(x1 - x0), int(y1 - y0)))
+
+
+class MouthComposite(Stage):
+    """Composite the generated face's mouth into the actor plate A0."""
+
+    name = "mouth_composite"
+    inputs = {
+        "actor": "actor plate A0 (EXR pattern)",
+        "actor_track": "track of A0",
+        "face": "generated face layer F: RGBA on black, plate coordinates (EXR pattern)",
+        "face_track": "track of F (landmarks of the generated face)",
+    }
+    outputs = {"out": "the composited plate", "mask": "debug: the final mask (channel 'mask')"}
+    optional_outputs = ("mask",)
+    Params = MouthCompositeParams
+
+    def frames(self) -> list[int]:
+        return track_for(self.job.inputs["actor_track"], "actor_track").frames
+
+    def prepare(self) -> list[str]:
+        self.actor_track = track_for(self.job.inputs["actor_track"], "actor_track")
+        self.face_track = track_for(self.job.inputs["face_track"], "face_track")
+        require_frames(self.face_track, self.actor_track.frames, "face_track")
+        chunk = parse_frames(self.job.frames) if self.job.frames else self.actor_track.frames
+        self.passthrough = sorted(f for f in chunk if not (self.actor_track.record(f).has_face
+                                                            and self.face_track.record(f).has_face))
+        composited = [f for f in chunk if f not in self.passthrough]
+        self.actor = plate(self.job.inputs["actor"], chunk, "actor")
+        self.face = plate(self.job.inputs["face"], composited, "face") if composited else None
+        if not self.passthrough:
+            return []
+        return [f"frames {format_frames(self.passthrough)}: no face in actor_track or face_track "
+                "(flagged missing); the plate is copied unchanged."]
+
+    def render(self, frame: int) -> dict[str, Frame]:
+        a0 = read_checked(self.actor, frame, self.actor_track, "actor")
+        display = a0.display_window
+        region, m = display, np.zeros((1, 1), np.float32)
+        if frame not in self.passthrough:
+            assert self.face is not None
+            face = read_checked(self.face, frame, self.face_track, "face")
+            size = face.display_window
+            if size != display:
+                raise DubKernelsError(
+                    f"{self.name}: face {face.describe()} is {size.width}x{size.height} but actor "
+                    f"{a0.describe()} is {display.width}x{display.height} (frame {frame}); "
+                    "render the face layer at the plate's format.")
+            region, m = self.composite(a0, face, frame)
+        result = {"out": Frame(a0.parts)}
+        if "mask" in self.job.outputs:
+            result["mask"] = mask_frame(m, region, display)
+        return result
+
+    def composite(self, a0: Frame, face: Frame, frame: int) -> tuple[Window, np.ndarray]:
+        """Blend the face into A0's main part in place; return the mask and its region."""
+        p = self.params
+        actor_lm, face_lm = self.actor_track.record(frame).landmarks, self.face_track.record(frame).landmarks
+        assert actor_lm is not None and face_lm is not None
+        masks = [mouth_mask(lm, p.grow, p.feather) for lm in (actor_lm, face_lm)]
+        ring_px = p.ring * interocular(actor_lm)
+        margin = POISSON_MARGIN_PX + (int(np.ceil(ring_px)) + 1 if p.colour_match else 0)
+        region = intersect(bounding(masks[0].window, masks[1].window, margin), a0.data_window)
+        if region is None:
+            return a0.display_window, np.zeros((1, 1), np.float32)
+        rgb = a0.rgb_indices()
+        rgba = crop(face, region, face.rgb_indices() + [alpha_index(face)])
+        plate_rgb = crop(a0, region, rgb)
+        mouth = np.maximum(in_region(masks[0], region), in_region(masks[1], region))
+        m = np.clip(mouth * rgba[..., 3], 0.0, 1.0)
+        m[m < MASK_MIN] = 0.0
+        if not m.any():
+            return region, m
+        fill = adjusted_face(plate_rgb, rgba, mouth, m, ring_px, p, f"{self.name}: frame {frame}")
+        store(a0, region, m, plate_rgb + m[..., None] * (fill - plate_rgb), rgb)
+        return region, m
