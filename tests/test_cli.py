@@ -47,7 +47,9 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert code == EXIT_USER_ERROR and "run `dubkernels analyze`" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["ingest", "analyze", "sample", "preview", "demo"])
+@pytest.mark.parametrize(
+    "command", ["ingest", "analyze", "sample", "preview", "demo", "run", "pose-align", "stabilize", "mouth-composite"]
+)
 def test_every_command_explains_itself(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])

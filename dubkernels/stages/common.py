@@ -31,7 +31,7 @@ def require_frames(track: Track, frames: list[int], what: str) -> None:
     if missing:
         raise DubKernelsError(
             f"{what}: track {track.source} has no frames {format_frames(missing)} (it covers "
-            f"{track.frame_range_text()}); re-run `dubkernels analyze` over the whole range."
+            f"{track.frame_range_text()}); re-run `dubkernels analyze` over the whole range, or narrow --frames."
         )
 
 

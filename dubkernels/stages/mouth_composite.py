@@ -216,8 +216,8 @@ class MouthComposite(Stage):
     def prepare(self) -> list[str]:
         self.actor_track = track_for(self.job.inputs["actor_track"], "actor_track")
         self.face_track = track_for(self.job.inputs["face_track"], "face_track")
-        require_frames(self.face_track, self.actor_track.frames, "face_track")
         chunk = parse_frames(self.job.frames) if self.job.frames else self.actor_track.frames
+        require_frames(self.face_track, chunk, "face_track")
         self.passthrough = sorted(f for f in chunk if not (self.actor_track.record(f).has_face
                                                             and self.face_track.record(f).has_face))
         composited = [f for f in chunk if f not in self.passthrough]
