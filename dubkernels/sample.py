@@ -34,7 +34,7 @@ from dubkernels.face.detect import FaceDetector, to_gray
 from dubkernels.face.landmarks68 import interocular
 from dubkernels.io.frames import new_frame, write_frame
 from dubkernels.io.sequences import output_sequence
-from dubkernels.tracks import atomic_write_text
+from dubkernels.io.files import atomic_write_text
 
 TRUTH_FORMAT = "dubkernels-sample-truth"
 TRUTH_VERSION = 1

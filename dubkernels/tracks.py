@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from dubkernels.errors import TrackError
 from dubkernels.face.pose import estimate_head_pose
+from dubkernels.io.files import atomic_write_text, read_json_object
 
 TRACK_FORMAT = "dubkernels-track"
 OVERRIDES_FORMAT = "dubkernels-overrides"
@@ -133,30 +133,8 @@ def save_track(track: Track, path: str | os.PathLike[str]) -> None:
     atomic_write_text(path, json.dumps(track.as_dict(), indent=1))
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to a temporary file beside ``path`` and rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _read_json(path: Path, kind: str) -> dict:
-    if not path.is_file():
-        raise TrackError(f"{kind} file {path} not found; run `dubkernels analyze` to make it.")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise TrackError(f"{path}: not valid JSON ({exc}); re-run the analysis or fix the file.") from exc
-    if not isinstance(data, dict):
-        raise TrackError(f"{path}: expected a JSON object; re-run the analysis or fix the file.")
-    return data
+    return read_json_object(path, kind, TrackError, "run `dubkernels analyze` to make it, or fix the file")
 
 
 def _landmarks(value, path: Path, frame) -> np.ndarray:

@@ -28,7 +28,7 @@ import OpenImageIO as oiio
 from dubkernels.io.frames import PROVENANCE_ATTRIBUTE, Frame, write_frame
 from dubkernels.io.sequences import FrameSequence, format_frames, output_sequence, parse_frames
 from dubkernels.stages.job import Job, JobError
-from dubkernels.tracks import atomic_write_text
+from dubkernels.io.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dubkernels.errors import DubKernelsError
-from dubkernels.tracks import atomic_write_text
+from dubkernels.io.files import atomic_write_text, read_json_object
 
 JOB_FORMAT = "dubkernels-job"
 JOB_VERSION = 1
@@ -63,13 +63,8 @@ def save_job(job: Job, path: str | os.PathLike[str]) -> None:
 def load_job(path: str | os.PathLike[str]) -> Job:
     """Read and check a job spec file."""
     path = Path(path)
-    if not path.is_file():
-        raise JobError(f"job file {path} not found.")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise JobError(f"{path}: not valid JSON ({exc}).") from exc
-    if not isinstance(data, dict) or data.get("format") != JOB_FORMAT:
+    data = read_json_object(path, "job", JobError, "write it with a stage command's --write-job")
+    if data.get("format") != JOB_FORMAT:
         raise JobError(f"{path}: not a dubkernels job (expected \"format\": \"{JOB_FORMAT}\").")
     if data.get("version") != JOB_VERSION:
         raise JobError(f"{path}: job version {data.get('version')} is not supported (this dubkernels reads {JOB_VERSION}).")

@@ -1,0 +1,37 @@
+"""Small JSON files (tracks, job specs, summaries): atomic writes and checked reads."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from dubkernels.errors import DubKernelsError
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write text to a temporary file beside ``path`` and rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json_object(path: Path, kind: str, error: type[DubKernelsError], fix: str) -> dict[str, Any]:
+    """A JSON object from ``path``; ``error`` naming the file, what is wrong and ``fix`` otherwise."""
+    if not path.is_file():
+        raise error(f"{kind} file {path} not found; {fix}.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: not valid JSON ({exc}); {fix}.") from exc
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a JSON object; {fix}.")
+    return data
