@@ -127,3 +127,11 @@ def test_cli_writes_and_runs_a_job_spec(shot, tmp_path, capsys):
     assert (tmp_path / "out" / "pa.1002.exr").is_file() and not (tmp_path / "out" / "pa.1003.exr").exists()
     assert main(["run", str(spec), "--frames", "1001-1003", "--workers", "1"]) == 0
     assert "1 frames written, 2 skipped" in capsys.readouterr().out
+
+
+def test_render_carries_the_actor_metadata(shot, tmp_path):
+    run_stage(PoseAlign(_job(shot, tmp_path, frames="1001")), workers=1)
+    layer = read_frame(tmp_path / "pa.1001.exr")
+    actor = read_frame(shot.actor.replace("####", "1001"))
+    assert tuple(layer.spec.getattribute("FramesPerSecond")) == tuple(actor.spec.getattribute("FramesPerSecond"))
+    assert json.loads(layer.spec.get_string_attribute("dubkernels:provenance"))["stage"] == "pose_align"

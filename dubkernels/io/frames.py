@@ -180,6 +180,28 @@ def read_frame(path: str | os.PathLike[str], frame_number: int | None = None) ->
     return Frame(parts, path)
 
 
+def read_spec(path: str | os.PathLike[str], frame_number: int | None = None) -> oiio.ImageSpec:
+    """The main part's header of an image file, without reading pixels."""
+    where = f"{path}" + (f" (frame {frame_number})" if frame_number is not None else "")
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        raise FrameError(f"{where}: cannot open ({oiio.geterror().strip()}); check the file exists and is an image.")
+    try:
+        return oiio.ImageSpec(inp.spec())
+    finally:
+        inp.close()
+
+
+_NOT_COPIED = ("compression", "openexr:", "oiio:subimage", "oiio:RowsPerChunk", PROVENANCE_ATTRIBUTE)
+
+
+def copy_metadata(frame: Frame, source: oiio.ImageSpec) -> None:
+    """Give ``frame`` the metadata of ``source`` (timecode, frame rate, camera, colourspace...), not its layout."""
+    for attribute in source.extra_attribs:
+        if not attribute.name.startswith(_NOT_COPIED):
+            frame.spec.attribute(attribute.name, attribute.type, attribute.value)
+
+
 def lossless_compression(compression: str, formats: Iterable[oiio.TypeDesc]) -> tuple[str, str | None]:
     """Return the compression to write, and a note when a lossy one was replaced."""
     base = compression.split(":")[0].lower() if compression else "none"

@@ -26,7 +26,7 @@ from dubkernels.face.landmarks68 import interocular
 from dubkernels.face.masks import face_mask, mouth_mask
 from dubkernels.face.mesh import base_points, lift, project, repose, snap, topology
 from dubkernels.face.pose import HeadPose
-from dubkernels.io.frames import Frame, Window, read_frame
+from dubkernels.io.frames import Frame, Window, copy_metadata, read_frame, read_spec
 from dubkernels.io.sequences import format_frames
 from dubkernels.render.raster import coverage, rasterize, region, texture_maps
 from dubkernels.render.reinhard import LabStats, masked_stats, robust, transfer
@@ -108,8 +108,8 @@ class PoseAlign(Stage):
         actor, dubber = self._tracks()
         self.dubber_track = dubber
         shot = self.frames()
-        first = read_frame(plate(self.job.inputs["actor"], [actor.frames[0]], "actor").path(actor.frames[0]))
-        self.display = first.display_window
+        self.actor = plate(self.job.inputs["actor"], shot, "actor")
+        self.display = read_frame(self.actor.path(shot[0]), shot[0]).display_window
         self.actor_size, self.dubber_size = (actor.width, actor.height), (dubber.width, dubber.height)
         meshes = {f: self._mesh(actor.record(f), dubber.record(self._dubber_frame(f))) for f in shot}
         self.meshes = _smooth(meshes, self.params.smooth)
@@ -174,7 +174,9 @@ class PoseAlign(Stage):
         rgb = self._recolour(rgb)
         alpha = coverage(mesh.dest[topo.outline], window) * (raster.triangle >= 0)
         rgba = np.dstack([np.maximum(rgb, 0.0) * alpha[..., None], alpha]).astype(np.float32)
-        return {"out": face_layer(rgba, (self.display.x + window.x, self.display.y + window.y), self.display)}
+        layer = face_layer(rgba, (self.display.x + window.x, self.display.y + window.y), self.display)
+        copy_metadata(layer, read_spec(self.actor.path(frame), frame))  # the actor's timecode, fps...
+        return {"out": layer}
 
     def _source(self, dubber_frame: int, mesh: _FrameMesh) -> np.ndarray:
         """The dubber frame in scene-linear, pre-filtered when the render shrinks it."""

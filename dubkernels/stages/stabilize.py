@@ -17,13 +17,12 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import OpenImageIO as oiio
 from skimage.transform import SimilarityTransform
 
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.landmarks68 import STABLE, interocular
 from dubkernels.face.one_euro import OneEuroFilter
-from dubkernels.io.frames import Frame, Window
+from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
 from dubkernels.io.sequences import FrameSequence, format_frames, resolve_sequence
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, read_checked, require_frames, track_for
@@ -152,14 +151,8 @@ def _rgba(image: Frame) -> np.ndarray:
 
 
 def _frames_per_second(path: str) -> float:
-    """FramesPerSecond in the header of ``path``, 0 when absent or unreadable."""
-    inp = oiio.ImageInput.open(path)
-    if inp is None:
-        return 0.0
-    try:
-        return float(inp.spec().get_float_attribute("FramesPerSecond", 0.0))
-    finally:
-        inp.close()
+    """FramesPerSecond in the header of ``path``, 0 when absent."""
+    return float(read_spec(path).get_float_attribute("FramesPerSecond", 0.0))
 
 
 class LandmarkStabilize(Stage):
@@ -221,6 +214,5 @@ class LandmarkStabilize(Stage):
         region = target_region(data, matrix, display)
         warped = warp_rgba(_rgba(image), (data.x, data.y), matrix, region)
         out = face_layer(warped, (region.x, region.y), display)
-        for attribute in image.spec.extra_attribs:  # keep the source's metadata (colourspace, fps, timecode...)
-            out.spec.attribute(attribute.name, attribute.type, attribute.value)
+        copy_metadata(out, image.spec)  # keep the source's colourspace, fps, timecode...
         return {"out": out}
