@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cv2
@@ -41,11 +41,11 @@ CORRECTION_BLUR_PX = 2.0  # blur of the Poisson correction, against 8-bit quanti
 class MouthCompositeParams:
     """Mask size and blending of the composite."""
 
-    grow: float = 0.15  # mask growth, fraction of the IOD (negative shrinks)
-    feather: float = 0.1  # Gaussian sigma of the mask edge, fraction of the IOD
-    blend: str = "linear"  # "linear" or "poisson"
-    colour_match: bool = False  # per-channel gain so the face matches the plate on a ring around the mouth
-    ring: float = 0.3  # width of that ring, fraction of the IOD
+    grow: float = field(default=0.15, metadata={"help": "mask growth, fraction of the IOD (negative shrinks)"})
+    feather: float = field(default=0.1, metadata={"help": "Gaussian sigma of the mask edge, fraction of the IOD"})
+    blend: str = field(default="linear", metadata={"help": "linear or poisson (cv2.seamlessClone)"})
+    colour_match: bool = field(default=False, metadata={"help": "match the face to the plate on a ring around the mouth"})
+    ring: float = field(default=0.3, metadata={"help": "width of the colour-match ring, fraction of the IOD"})
 
     def check(self, stage: str) -> None:
         """Reject values outside their ranges, naming the parameter and its range."""

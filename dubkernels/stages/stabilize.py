@@ -13,7 +13,7 @@ Frames without a face in the track pass through unchanged.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -36,11 +36,11 @@ RGBA = ("R", "G", "B", "A")
 
 @dataclass
 class Params:
-    min_cutoff: float = 1.0  # Hz: the cutoff of a still face (lower: steadier, more lag)
-    beta: float = 0.5  # cutoff rise per face size per second of landmark speed (higher: less lag)
-    d_cutoff: float = 1.0  # Hz: cutoff of the speed estimate
-    fps: float = 0.0  # 0: read FramesPerSecond from the first face frame
-    zero_lag: bool = True  # average forward and backward passes; False: the causal filter alone
+    min_cutoff: float = field(default=1.0, metadata={"help": "Hz, cutoff of a still face (lower: steadier, more lag)"})
+    beta: float = field(default=0.5, metadata={"help": "cutoff rise per face size per second of speed (higher: less lag)"})
+    d_cutoff: float = field(default=1.0, metadata={"help": "Hz, cutoff of the speed estimate"})
+    fps: float = field(default=0.0, metadata={"help": "frame rate; 0 reads FramesPerSecond from the first frame"})
+    zero_lag: bool = field(default=True, metadata={"help": "average forward and backward passes (off: the causal filter)"})
 
     def check(self, stage: str) -> None:
         if not (self.min_cutoff > 0 and self.d_cutoff > 0):
