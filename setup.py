@@ -15,10 +15,12 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["dubkernels", "dubkernels.*"]),
-    package_data={"dubkernels.face": ["data/*.csv"]},
+    package_data={"dubkernels.face": ["data/*.csv"], "dubkernels.configs": ["*.json"]},
     install_requires=[
         "numpy>=1.26,<3",
         "torch==2.13.0",
+        "kornia==0.9.0",
+        "safetensors>=0.4,<1",
         "OpenImageIO>=3.0,<3.3",
         "opencolorio>=2.4,<2.7",
         "fileseq>=2.1,<4",

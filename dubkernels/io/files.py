@@ -5,23 +5,28 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from dubkernels.errors import DubKernelsError
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to a temporary file beside ``path`` and rename it into place."""
+def atomic_write(path: str | os.PathLike[str], write: Callable[[str], object], suffix: str = "") -> None:
+    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write text atomically (temporary file beside ``path``, then rename)."""
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def read_json_object(path: Path, kind: str, error: type[DubKernelsError], fix: str) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -30,6 +29,7 @@ import OpenImageIO as oiio
 
 from dubkernels._version import __version__
 from dubkernels.errors import FrameError
+from dubkernels.io.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,6 @@ def write_frame(
     """
     path = Path(path)
     _refuse_inputs(path, protect)
-    path.parent.mkdir(parents=True, exist_ok=True)
     prov = None
     if provenance is not None:
         prov = json.dumps({"dubkernels": __version__, **provenance}, sort_keys=True)
@@ -260,14 +259,8 @@ def write_frame(
         specs.append(spec)
         if note and note not in notes:
             notes.append(note)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".exr", dir=path.parent)
-    os.close(fd)
-    try:
-        _write_parts(tmp, specs, [p.pixels for p in frame.parts], path)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    pixels = [p.pixels for p in frame.parts]
+    atomic_write(path, lambda tmp: _write_parts(tmp, specs, pixels, path), suffix=path.suffix or ".exr")
     for note in notes:
         log.info("%s: %s", path, note)
     return notes

@@ -1,0 +1,79 @@
+"""Network and training configurations, read from JSON files (presets ship in dubkernels/configs)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from dubkernels.errors import DubKernelsError
+
+PRESETS = ("paper", "preview")
+
+
+class ConfigError(DubKernelsError):
+    """A network configuration is unknown or malformed."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    resolution: int
+    widths: tuple[int, ...]
+    mapping_blocks: int = 3
+    adain_blocks: int = 3
+
+    @property
+    def embedding(self) -> int:
+        """Spatial size of the embeddings eS and eI."""
+        return self.resolution // 2 ** (len(self.widths) - 1)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    iterations: int = 60000
+    batch_size: int = 8
+    lr: float = 1e-4
+    recon_weight: float = 4.0
+    mouth_weight: float = 2.0
+    ssim_window: int = 11
+    checkpoint_every: int = 2000
+    preview_every: int = 500
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    model: ModelConfig
+    train: TrainConfig
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "model": asdict(self.model), "train": asdict(self.train)}
+
+
+def config_from_dict(data: dict[str, Any], where: str = "config") -> Config:
+    """Build and check a Config from its JSON form."""
+    try:
+        model = dict(data["model"])
+        model["widths"] = tuple(int(w) for w in model["widths"])
+        config = Config(str(data["name"]), ModelConfig(**model), TrainConfig(**data.get("train", {})))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: malformed network config ({exc!r}).") from exc
+    m = config.model
+    if len(m.widths) < 2 or m.resolution % 2 ** (len(m.widths) - 1) or m.embedding < 1:
+        raise ConfigError(f"{where}: resolution {m.resolution} must halve cleanly {len(m.widths) - 1} times.")
+    return config
+
+
+def load_config(name_or_path: str) -> Config:
+    """A preset by name ('paper', 'preview') or a JSON config file."""
+    if name_or_path in PRESETS:
+        text = resources.files("dubkernels.configs").joinpath(f"{name_or_path}.json").read_text()
+        return config_from_dict(json.loads(text), name_or_path)
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise ConfigError(f"config '{name_or_path}' is neither a preset ({', '.join(PRESETS)}) nor a file.")
+    try:
+        return config_from_dict(json.loads(path.read_text()), str(path))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc}).") from exc
