@@ -1,0 +1,1 @@
+"""Training of the identity-transfer network: data, losses, loop, checkpoints."""
