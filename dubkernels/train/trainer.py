@@ -1,0 +1,208 @@
+"""The training loop of the Y-network, for pre-training and per-shot training.
+
+Long-run behaviour: device auto (CUDA, else CPU), AMP and channels-last on CUDA,
+checkpoints every ``checkpoint_every`` iterations and on Ctrl-C / SIGTERM, exact
+resume (weights, optimiser, RNG and the position in the epoch's sample order),
+seeds, a tqdm bar with loss and ETA, a loss log (JSON lines) and preview grids
+(input | actor decoder | dubber decoder) written as PNG so a person can watch it learn.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Protocol
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Sampler
+from tqdm import tqdm
+
+from dubkernels.nets.config import Config
+from dubkernels.nets.ynet import YNet
+from dubkernels.preview import write_png
+from dubkernels.train.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_state,
+    pretrained_weights,
+    save_checkpoint,
+)
+from dubkernels.train.losses import decoder_loss
+
+LATEST = "latest.safetensors"
+PREVIEW_ROWS = 4
+
+
+class EpochDataset(Protocol):
+    """A dataset whose items depend only on (seed, epoch, index)."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]: ...
+    def set_epoch(self, epoch: int) -> None: ...
+
+
+@dataclass
+class TrainOptions:
+    out_dir: Path
+    kind: str = "shot"  # "pretrain" or "shot"
+    init: Path | None = None  # pre-trained checkpoint: encoder + style module are loaded
+    iterations: int | None = None  # default: the config's
+    seed: int = 0
+    workers: int = 0
+    device: str = "auto"
+
+
+class _EpochOrder(Sampler[int]):
+    """The seeded permutation of one epoch, from a given position on (for exact resume)."""
+
+    def __init__(self, size: int, seed: int, epoch: int, start: int):
+        generator = torch.Generator().manual_seed(seed * 100003 + epoch)
+        self.order = torch.randperm(size, generator=generator).tolist()[start:]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """Trains a YNet on an EpochDataset, writing checkpoints, a loss log and previews to ``out_dir``."""
+
+    def __init__(self, config: Config, dataset: EpochDataset, options: TrainOptions):
+        self.config, self.dataset, self.options = config, dataset, options
+        self.device = pick_device(options.device)
+        self.amp = self.device.type == "cuda"
+        torch.manual_seed(options.seed)
+        self.net = YNet(config.model).to(self.device)
+        if self.amp:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.train.lr)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.iteration = 0
+        self.out = Path(options.out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._stop = threading.Event()
+        if (self.out / LATEST).is_file():
+            self._resume()
+        elif options.init:
+            self._load_pretrained(options.init)
+
+    @property
+    def total(self) -> int:
+        return self.options.iterations or self.config.train.iterations
+
+    def _load_pretrained(self, path: Path) -> None:
+        ckpt = load_checkpoint(path, self.config)
+        missing = self.net.load_state_dict(pretrained_weights(ckpt), strict=False)
+        if any(k.startswith(("encoder.", "style.")) for k in missing.missing_keys):
+            raise CheckpointError(f"{path}: lacks encoder or style-module weights; give a pre-training checkpoint.")
+
+    def _resume(self) -> None:
+        path = self.out / LATEST
+        ckpt = load_checkpoint(path, self.config)
+        self.net.load_state_dict(ckpt.weights)
+        state = load_state(path)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"])
+        self.iteration = ckpt.iteration
+
+    def _state(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict(),
+                "rng": torch.get_rng_state()}
+
+    def save(self) -> Path:
+        """Checkpoint now: latest.safetensors (+ state) and a numbered copy of the weights."""
+        path = self.out / LATEST
+        save_checkpoint(path, self.net, self.config, self.options.kind, self.iteration, self._state())
+        save_checkpoint(self.out / f"iter_{self.iteration:06d}.safetensors", self.net, self.config,
+                        self.options.kind, self.iteration)
+        return path
+
+    def _batches(self) -> Iterator[dict[str, torch.Tensor]]:
+        size, batch = len(self.dataset), self.config.train.batch_size
+        per_epoch = max(1, size // batch)
+        while True:
+            epoch, position = divmod(self.iteration, per_epoch)
+            self.dataset.set_epoch(epoch)
+            sampler = _EpochOrder(size, self.options.seed, epoch, position * batch)
+            loader = DataLoader(self.dataset, batch_size=batch, sampler=sampler, drop_last=True,  # type: ignore[arg-type]
+                                num_workers=self.options.workers, pin_memory=self.device.type == "cuda")
+            yield from loader
+
+    def step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One iteration: encoder and both decoders, actor and dubber losses summed."""
+        self.net.train()
+        b = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        if self.amp:
+            b = {k: v.contiguous(memory_format=torch.channels_last) for k, v in b.items()}
+        with torch.autocast(self.device.type, enabled=self.amp):
+            actor_out = self.net.actor(self.net.embed(b["actor"]))
+            dubber_out = self.net.dubber(self.net.embed(b["dubber"]))
+        actor_loss, a = decoder_loss(actor_out.float(), b["actor"], b["actor_face_mask"], b["actor_mouth_mask"],
+                                     self.config.train)
+        dubber_loss, d = decoder_loss(dubber_out.float(), b["dubber"], b["dubber_face_mask"], b["dubber_mouth_mask"],
+                                      self.config.train)
+        loss = actor_loss + dubber_loss
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return {"loss": float(loss.detach()), "actor": float(actor_loss.detach()),
+                "dubber": float(dubber_loss.detach()), **{f"actor_{k}": v for k, v in a.items()},
+                **{f"dubber_{k}": v for k, v in d.items()}}
+
+    def preview(self, batch: dict[str, torch.Tensor]) -> Path:
+        """A PNG grid: for a few actor and dubber crops, input | actor decoder | dubber decoder."""
+        self.net.eval()
+        rows = []
+        with torch.no_grad():
+            for key in ("actor", "dubber"):
+                x = batch[key][:PREVIEW_ROWS].to(self.device)
+                actor, dubber = self.net(x)
+                rows += [torch.cat([i, a, d], dim=2) for i, a, d in zip(x, actor, dubber)]
+        grid = torch.cat(rows, dim=1).clamp(0, 1).permute(1, 2, 0).float().cpu().numpy()
+        path = self.out / "previews" / f"iter_{self.iteration:06d}.png"
+        write_png(path, (grid * 255 + 0.5).astype(np.uint8))
+        return path
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self._stop.set()
+
+    def run(self) -> Path:
+        """Train up to ``total`` iterations; returns the latest checkpoint. Ctrl-C/SIGTERM checkpoint and stop."""
+        cfg = self.config.train
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        log = (self.out / "loss.jsonl").open("a", encoding="utf-8")
+        bar = tqdm(total=self.total, initial=self.iteration, desc=f"train {self.options.kind}", unit="it")
+        try:
+            for batch in self._batches():
+                if self.iteration >= self.total or self._stop.is_set():
+                    break
+                losses = self.step(batch)
+                self.iteration += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses['loss']:.4f}")
+                log.write(json.dumps({"iteration": self.iteration, **losses}) + "\n")
+                if self.iteration % cfg.preview_every == 0 or self.iteration == self.total:
+                    self.preview(batch)
+                if self.iteration % cfg.checkpoint_every == 0:
+                    self.save()
+        finally:
+            bar.close()
+            log.close()
+            for s, h in handlers.items():
+                signal.signal(s, h)
+        return self.save()

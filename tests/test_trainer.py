@@ -1,0 +1,76 @@
+"""Training loop: learning, exact resume, pre-training hand-over, stop signal (tiny config, CPU)."""
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+import torch
+
+from dubkernels.nets.config import config_from_dict
+from dubkernels.train.checkpoint import load_checkpoint, save_checkpoint
+from dubkernels.train.data import FaceClip, PairDataset, extract_crops
+from dubkernels.train.trainer import LATEST, Trainer, TrainOptions
+from dubkernels.nets.ynet import YNet
+from tests.stage_data import make_shot
+
+SIZE = 32
+
+
+def _config(**train):
+    return config_from_dict({
+        "name": "tiny", "model": {"resolution": SIZE, "widths": [8, 16, 32]},
+        "train": {"batch_size": 2, "iterations": 4, "lr": 1e-3, "checkpoint_every": 1000, "preview_every": 1000,
+                  **train},
+    })
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    shot = make_shot(tmp_path_factory.mktemp("shot"), frames=4)
+    actor = extract_crops(FaceClip(shot.actor, shot.actor_track, "actor"), SIZE)
+    dubber = extract_crops(FaceClip(shot.dubber, shot.dubber_track, "dubber"), SIZE)
+    return PairDataset([actor], [dubber], seed=3, augment=True)
+
+
+def _weights(trainer):
+    return {k: v.clone() for k, v in trainer.net.state_dict().items()}
+
+
+def test_loss_falls_when_overfitting_real_crops(dataset, tmp_path):
+    trainer = Trainer(_config(iterations=60, preview_every=30), dataset, TrainOptions(tmp_path))
+    trainer.run()
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "loss.jsonl").read_text().splitlines()]
+    assert len(losses) == 60
+    assert sum(losses[-10:]) / 10 < 0.8 * sum(losses[:10]) / 10
+    assert (tmp_path / "previews" / "iter_000030.png").is_file()
+    assert load_checkpoint(tmp_path / LATEST).iteration == 60
+
+
+def test_resume_is_exact(dataset, tmp_path):
+    straight = Trainer(_config(iterations=6), dataset, TrainOptions(tmp_path / "a", seed=5))
+    straight.run()
+    first = Trainer(_config(iterations=3), dataset, TrainOptions(tmp_path / "b", seed=5))
+    first.run()
+    resumed = Trainer(_config(iterations=6), dataset, TrainOptions(tmp_path / "b", seed=5))
+    assert resumed.iteration == 3
+    resumed.run()
+    a, b = _weights(straight), _weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_pretrained_encoder_and_style_only(dataset, tmp_path):
+    config = _config()
+    pre = YNet(config.model)
+    save_checkpoint(tmp_path / "pre.safetensors", pre, config, "pretrain", 100)
+    shot = Trainer(config, dataset, TrainOptions(tmp_path / "shot", init=tmp_path / "pre.safetensors"))
+    got, ref = shot.net.state_dict(), pre.state_dict()
+    assert all(torch.equal(got[k], ref[k]) for k in ref if k.startswith(("encoder.", "style.")))
+    assert not torch.equal(got["actor.to_rgb.weight"], ref["actor.to_rgb.weight"])  # decoders start fresh
+
+
+def test_stop_signal_checkpoints_and_stops(dataset, tmp_path):
+    trainer = Trainer(_config(iterations=50), dataset, TrainOptions(tmp_path))
+    trainer._on_signal(signal.SIGTERM, None)
+    path = trainer.run()
+    assert trainer.iteration == 0 and load_checkpoint(path).iteration == 0
