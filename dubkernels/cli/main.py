@@ -6,10 +6,10 @@ import logging
 import sys
 
 from dubkernels._version import __version__
-from dubkernels.cli import analyze, demo, ingest, preview, sample, stages
+from dubkernels.cli import analyze, demo, ingest, preview, sample, stages, train
 from dubkernels.errors import EXIT_USER_ERROR, DubKernelsError
 
-COMMANDS = (ingest, analyze, sample, preview, demo, stages)
+COMMANDS = (ingest, analyze, sample, preview, demo, stages, train)
 EXIT_INTERRUPTED = 130
 
 

@@ -8,6 +8,7 @@ from dubkernels.stages.job import Job, JobError
 
 STAGES = {
     "pose_align": "dubkernels.stages.pose_align:PoseAlign",
+    "identity_swap": "dubkernels.stages.identity_swap:IdentitySwap",
     "stabilize": "dubkernels.stages.stabilize:LandmarkStabilize",
     "mouth_composite": "dubkernels.stages.mouth_composite:MouthComposite",
 }

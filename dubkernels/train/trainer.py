@@ -85,7 +85,7 @@ class Trainer:
         torch.manual_seed(options.seed)
         self.net = YNet(config.model).to(self.device)
         if self.amp:
-            self.net = self.net.to(memory_format=torch.channels_last)
+            self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.train.lr)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.iteration = 0
@@ -136,8 +136,10 @@ class Trainer:
             epoch, position = divmod(self.iteration, per_epoch)
             self.dataset.set_epoch(epoch)
             sampler = _EpochOrder(size, self.options.seed, epoch, position * batch)
-            loader = DataLoader(self.dataset, batch_size=batch, sampler=sampler, drop_last=True,  # type: ignore[arg-type]
-                                num_workers=self.options.workers, pin_memory=self.device.type == "cuda")
+            loader: DataLoader[dict[str, torch.Tensor]] = DataLoader(
+                self.dataset, batch_size=batch, sampler=sampler, drop_last=True,  # type: ignore[arg-type]
+                num_workers=self.options.workers, pin_memory=self.device.type == "cuda",
+            )
             yield from loader
 
     def step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:

@@ -1,0 +1,381 @@
+"""Training data of the identity-transfer network: aligned face crops with face and mouth masks.
+
+A :class:`FaceClip` (frame pattern, track, role) becomes a :class:`CropSet`:
+per frame with a face, the aligned crop in network space (uint8 RGB), the face
+mask and the mouth mask in crop space. Crop sets are cached as compressed
+``.npz`` files so training runs do not re-read plates. A :class:`PairDataset`
+draws actor-side and dubber-side crops independently, with light augmentation
+that is deterministic given (seed, epoch, index) so a resumed run reproduces.
+
+Example:
+    >>> actor = load_or_extract(FaceClip("A0.####.exr", "A0.track.json", "actor"), 256, "cache")
+    >>> dubber = load_or_extract(FaceClip("D0.####.exr", "D0.track.json", "dubber"), 256, "cache")
+    >>> dataset = PairDataset([actor], [dubber], seed=0)
+    >>> loader = make_loader(dataset, batch_size=8, workers=4, seed=0)
+    >>> dataset.set_epoch(0); batch = next(iter(loader))   # batch["actor"]: (8, 3, 256, 256)
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from dubkernels.colour import ColourSpaces, to_uint8
+from dubkernels.errors import DubKernelsError, TrackError
+from dubkernels.face.align import CropTransform
+from dubkernels.face.masks import face_mask, mouth_mask
+from dubkernels.io.files import atomic_write
+from dubkernels.io.frames import Frame, read_frame
+from dubkernels.io.sequences import resolve_sequence
+from dubkernels.stages.common import require_frames, require_size
+from dubkernels.stages.mouth_composite import alpha_index
+from dubkernels.tracks import FrameRecord, Track, load_track
+
+log = logging.getLogger(__name__)
+
+ACTOR_ROLES = ("actor", "actor_render")
+DUBBER_ROLES = ("dubber", "dubber_render")
+RENDER_ROLES = ("actor_render", "dubber_render")  # PoseAlign face layers: RGBA on black
+ROLES = ACTOR_ROLES + DUBBER_ROLES
+
+CACHE_FORMAT = "dubkernels-crops"
+CACHE_VERSION = 1
+_ARRAYS = ("images", "face_masks", "mouth_masks", "frames")
+
+# Augmentation ranges (uniform, symmetric).
+JITTER_DEGREES = 3.0
+JITTER_SCALE = 0.03
+JITTER_SHIFT = 0.03  # fraction of the crop size
+JITTER_BRIGHTNESS = 0.05
+JITTER_CONTRAST = 0.05
+_PERMUTATION_STREAM = 1  # keeps the dubber permutation's seeds apart from the augmentation's
+PREFETCH_BATCHES = 4  # per worker
+
+
+@dataclass(frozen=True)
+class FaceClip:
+    """A frame sequence, the track made from it, and its role in training."""
+
+    pattern: str
+    track: str
+    role: str
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise DubKernelsError(f"clip {self.pattern}: role {self.role!r} is not one of {', '.join(ROLES)}.")
+
+    @property
+    def is_render(self) -> bool:
+        return self.role in RENDER_ROLES
+
+
+@dataclass
+class CropSet:
+    """Aligned crops of one clip: images (N,S,S,3), face and mouth masks (N,S,S), all uint8."""
+
+    images: np.ndarray
+    face_masks: np.ndarray
+    mouth_masks: np.ndarray
+    frames: list[int]
+    role: str
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @property
+    def size(self) -> int:
+        return int(self.images.shape[1])
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write a compressed ``.npz``, atomically."""
+        arrays: dict[str, Any] = {
+            "images": self.images, "face_masks": self.face_masks, "mouth_masks": self.mouth_masks,
+            "frames": np.asarray(self.frames, np.int64), "role": np.str_(self.role),
+            "format": np.str_(CACHE_FORMAT), "version": np.int64(CACHE_VERSION),
+        }
+        atomic_write(path, lambda tmp: np.savez_compressed(tmp, **arrays), suffix=".npz")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "CropSet":
+        """Read a file written by :meth:`save`; a clear error when it is damaged or from another version."""
+        fix = "delete it and extract the crops again"
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if str(data["format"]) != CACHE_FORMAT or int(data["version"]) != CACHE_VERSION:
+                    raise DubKernelsError(f"{path}: not a {CACHE_FORMAT} v{CACHE_VERSION} file; {fix}.")
+                images, face, mouth, frames = (data[k] for k in _ARRAYS)
+                role = str(data["role"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise DubKernelsError(f"{path}: unreadable crop cache ({exc}); {fix}.") from exc
+        n, size = len(frames), images.shape[1] if images.ndim == 4 else -1
+        if images.shape != (n, size, size, 3) or face.shape != (n, size, size) or mouth.shape != (n, size, size):
+            raise DubKernelsError(f"{path}: crop cache arrays do not match in shape; {fix}.")
+        return cls(images, face, mouth, [int(f) for f in frames], role)
+
+
+def _usable(record: FrameRecord) -> bool:
+    return record.flag != "missing" and record.landmarks is not None
+
+
+def _records(track: Track, clip: FaceClip, frames: list[int] | None) -> list[FrameRecord]:
+    """The track records to crop: those with a face, over ``frames`` (default: the whole track)."""
+    if frames is not None:
+        require_frames(track, frames, clip.role)
+    wanted = set(track.frames if frames is None else frames)
+    records = [r for r in track.records if r.frame in wanted and _usable(r)]
+    if not records:
+        raise TrackError(
+            f"{clip.track}: no frame of {clip.pattern} has a face (all missing or without landmarks); "
+            "fix the landmarks with an overrides file, re-run `dubkernels analyze`, or pick frames that show the face."
+        )
+    return records
+
+
+def _display_alpha(frame: Frame) -> np.ndarray:
+    """The frame's alpha over its display window as float32; 0 outside the data window."""
+    dw, disp = frame.data_window, frame.display_window
+    out = np.zeros((disp.height, disp.width), np.float32)
+    x0, y0 = max(dw.x, disp.x), max(dw.y, disp.y)
+    x1, y1 = min(dw.x_end, disp.x_end), min(dw.y_end, disp.y_end)
+    if x1 > x0 and y1 > y0:
+        source = frame.pixels[y0 - dw.y : y1 - dw.y, x0 - dw.x : x1 - dw.x, alpha_index(frame)]
+        out[y0 - disp.y : y1 - disp.y, x0 - disp.x : x1 - disp.x] = source
+    return out
+
+
+def _mask_u8(values: np.ndarray) -> np.ndarray:
+    return (np.clip(values, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def crop_masks(crop: CropTransform, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Face and mouth masks (float 0..1) rasterised in crop space from the crop-mapped landmarks.
+
+    The masks' sizes are fractions of the interocular distance, so mapping the
+    landmarks through the similarity scales them with the crop exactly.
+    """
+    points = crop.to_crop(landmarks)
+    face = face_mask(points).full(crop.size, crop.size)
+    mouth = mouth_mask(points).full(crop.size, crop.size)
+    return face, mouth
+
+
+def _where(clip: FaceClip, frame: int) -> str:
+    return f"{clip.role} {clip.pattern} (frame {frame})"
+
+
+def _transform(clip: FaceClip, frame: int, landmarks: np.ndarray, size: int) -> CropTransform:
+    try:
+        return CropTransform.from_landmarks(landmarks, size)
+    except ValueError as exc:
+        raise TrackError(f"{clip.track}: frame {frame}: {exc}; correct them with an overrides file.") from exc
+
+
+def extract_crops(
+    clip: FaceClip,
+    size: int,
+    colour: ColourSpaces | None = None,
+    frames: list[int] | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> CropSet:
+    """Aligned ``size`` crops of every frame of ``clip`` with a face, read one frame at a time.
+
+    Render clips (PoseAlign face layers) limit the face mask by their alpha. The
+    mouth mask never exceeds the face mask. ``progress(1)`` follows each crop.
+    """
+    colour = colour or ColourSpaces()
+    track = load_track(clip.track)
+    records = _records(track, clip, frames)
+    sequence = resolve_sequence(clip.pattern, [r.frame for r in records])
+    n = len(records)
+    images = np.empty((n, size, size, 3), np.uint8)
+    face_masks = np.empty((n, size, size), np.uint8)
+    mouth_masks = np.empty((n, size, size), np.uint8)
+    for i, record in enumerate(records):
+        image = read_frame(sequence.path(record.frame), record.frame)
+        require_size(track, image, _where(clip, record.frame))
+        landmarks = record.landmarks
+        assert landmarks is not None  # _records keeps only frames with landmarks
+        crop = _transform(clip, record.frame, landmarks, size)
+        images[i] = to_uint8(colour.to_network(crop.warp(image.display_rgb())))
+        face, mouth = crop_masks(crop, landmarks)
+        if clip.is_render:
+            face = np.minimum(face, crop.warp(_display_alpha(image), cv2.INTER_LINEAR))
+        face_masks[i] = _mask_u8(face)
+        mouth_masks[i] = _mask_u8(np.minimum(mouth, face))
+        if progress:
+            progress(1)
+    return CropSet(images, face_masks, mouth_masks, [r.frame for r in records], clip.role)
+
+
+def cache_key(clip: FaceClip, fingerprint: str, size: int, colour: ColourSpaces) -> str:
+    """Digest of what a crop set depends on: pattern, track fingerprint, size, role and colour."""
+    parts = (CACHE_VERSION, clip.pattern, fingerprint, size, clip.role, colour.config.getCacheID(), colour.network)
+    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+
+
+def load_or_extract(
+    clip: FaceClip,
+    size: int,
+    cache_dir: str | os.PathLike[str],
+    colour: ColourSpaces | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> CropSet:
+    """The crop set of ``clip`` from ``cache_dir``, extracting and caching it when absent or damaged."""
+    colour = colour or ColourSpaces()
+    key = cache_key(clip, load_track(clip.track).fingerprint, size, colour)
+    path = Path(cache_dir) / f"{clip.role}-{size}-{key}.npz"
+    if path.is_file():
+        try:
+            return CropSet.load(path)
+        except DubKernelsError as exc:
+            log.warning("%s; extracting again", exc)
+    crops = extract_crops(clip, size, colour, progress=progress)
+    crops.save(path)
+    return crops
+
+
+def _stack(sets: Sequence[CropSet], roles: tuple[str, ...], side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenate one side's crop sets, checking roles and sizes."""
+    if not sets or not sum(len(s) for s in sets):
+        raise DubKernelsError(f"no {side} crops to train on; give at least one {side} clip with faces.")
+    for s in sets:
+        if s.role not in roles:
+            raise DubKernelsError(f"a {s.role!r} crop set cannot be on the {side} side (roles {', '.join(roles)}).")
+    sizes = {s.size for s in sets}
+    if len(sizes) > 1:
+        raise DubKernelsError(f"{side} crop sets have different sizes {sorted(sizes)}; extract them at one size.")
+    return (np.concatenate([s.images for s in sets]), np.concatenate([s.face_masks for s in sets]),
+            np.concatenate([s.mouth_masks for s in sets]))
+
+
+def _seed(*numbers: int) -> int:
+    """A 63-bit seed mixed from non-negative integers."""
+    return int(np.random.SeedSequence(list(numbers)).generate_state(2, np.uint64)[0] >> np.uint64(1))
+
+
+def _jitter_matrix(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A small random similarity about the crop centre (2x3)."""
+    angle = rng.uniform(-JITTER_DEGREES, JITTER_DEGREES)
+    scale = 1.0 + rng.uniform(-JITTER_SCALE, JITTER_SCALE)
+    matrix = np.asarray(cv2.getRotationMatrix2D((size / 2.0, size / 2.0), angle, scale), np.float64)
+    matrix[:, 2] = matrix[:, 2] + rng.uniform(-JITTER_SHIFT, JITTER_SHIFT, 2) * size
+    return matrix
+
+
+def _augment(image: np.ndarray, masks: list[np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The same similarity jitter on the image and its masks, then brightness/contrast on the image (float 0..1)."""
+    size = image.shape[0]
+    matrix = _jitter_matrix(rng, size)
+    warped = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    moved = [cv2.warpAffine(m, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+             for m in masks]
+    gain = 1.0 + rng.uniform(-JITTER_BRIGHTNESS, JITTER_BRIGHTNESS)
+    contrast = 1.0 + rng.uniform(-JITTER_CONTRAST, JITTER_CONTRAST)
+    rgb = warped.astype(np.float32) / 255.0
+    rgb = np.clip((rgb * gain - 0.5) * contrast + 0.5, 0.0, 1.0)
+    return rgb, [m.astype(np.float32) / 255.0 for m in moved]
+
+
+def _chw(array: np.ndarray) -> torch.Tensor:
+    """(H,W,C) or (H,W) float32 -> contiguous (C,H,W) tensor."""
+    if array.ndim == 2:
+        array = array[..., None]
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32))
+
+
+class PairDataset(Dataset):
+    """Independent actor-side and dubber-side samples for the Y-network.
+
+    Item ``i`` holds actor sample ``i % n_actor`` and dubber sample
+    ``perm[i % n_dubber]``, ``perm`` a permutation seeded by (seed, epoch).
+    Keys: ``actor``/``dubber`` (3,S,S) and ``*_face_mask``/``*_mouth_mask``
+    (1,S,S), float32 in 0..1. The epoch lives in shared memory, so
+    :meth:`set_epoch` reaches persistent DataLoader workers too.
+    """
+
+    def __init__(self, actor: Sequence[CropSet], dubber: Sequence[CropSet], seed: int = 0, augment: bool = True):
+        self.actor = _stack(actor, ACTOR_ROLES, "actor")
+        self.dubber = _stack(dubber, DUBBER_ROLES, "dubber")
+        if self.actor[0].shape[1] != self.dubber[0].shape[1]:
+            raise DubKernelsError(f"actor crops are {self.actor[0].shape[1]} px but dubber crops "
+                                  f"{self.dubber[0].shape[1]} px; extract both sides at one size.")
+        self.seed, self.augment = seed, augment
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+        self._permutation: tuple[int, torch.Tensor] | None = None
+
+    def __len__(self) -> int:
+        return max(len(self.actor[0]), len(self.dubber[0]))
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch's dubber permutation and augmentation (call before iterating a loader)."""
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, got {epoch}")
+        self._epoch.fill_(epoch)
+
+    def dubber_permutation(self) -> torch.Tensor:
+        """This epoch's order of dubber samples."""
+        epoch = self.epoch
+        if self._permutation is None or self._permutation[0] != epoch:
+            generator = torch.Generator().manual_seed(_seed(self.seed, epoch, _PERMUTATION_STREAM))
+            self._permutation = (epoch, torch.randperm(len(self.dubber[0]), generator=generator))
+        return self._permutation[1]
+
+    def _sample(self, side: tuple[np.ndarray, np.ndarray, np.ndarray], j: int, name: str,
+                rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        image, face, mouth = (a[j] for a in side)
+        if self.augment:
+            rgb, (face_f, mouth_f) = _augment(image, [face, mouth], rng)
+        else:
+            rgb, face_f, mouth_f = (a.astype(np.float32) / 255.0 for a in (image, face, mouth))
+        return {name: _chw(rgb), f"{name}_face_mask": _chw(face_f), f"{name}_mouth_mask": _chw(mouth_f)}
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range 0..{len(self) - 1}")
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        actor = self._sample(self.actor, index % len(self.actor[0]), "actor", rng)
+        dubber_index = int(self.dubber_permutation()[index % len(self.dubber[0])])
+        return actor | self._sample(self.dubber, dubber_index, "dubber", rng)
+
+
+class EpochShuffle(Sampler[int]):
+    """A shuffle whose order depends only on (seed, the dataset's epoch), so a resumed run repeats it."""
+
+    def __init__(self, dataset: PairDataset, seed: int):
+        self.dataset, self.seed = dataset, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(_seed(self.seed, self.dataset.epoch))
+        return iter(torch.randperm(len(self.dataset), generator=generator).tolist())
+
+
+def make_loader(dataset: PairDataset, batch_size: int, workers: int, seed: int) -> DataLoader:
+    """Shuffled batches (order seeded by (seed, epoch)), last partial batch dropped; call ``set_epoch`` per epoch.
+
+    Workers are forked (crops shared copy-on-write). Never call ``cv2.setNumThreads``
+    in a forked worker: it deadlocks on the thread pool inherited from the parent.
+    """
+    if len(dataset) < batch_size:
+        raise DubKernelsError(f"{len(dataset)} training samples make no batch of {batch_size}; "
+                              "lower the batch size or add frames.")
+    parallel = workers > 0
+    return DataLoader(
+        dataset, batch_size=batch_size, sampler=EpochShuffle(dataset, seed), num_workers=workers,
+        pin_memory=torch.cuda.is_available(), drop_last=True, persistent_workers=parallel,
+        prefetch_factor=PREFETCH_BATCHES if parallel else None,
+    )
