@@ -8,6 +8,7 @@ the aligned dubber render (PoseAlign), pass 2 on the pass-1 result.
 """
 from __future__ import annotations
 
+import multiprocessing
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -39,7 +40,8 @@ def _network(path: str, device: str) -> tuple[ActorSwap, int]:
     ckpt = load_checkpoint(path)
     net = YNet(ckpt.config.model)
     net.load_state_dict(ckpt.weights)
-    torch.set_num_threads(1)  # the runner already spreads frames over the cores
+    if multiprocessing.current_process().name != "MainProcess":
+        torch.set_num_threads(1)  # the runner already spreads frames over the worker processes
     return ActorSwap(net).eval().to(device), ckpt.config.model.resolution
 
 
