@@ -355,16 +355,17 @@ class EpochShuffle(Sampler[int]):
 
     def __init__(self, dataset: PairDataset, seed: int):
         self.dataset, self.seed = dataset, seed
+        self.start = 0  # position in the epoch's order to start from (resuming mid-epoch)
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(self.dataset) - self.start
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(_seed(self.seed, self.dataset.epoch))
-        return iter(torch.randperm(len(self.dataset), generator=generator).tolist())
+        return iter(torch.randperm(len(self.dataset), generator=generator).tolist()[self.start :])
 
 
-def make_loader(dataset: PairDataset, batch_size: int, workers: int, seed: int) -> DataLoader:
+def make_loader(dataset: PairDataset, batch_size: int, workers: int, seed: int) -> DataLoader[dict[str, torch.Tensor]]:
     """Shuffled batches (order seeded by (seed, epoch)), last partial batch dropped; call ``set_epoch`` per epoch.
 
     Workers are forked (crops shared copy-on-write). Never call ``cv2.setNumThreads``

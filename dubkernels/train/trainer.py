@@ -13,11 +13,10 @@ import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Sampler
 from tqdm import tqdm
 
 from dubkernels.nets.config import Config
@@ -30,18 +29,11 @@ from dubkernels.train.checkpoint import (
     pretrained_weights,
     save_checkpoint,
 )
+from dubkernels.train.data import EpochShuffle, PairDataset, make_loader
 from dubkernels.train.losses import decoder_loss
 
 LATEST = "latest.safetensors"
 PREVIEW_ROWS = 4
-
-
-class EpochDataset(Protocol):
-    """A dataset whose items depend only on (seed, epoch, index)."""
-
-    def __len__(self) -> int: ...
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]: ...
-    def set_epoch(self, epoch: int) -> None: ...
 
 
 @dataclass
@@ -55,20 +47,6 @@ class TrainOptions:
     device: str = "auto"
 
 
-class _EpochOrder(Sampler[int]):
-    """The seeded permutation of one epoch, from a given position on (for exact resume)."""
-
-    def __init__(self, size: int, seed: int, epoch: int, start: int):
-        generator = torch.Generator().manual_seed(seed * 100003 + epoch)
-        self.order = torch.randperm(size, generator=generator).tolist()[start:]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.order)
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -76,9 +54,9 @@ def pick_device(name: str) -> torch.device:
 
 
 class Trainer:
-    """Trains a YNet on an EpochDataset, writing checkpoints, a loss log and previews to ``out_dir``."""
+    """Trains a YNet on a PairDataset, writing checkpoints, a loss log and previews to ``out_dir``."""
 
-    def __init__(self, config: Config, dataset: EpochDataset, options: TrainOptions):
+    def __init__(self, config: Config, dataset: PairDataset, options: TrainOptions):
         self.config, self.dataset, self.options = config, dataset, options
         self.device = pick_device(options.device)
         self.amp = self.device.type == "cuda"
@@ -130,16 +108,16 @@ class Trainer:
         return path
 
     def _batches(self) -> Iterator[dict[str, torch.Tensor]]:
-        size, batch = len(self.dataset), self.config.train.batch_size
-        per_epoch = max(1, size // batch)
+        """Batches from one long-lived loader, from the current iteration's place in its epoch on."""
+        batch = self.config.train.batch_size
+        per_epoch = max(1, len(self.dataset) // batch)
+        loader = make_loader(self.dataset, batch, self.options.workers, self.options.seed)
+        sampler = loader.sampler
+        assert isinstance(sampler, EpochShuffle)
         while True:
             epoch, position = divmod(self.iteration, per_epoch)
             self.dataset.set_epoch(epoch)
-            sampler = _EpochOrder(size, self.options.seed, epoch, position * batch)
-            loader: DataLoader[dict[str, torch.Tensor]] = DataLoader(
-                self.dataset, batch_size=batch, sampler=sampler, drop_last=True,  # type: ignore[arg-type]
-                num_workers=self.options.workers, pin_memory=self.device.type == "cuda",
-            )
+            sampler.start = position * batch
             yield from loader
 
     def step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
