@@ -67,3 +67,16 @@ def test_bad_checkpoint_fails_before_any_frame(setup, tmp_path):
     with pytest.raises(CheckpointError, match="damaged"):
         run_stage(IdentitySwap(_job(shot, bad, tmp_path)), workers=1)
     assert not list(tmp_path.glob("sw.*.exr"))
+
+
+def test_batched_inference_matches_frame_by_frame(setup, tmp_path):
+    shot, ckpt = setup
+    for batch in (1, 3):
+        job = _job(shot, ckpt, tmp_path / f"b{batch}")
+        job.params = {"batch": batch}
+        summary = run_stage(IdentitySwap(job), workers=1)
+        assert summary.done == shot.frames
+    for f in shot.frames:
+        a, b = read_frame(tmp_path / "b1" / f"sw.{f}.exr"), read_frame(tmp_path / "b3" / f"sw.{f}.exr")
+        assert a.data_window == b.data_window
+        assert np.allclose(a.pixels.astype(np.float32), b.pixels.astype(np.float32), atol=2e-3)

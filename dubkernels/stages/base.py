@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterable
 
 import OpenImageIO as oiio
 
@@ -68,6 +68,14 @@ class Stage(ABC):
     @abstractmethod
     def render(self, frame: int) -> dict[str, Frame]:
         """Per-frame work: the frames to write, by output name."""
+
+    def batch_size(self) -> int:
+        """How many frames one ``render_batch`` call takes (stages running a network batch them)."""
+        return 1
+
+    def render_batch(self, frames: list[int]) -> list[dict[str, Frame]]:
+        """Per-frame work for several frames at once; by default one ``render`` each."""
+        return [self.render(f) for f in frames]
 
 
 def parse_params(cls: type, values: dict[str, Any], stage: str) -> Any:
@@ -147,14 +155,15 @@ def _init_worker(stage: Stage) -> None:
     _WORKER_STAGE = stage
 
 
-def _render_and_write(args: tuple[Stage | None, int, dict[str, FrameSequence], str]) -> int:
-    stage, frame, outputs, identity = args
+def _render_and_write(args: tuple[Stage | None, list[int], dict[str, FrameSequence], str]) -> list[int]:
+    stage, frames, outputs, identity = args
     stage = stage or _WORKER_STAGE
     assert stage is not None
-    rendered = stage.render(frame)
-    for name, image in rendered.items():
-        write_frame(outputs[name].path(frame), image, provenance={"stage": stage.name, "job": identity, "frame": frame})
-    return frame
+    for frame, rendered in zip(frames, stage.render_batch(frames)):
+        for name, image in rendered.items():
+            provenance = {"stage": stage.name, "job": identity, "frame": frame}
+            write_frame(outputs[name].path(frame), image, provenance=provenance)
+    return frames
 
 
 def run_stage(
@@ -193,22 +202,26 @@ def run_stage(
                 progress(1)
         else:
             todo.append(f)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+    size = max(1, stage.batch_size())
+    batches = [todo[i : i + size] for i in range(0, len(todo), size)]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(batches) or 1))
     if workers == 1:
-        for f in todo:
-            summary.done.append(_render_and_write((stage, f, outputs, identity)))
-            if progress:
-                progress(1)
+        finished = (_render_and_write((stage, b, outputs, identity)) for b in batches)
+        _collect(finished, summary, progress)
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(stage,)) as pool:
-            for f in pool.map(_render_and_write, [(None, f, outputs, identity) for f in todo]):
-                summary.done.append(f)
-                if progress:
-                    progress(1)
+            _collect(pool.map(_render_and_write, [(None, b, outputs, identity) for b in batches]), summary, progress)
     summary.seconds = time.monotonic() - start
     summary.path = _write_summary(summary, next(iter(outputs.values())), chunk)
     return summary
+
+
+def _collect(finished: Iterable[list[int]], summary: Summary, progress: Callable[[int], None] | None) -> None:
+    for frames in finished:
+        summary.done += frames
+        if progress:
+            progress(len(frames))
 
 
 def _write_summary(summary: Summary, main: FrameSequence, chunk: list[int]) -> Path:

@@ -32,6 +32,11 @@ class Params:
     mask_grow: float = field(default=0.0, metadata={"help": "face mask growth, fraction of the IOD"})
     mask_feather: float = field(default=0.08, metadata={"help": "face mask feather, fraction of the IOD"})
     device: str = field(default="cpu", metadata={"help": "torch device for inference (cpu, cuda)"})
+    batch: int = field(default=8, metadata={"help": "frames per network call"})
+
+    def check(self, stage: str) -> None:
+        if self.batch < 1:
+            raise fail(stage, f"batch={self.batch} must be at least 1.")
 
 
 @lru_cache(maxsize=2)
@@ -72,22 +77,41 @@ class IdentitySwap(Stage):
         missing = [r.frame for r in self.track.records if r.landmarks is None]
         return [f"{len(missing)} frames without a face are rendered empty"] if missing else []
 
+    def batch_size(self) -> int:
+        return self.params.batch
+
     def render(self, frame: int) -> dict[str, Frame]:
-        image = read_checked(self.sequence, frame, self.track, "face")
-        display = image.display_window
-        landmarks = self.track.record(frame).landmarks
-        if landmarks is None:
-            return {"out": face_layer(np.zeros((1, 1, 4), np.float32), (display.x, display.y), display)}
+        return self.render_batch([frame])[0]
+
+    def render_batch(self, frames: list[int]) -> list[dict[str, Frame]]:
+        """Crop every frame, run the network once on the stack, paste each result back."""
         net, resolution = _network(self.job.inputs["checkpoint"], self.params.device)
         colour = _colour()
-        crop = CropTransform.from_landmarks(landmarks, resolution)
-        rgb = image.display_rgb()
-        network = np.clip(colour.to_network(crop.warp(rgb)), 0.0, 1.0)
-        with torch.no_grad():
-            x = torch.from_numpy(network).permute(2, 0, 1)[None].to(self.params.device)
-            y = net(x)[0].permute(1, 2, 0).float().cpu().numpy()
-        swapped, coverage = crop.paste(np.ascontiguousarray(y), display.width, display.height)
-        linear = colour.from_network(swapped)
+        images = [read_checked(self.sequence, f, self.track, "face") for f in frames]
+        faces = [(i, CropTransform.from_landmarks(lm, resolution), lm) for i, f in enumerate(frames)
+                 if (lm := self.track.record(f).landmarks) is not None]
+        crops = [np.clip(colour.to_network(crop.warp(images[i].display_rgb())), 0.0, 1.0) for i, crop, _ in faces]
+        results: list[np.ndarray] = []
+        if crops:
+            with torch.no_grad():
+                x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).to(self.params.device)
+                results = list(net(x).permute(0, 2, 3, 1).float().cpu().numpy())
+        out = [self._empty(image) for image in images]
+        for (i, crop, landmarks), y in zip(faces, results):
+            out[i] = self._paste(frames[i], images[i], crop, landmarks, y)
+        return out
+
+    @staticmethod
+    def _empty(image: Frame) -> dict[str, Frame]:
+        display = image.display_window
+        return {"out": face_layer(np.zeros((1, 1, 4), np.float32), (display.x, display.y), display)}
+
+    def _paste(self, frame: int, image: Frame, crop: CropTransform, landmarks: np.ndarray,
+               result: np.ndarray) -> dict[str, Frame]:
+        """The network's crop back in plate coordinates as a premultiplied RGBA face layer."""
+        display = image.display_window
+        swapped, coverage = crop.paste(np.ascontiguousarray(result), display.width, display.height)
+        linear = _colour().from_network(swapped)
         mask = face_mask(landmarks, self.params.mask_grow, self.params.mask_feather).full(display.width, display.height)
         alpha = np.clip(mask * coverage, 0.0, 1.0)
         rows, cols = np.nonzero(alpha > 0)
