@@ -50,10 +50,10 @@ def test_swap_writes_face_layers_on_the_face(setup, tmp_path):
         assert alpha[int(nose[1]) - w.y, int(nose[0]) - w.x] > 0.99
 
 
-def test_chunks_match_and_cli_runs(setup, tmp_path):
+def test_chunks_match_and_swap_alias_runs(setup, tmp_path):
     shot, ckpt = setup
     run_stage(IdentitySwap(_job(shot, ckpt, tmp_path / "whole")), workers=2)
-    assert main(["identity-swap", "--face", shot.dubber, "--face-track", shot.dubber_track, "--checkpoint", str(ckpt),
+    assert main(["swap", "--face", shot.dubber, "--face-track", shot.dubber_track, "--checkpoint", str(ckpt),
                  "--out", str(tmp_path / "chunk" / "sw.####.exr"), "--frames", "1003-1004", "--workers", "1"]) == 0
     for f in (1003, 1004):
         a, b = read_frame(tmp_path / "whole" / f"sw.{f}.exr"), read_frame(tmp_path / "chunk" / f"sw.{f}.exr")

@@ -1,4 +1,4 @@
-"""Stage subcommands (`pose-align`, `stabilize`, `mouth-composite`) and `run JOB.json`.
+"""Stage subcommands (`pose-align`, `identity-swap` alias `swap`, `stabilize`, `mouth-composite`) and `run JOB.json`.
 
 Every stage subcommand is generated from the stage's declared inputs, outputs and
 Params dataclass, builds a job spec, and either runs it or writes it
@@ -28,7 +28,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 def _add_stage_parser(sub: argparse._SubParsersAction, name: str) -> None:
     cls = stage_class(name)
     doc = (cls.__doc__ or name).strip().splitlines()[0]
-    p = sub.add_parser(name.replace("_", "-"), help=doc, description=f"{doc} Writes EXRs in plate coordinates.")
+    p = sub.add_parser(name.replace("_", "-"), aliases=list(cls.aliases), help=doc,
+                       description=f"{doc} Writes EXRs in plate coordinates.")
     io = p.add_argument_group("inputs and outputs")
     for key, text in cls.inputs.items():
         io.add_argument(_flag(key), required=True, metavar="PATH", help=text)

@@ -43,6 +43,7 @@ class Stage(ABC):
     inputs: ClassVar[dict[str, str]]  # input name -> help text
     outputs: ClassVar[dict[str, str]]  # output name -> help text; the first is the main output
     optional_outputs: ClassVar[tuple[str, ...]] = ()
+    aliases: ClassVar[tuple[str, ...]] = ()  # other subcommand names, e.g. ``swap``
     Params: ClassVar[type]
 
     def __init__(self, job: Job):

@@ -65,6 +65,7 @@ class IdentitySwap(Stage):
         "checkpoint": "trained per-shot checkpoint (.safetensors)",
     }
     outputs = {"out": "RGBA face layer: the actor's face, plate coordinates"}
+    aliases = ("swap",)
     Params = Params
 
     def frames(self) -> list[int]:
