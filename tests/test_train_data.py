@@ -139,8 +139,11 @@ def test_missing_frames_are_skipped(shot, tmp_path):
     track.records[1].flag = "missing"  # landmarks kept: the flag alone must exclude it
     path = tmp_path / "flagged.track.json"
     save_track(track, path)
-    crops = extract_crops(FaceClip(shot.actor, str(path), "actor"), SIZE)
+    totals, steps = [], []
+    crops = extract_crops(FaceClip(shot.actor, str(path), "actor"), SIZE, progress=steps.append,
+                          on_total=totals.append)
     assert crops.frames == [f for f in shot.frames if f != shot.frames[1]]
+    assert totals == [len(crops.frames)] and sum(steps) == len(crops.frames)  # the progress bar's total is right
     assert extract_crops(FaceClip(shot.actor, str(path), "actor"), SIZE, frames=shot.frames[:2]).frames == shot.frames[:1]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from tqdm import tqdm
 
@@ -36,3 +36,12 @@ def progress_bar(total: int, desc: str, unit: str = "frame") -> Iterator[tqdm]:
     """A tqdm bar on stderr (quiet when stderr is not a terminal and CI is set)."""
     with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=True) as bar:
         yield bar
+
+
+def total_setter(bar: tqdm) -> Callable[[int], None]:
+    """A callback that sets the bar's total once the work knows its size."""
+    def set_total(n: int) -> None:
+        bar.total = n
+        bar.refresh()
+
+    return set_total

@@ -10,7 +10,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from dubkernels.cli.common import add_frames_option, progress_bar
+from dubkernels.cli.common import add_frames_option, progress_bar, total_setter
 from dubkernels.stages.base import Stage, Summary, run_stage
 from dubkernels.stages.job import Job, load_job, save_job
 from dubkernels.stages.registry import STAGES, make_stage, stage_class
@@ -87,11 +87,8 @@ def _run_job_command(args: argparse.Namespace) -> int:
 def _execute(job: Job, args: argparse.Namespace) -> int:
     stage = make_stage(job)
     with progress_bar(0, job.stage) as bar:
-        def total(n: int) -> None:
-            bar.total = n
-            bar.refresh()
-
-        summary = run_stage(stage, force=args.force, workers=args.workers, progress=bar.update, on_total=total)
+        summary = run_stage(stage, force=args.force, workers=args.workers, progress=bar.update,
+                            on_total=total_setter(bar))
     _report(summary)
     return 0
 

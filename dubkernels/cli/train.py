@@ -5,7 +5,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from dubkernels.cli.common import add_colour_options, progress_bar
+from dubkernels.cli.common import add_colour_options, progress_bar, total_setter
 from dubkernels.colour import ColourSpaces
 from dubkernels.nets.config import PRESETS, load_config
 from dubkernels.nets.export import export_torchscript
@@ -71,7 +71,8 @@ def _train(args: argparse.Namespace) -> int:
     sets = []
     for clip in clips:
         with progress_bar(0, f"crops {clip.role}") as bar:
-            sets.append(load_or_extract(clip, config.model.resolution, args.out / "crops", colour, bar.update))
+            sets.append(load_or_extract(clip, config.model.resolution, args.out / "crops", colour, bar.update,
+                                        total_setter(bar)))
     actor = [s for s in sets if s.role.startswith("actor")]
     dubber = [s for s in sets if s.role.startswith("dubber")]
     return _run(args, actor, dubber, "shot", args.init)
@@ -80,7 +81,8 @@ def _train(args: argparse.Namespace) -> int:
 def _pretrain(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     with progress_bar(0, "crops faces") as bar:
-        faces = photo_crops(args.faces, config.model.resolution, ColourSpaces(args.ocio), bar.update)
+        faces = photo_crops(args.faces, config.model.resolution, ColourSpaces(args.ocio), bar.update,
+                            on_total=total_setter(bar))
     print(f"{len(faces)} faces from {args.faces}")
     return _run(args, [faces], [dataclasses.replace(faces, role="dubber")], "pretrain", None)
 

@@ -184,17 +184,21 @@ def extract_crops(
     colour: ColourSpaces | None = None,
     frames: list[int] | None = None,
     progress: Callable[[int], object] | None = None,
+    on_total: Callable[[int], object] | None = None,
 ) -> CropSet:
     """Aligned ``size`` crops of every frame of ``clip`` with a face, read one frame at a time.
 
     Render clips (PoseAlign face layers) limit the face mask by their alpha. The
-    mouth mask never exceeds the face mask. ``progress(1)`` follows each crop.
+    mouth mask never exceeds the face mask. ``on_total`` hears the number of
+    crops to make, ``progress(1)`` follows each crop.
     """
     colour = colour or ColourSpaces()
     track = load_track(clip.track)
     records = _records(track, clip, frames)
     sequence = resolve_sequence(clip.pattern, [r.frame for r in records])
     n = len(records)
+    if on_total:
+        on_total(n)
     images = np.empty((n, size, size, 3), np.uint8)
     face_masks = np.empty((n, size, size), np.uint8)
     mouth_masks = np.empty((n, size, size), np.uint8)
@@ -227,6 +231,7 @@ def load_or_extract(
     cache_dir: str | os.PathLike[str],
     colour: ColourSpaces | None = None,
     progress: Callable[[int], object] | None = None,
+    on_total: Callable[[int], object] | None = None,
 ) -> CropSet:
     """The crop set of ``clip`` from ``cache_dir``, extracting and caching it when absent or damaged."""
     colour = colour or ColourSpaces()
@@ -237,7 +242,7 @@ def load_or_extract(
             return CropSet.load(path)
         except DubKernelsError as exc:
             log.warning("%s; extracting again", exc)
-    crops = extract_crops(clip, size, colour, progress=progress)
+    crops = extract_crops(clip, size, colour, progress=progress, on_total=on_total)
     crops.save(path)
     return crops
 

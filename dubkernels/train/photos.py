@@ -29,12 +29,18 @@ def _network_rgb(path: Path, colour: ColourSpaces) -> np.ndarray:
 
 
 def photo_crops(folder: str | Path, size: int, colour: ColourSpaces | None = None,
-                progress: Callable[[int], object] | None = None, role: str = "actor") -> CropSet:
-    """One aligned crop (with face and mouth masks) per photo in ``folder`` that shows a face."""
+                progress: Callable[[int], object] | None = None, role: str = "actor",
+                on_total: Callable[[int], object] | None = None) -> CropSet:
+    """One aligned crop (with face and mouth masks) per photo in ``folder`` that shows a face.
+
+    ``on_total`` hears the number of photos, ``progress(1)`` follows each one.
+    """
     folder, colour = Path(folder), colour or ColourSpaces()
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES) if folder.is_dir() else []
     if not paths:
         raise DubKernelsError(f"{folder}: no photos ({', '.join(PHOTO_SUFFIXES)}); point --faces at a folder of faces.")
+    if on_total:
+        on_total(len(paths))
     analyzer = FaceAnalyzer(AnalysisSettings(colourspace=colour.network), colour)
     images, faces, mouths, kept = [], [], [], []
     for index, path in enumerate(paths):
