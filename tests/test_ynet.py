@@ -119,6 +119,12 @@ def test_wrong_config_damaged_or_foreign_checkpoints_are_refused(tiny, tmp_path)
         load_checkpoint(damaged)
     with pytest.raises(CheckpointError, match="not found"):
         load_checkpoint(tmp_path / "none.safetensors")
+    torch.save({"step": 1}, tmp_path / "model.pt")  # a torch zip: its first 8 bytes read as a huge header length
+    with pytest.raises(CheckpointError, match="another kind of file"):
+        load_checkpoint(tmp_path / "model.pt")
+    torch.save({"step": 1}, tmp_path / "run.safetensors.state.pt")
+    with pytest.raises(CheckpointError, match="give the weights beside it, run.safetensors"):
+        load_checkpoint(tmp_path / "run.safetensors.state.pt")
     with pytest.raises(CheckpointError, match="cannot resume training exactly"):
         load_state(path)
     with pytest.raises(ConfigError, match="must halve cleanly"):

@@ -22,6 +22,7 @@ from dubkernels.nets.config import Config, config_from_dict
 FORMAT = "dubkernels-ynet"
 FORMAT_VERSION = 1
 PRETRAINED_PARTS = ("encoder.", "style.")  # what pre-training hands to per-shot training
+STATE_SUFFIX = ".state.pt"  # optimiser and RNG state, beside the weights
 
 
 class CheckpointError(DubKernelsError):
@@ -49,7 +50,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: torch.nn.Module, config
 
 
 def state_path(path: Path) -> Path:
-    return path.with_name(path.name + ".state.pt")
+    return path.with_name(path.name + STATE_SUFFIX)
 
 
 def load_checkpoint(path: str | os.PathLike[str], expect: Config | None = None) -> Checkpoint:
@@ -57,14 +58,22 @@ def load_checkpoint(path: str | os.PathLike[str], expect: Config | None = None) 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} not found; check the path or train one first.")
+    if path.name.endswith(STATE_SUFFIX):
+        raise CheckpointError(f"{path} is the training state; give the weights beside it, "
+                              f"{path.name[: -len(STATE_SUFFIX)]}.")
     try:
         with open(path, "rb") as f:
             header_len = int.from_bytes(f.read(8), "little")
+            if not 0 < header_len <= path.stat().st_size - 8:
+                raise ValueError("its header length does not fit the file")
             header = json.loads(f.read(header_len))
-        meta = header.get("__metadata__", {})
+        meta = header.get("__metadata__", {}) if isinstance(header, dict) else None
+        if not isinstance(meta, dict):
+            raise ValueError("its header is not a safetensors header")
         weights = load_file(str(path))
     except (SafetensorError, ValueError, OSError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc}); it is damaged.") from exc
+        raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc}); "
+                              "it is damaged or another kind of file.") from exc
     if meta.get("format") != FORMAT or meta.get("version") != str(FORMAT_VERSION):
         raise CheckpointError(
             f"{path}: not a dubkernels Y-network checkpoint of format version {FORMAT_VERSION} "
