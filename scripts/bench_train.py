@@ -21,9 +21,10 @@ import numpy as np
 import torch
 
 from dubkernels.nets.config import load_config
+from dubkernels.nets.device import pick_device
 from dubkernels.nets.ynet import ActorSwap
 from dubkernels.train.data import CropSet, PairDataset
-from dubkernels.train.trainer import Trainer, TrainOptions, pick_device
+from dubkernels.train.trainer import Trainer, TrainOptions
 
 WARMUP = 2
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from dubkernels.cli.common import add_colour_options, progress_bar, total_setter
 from dubkernels.colour import ColourSpaces
 from dubkernels.nets.config import PRESETS, load_config
+from dubkernels.nets.device import pick_device
 from dubkernels.nets.export import export_torchscript
 from dubkernels.train.data import FaceClip, PairDataset, load_or_extract
 from dubkernels.train.photos import photo_crops
@@ -65,6 +66,7 @@ def _run(args: argparse.Namespace, actor, dubber, kind: str, init: Path | None) 
 
 
 def _train(args: argparse.Namespace) -> int:
+    pick_device(args.device)  # a bad device fails before the crops are made
     config, colour = load_config(args.config), ColourSpaces(args.ocio)
     values = vars(args)
     clips = [FaceClip(values[r], values[f"{r}_track"], role) for r, role in CLIP_ROLES.items() if values.get(r)]
@@ -79,6 +81,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
+    pick_device(args.device)
     config = load_config(args.config)
     with progress_bar(0, "crops faces") as bar:
         faces = photo_crops(args.faces, config.model.resolution, ColourSpaces(args.ocio), bar.update,

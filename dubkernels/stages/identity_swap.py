@@ -16,10 +16,12 @@ import numpy as np
 import torch
 
 from dubkernels.colour import ColourSpaces
+from dubkernels.errors import DubKernelsError
 from dubkernels.face.align import CropTransform
 from dubkernels.face.masks import face_mask
 from dubkernels.io.frames import Frame, copy_metadata
 from dubkernels.io.sequences import FrameSequence
+from dubkernels.nets.device import pick_device
 from dubkernels.nets.ynet import ActorSwap, YNet
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, plate, read_checked, track_for
@@ -31,12 +33,16 @@ from dubkernels.train.checkpoint import load_checkpoint
 class Params:
     mask_grow: float = field(default=0.0, metadata={"help": "face mask growth, fraction of the IOD"})
     mask_feather: float = field(default=0.08, metadata={"help": "face mask feather, fraction of the IOD"})
-    device: str = field(default="cpu", metadata={"help": "torch device for inference (cpu, cuda)"})
+    device: str = field(default="cpu", metadata={"help": "torch device for inference (cpu, cuda, cuda:N, auto)"})
     batch: int = field(default=8, metadata={"help": "frames per network call"})
 
     def check(self, stage: str) -> None:
         if self.batch < 1:
             raise fail(stage, f"batch={self.batch} must be at least 1.")
+        try:
+            pick_device(self.device)
+        except DubKernelsError as exc:
+            raise fail(stage, str(exc)) from exc
 
 
 @lru_cache(maxsize=2)
@@ -47,7 +53,7 @@ def _network(path: str, device: str) -> tuple[ActorSwap, int]:
     net.load_state_dict(ckpt.weights)
     if multiprocessing.current_process().name != "MainProcess":
         torch.set_num_threads(1)  # the runner already spreads frames over the worker processes
-    return ActorSwap(net).eval().to(device), ckpt.config.model.resolution
+    return ActorSwap(net).eval().to(pick_device(device)), ckpt.config.model.resolution
 
 
 @lru_cache(maxsize=1)
@@ -95,7 +101,7 @@ class IdentitySwap(Stage):
         results: list[np.ndarray] = []
         if crops:
             with torch.no_grad():
-                x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).to(self.params.device)
+                x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).to(pick_device(self.params.device))
                 results = list(net(x).permute(0, 2, 3, 1).float().cpu().numpy())
         out = [self._empty(image) for image in images]
         for (i, crop, landmarks), y in zip(faces, results):

@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from dubkernels.nets.config import Config
+from dubkernels.nets.device import pick_device
 from dubkernels.nets.ynet import YNet
 from dubkernels.preview import write_png
 from dubkernels.train.checkpoint import (
@@ -45,12 +46,6 @@ class TrainOptions:
     seed: int = 0
     workers: int = 0
     device: str = "auto"
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 class Trainer:
