@@ -6,7 +6,7 @@ import torch
 
 from dubkernels.cli.main import main
 from dubkernels.errors import DubKernelsError
-from dubkernels.nets.device import pick_device
+from dubkernels.nets.device import parse_device, pick_device
 from dubkernels.stages.identity_swap import Params
 
 
@@ -35,7 +35,9 @@ def test_train_refuses_a_bad_device_before_reading_plates(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_identity_swap_checks_its_device_with_the_job():
+def test_identity_swap_checks_the_device_name_with_the_job_and_the_device_when_run():
     with pytest.raises(DubKernelsError, match="identity_swap: device 'gpu'"):
         Params(device="gpu").check("identity_swap")
-    Params(device="auto").check("identity_swap")
+    for name in ("auto", "cuda", "cuda:3"):  # a workstation may write a job for a GPU node
+        Params(device=name).check("identity_swap")
+    assert parse_device("auto") is None and parse_device("cuda:1") == torch.device("cuda", 1)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from dubkernels.cli.main import main
 from dubkernels.io.frames import read_frame
@@ -80,3 +81,14 @@ def test_batched_inference_matches_frame_by_frame(setup, tmp_path):
         a, b = read_frame(tmp_path / "b1" / f"sw.{f}.exr"), read_frame(tmp_path / "b3" / f"sw.{f}.exr")
         assert a.data_window == b.data_window
         assert np.allclose(a.pixels.astype(np.float32), b.pixels.astype(np.float32), atol=2e-3)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_job_is_written_here_but_refused_when_run_without_a_gpu(setup, tmp_path, capsys):
+    shot, ckpt = setup
+    args = ["swap", "--face", shot.dubber, "--face-track", shot.dubber_track, "--checkpoint", str(ckpt),
+            "--out", str(tmp_path / "sw.####.exr"), "--device", "cuda"]
+    assert main(args + ["--write-job", str(tmp_path / "job.json")]) == 0
+    assert main(["run", str(tmp_path / "job.json")]) != 0
+    assert "no CUDA GPU" in capsys.readouterr().err
+    assert not list(tmp_path.glob("sw.*.exr"))

@@ -83,8 +83,10 @@ def test_cache_round_trip_and_no_reread(shot, actor, tmp_path, monkeypatch):
         raise AssertionError("frames were read again")
 
     monkeypatch.setattr(data, "read_frame", refuse)
-    second = load_or_extract(clip, SIZE, tmp_path / "cache")
+    totals, steps = [], []
+    second = load_or_extract(clip, SIZE, tmp_path / "cache", progress=steps.append, on_total=totals.append)
     np.testing.assert_array_equal(second.images, first.images)
+    assert totals == [len(first)] and sum(steps) == len(first)  # a cache hit fills the progress bar too
     with pytest.raises(AssertionError):  # another size is another cache entry
         load_or_extract(clip, SIZE * 2, tmp_path / "cache")
 

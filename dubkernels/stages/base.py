@@ -74,6 +74,10 @@ class Stage(ABC):
         """How many frames one ``render_batch`` call takes (stages running a network batch them)."""
         return 1
 
+    def max_workers(self) -> int | None:
+        """At most this many worker processes after ``prepare`` (None: one per core), e.g. 1 on a GPU."""
+        return None
+
     def render_batch(self, frames: list[int]) -> list[dict[str, Frame]]:
         """Per-frame work for several frames at once; by default one ``render`` each."""
         return [self.render(f) for f in frames]
@@ -205,7 +209,7 @@ def run_stage(
             todo.append(f)
     size = max(1, stage.batch_size())
     batches = [todo[i : i + size] for i in range(0, len(todo), size)]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(batches) or 1))
+    workers = max(1, min(workers or os.cpu_count() or 1, stage.max_workers() or len(batches), len(batches) or 1))
     if workers == 1:
         finished = (_render_and_write((stage, b, outputs, identity)) for b in batches)
         _collect(finished, summary, progress)

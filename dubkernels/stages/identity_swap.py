@@ -21,7 +21,7 @@ from dubkernels.face.align import CropTransform
 from dubkernels.face.masks import face_mask
 from dubkernels.io.frames import Frame, copy_metadata
 from dubkernels.io.sequences import FrameSequence
-from dubkernels.nets.device import pick_device
+from dubkernels.nets.device import parse_device, pick_device
 from dubkernels.nets.ynet import ActorSwap, YNet
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, plate, read_checked, track_for
@@ -40,7 +40,7 @@ class Params:
         if self.batch < 1:
             raise fail(stage, f"batch={self.batch} must be at least 1.")
         try:
-            pick_device(self.device)
+            parse_device(self.device)  # the name only: a CPU workstation may write a job for a GPU node
         except DubKernelsError as exc:
             raise fail(stage, str(exc)) from exc
 
@@ -79,6 +79,11 @@ class IdentitySwap(Stage):
 
     def prepare(self) -> list[str]:
         load_checkpoint(self.job.inputs["checkpoint"])  # a bad checkpoint fails before any frame
+        try:
+            device = pick_device(self.params.device)  # so does a GPU this machine does not have
+        except DubKernelsError as exc:
+            raise fail(self.name, str(exc)) from exc
+        self.on_gpu = device.type == "cuda"
         self.track: Track = track_for(self.job.inputs["face_track"], "face_track")
         self.sequence: FrameSequence = plate(self.job.inputs["face"], self.frames(), "face")
         missing = [r.frame for r in self.track.records if r.landmarks is None]
@@ -86,6 +91,9 @@ class IdentitySwap(Stage):
 
     def batch_size(self) -> int:
         return self.params.batch
+
+    def max_workers(self) -> int | None:
+        return 1 if self.on_gpu else None  # one process feeds the GPU; more would each hold a CUDA context
 
     def render(self, frame: int) -> dict[str, Frame]:
         return self.render_batch([frame])[0]

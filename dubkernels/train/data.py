@@ -239,7 +239,12 @@ def load_or_extract(
     path = Path(cache_dir) / f"{clip.role}-{size}-{key}.npz"
     if path.is_file():
         try:
-            return CropSet.load(path)
+            cached = CropSet.load(path)
+            if on_total:
+                on_total(len(cached))
+            if progress:
+                progress(len(cached))
+            return cached
         except DubKernelsError as exc:
             log.warning("%s; extracting again", exc)
     crops = extract_crops(clip, size, colour, progress=progress, on_total=on_total)
