@@ -35,7 +35,7 @@ def test_train_refuses_a_bad_device_before_reading_plates(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_identity_swap_checks_the_device_name_with_the_job_and_the_device_when_run():
+def test_identity_swap_params_check_only_the_device_name():
     with pytest.raises(DubKernelsError, match="identity_swap: device 'gpu'"):
         Params(device="gpu").check("identity_swap")
     for name in ("auto", "cuda", "cuda:3"):  # a workstation may write a job for a GPU node

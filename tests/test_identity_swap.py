@@ -1,11 +1,15 @@
 """IdentitySwap inference on the sample shot with an untrained tiny network (shapes, placement, chunks)."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from dubkernels.cli.main import main
+from dubkernels.errors import DubKernelsError
 from dubkernels.io.frames import read_frame
 from dubkernels.nets.config import config_from_dict
 from dubkernels.nets.ynet import YNet
@@ -92,3 +96,21 @@ def test_cuda_job_is_written_here_but_refused_when_run_without_a_gpu(setup, tmp_
     assert main(["run", str(tmp_path / "job.json")]) != 0
     assert "no CUDA GPU" in capsys.readouterr().err
     assert not list(tmp_path.glob("sw.*.exr"))
+
+
+def test_a_chunk_needs_only_its_own_input_frames(setup, tmp_path):
+    shot, ckpt = setup
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    source = Path(shot.dubber.replace("####", str(shot.frames[0]))).parent
+    for f in shot.frames[:2]:  # the rest of the input is not rendered yet (a farm chunk of pass 2, say)
+        name = Path(shot.dubber).name.replace("####", str(f))
+        shutil.copy(source / name, partial / name)
+    pattern = str(partial / Path(shot.dubber).name)
+    chunk = f"{shot.frames[0]}-{shot.frames[1]}"
+    job = Job("identity_swap", {"face": pattern, "face_track": shot.dubber_track, "checkpoint": str(ckpt)},
+              {"out": str(tmp_path / "out" / "sw.####.exr")}, chunk)
+    assert run_stage(IdentitySwap(job), workers=1).done == shot.frames[:2]
+    beyond = f"{shot.frames[1]}-{shot.frames[2]}"
+    with pytest.raises(DubKernelsError, match=f"missing frames {shot.frames[2]} of {beyond}"):
+        run_stage(IdentitySwap(Job("identity_swap", job.inputs, job.outputs, beyond)), workers=1)

@@ -20,7 +20,7 @@ from dubkernels.errors import DubKernelsError
 from dubkernels.face.align import CropTransform
 from dubkernels.face.masks import face_mask
 from dubkernels.io.frames import Frame, copy_metadata
-from dubkernels.io.sequences import FrameSequence
+from dubkernels.io.sequences import FrameSequence, parse_frames
 from dubkernels.nets.device import parse_device, pick_device
 from dubkernels.nets.ynet import ActorSwap, YNet
 from dubkernels.stages.base import Stage, fail
@@ -46,14 +46,14 @@ class Params:
 
 
 @lru_cache(maxsize=2)
-def _network(path: str, device: str) -> tuple[ActorSwap, int]:
+def _network(path: str, device: torch.device) -> tuple[ActorSwap, int]:
     """The inference path of a checkpoint, loaded once per process."""
     ckpt = load_checkpoint(path)
     net = YNet(ckpt.config.model)
     net.load_state_dict(ckpt.weights)
     if multiprocessing.current_process().name != "MainProcess":
         torch.set_num_threads(1)  # the runner already spreads frames over the worker processes
-    return ActorSwap(net).eval().to(pick_device(device)), ckpt.config.model.resolution
+    return ActorSwap(net).eval().to(device), ckpt.config.model.resolution
 
 
 @lru_cache(maxsize=1)
@@ -80,12 +80,12 @@ class IdentitySwap(Stage):
     def prepare(self) -> list[str]:
         load_checkpoint(self.job.inputs["checkpoint"])  # a bad checkpoint fails before any frame
         try:
-            device = pick_device(self.params.device)  # so does a GPU this machine does not have
+            self.device = pick_device(self.params.device)  # so does a GPU this machine does not have
         except DubKernelsError as exc:
             raise fail(self.name, str(exc)) from exc
-        self.on_gpu = device.type == "cuda"
         self.track: Track = track_for(self.job.inputs["face_track"], "face_track")
-        self.sequence: FrameSequence = plate(self.job.inputs["face"], self.frames(), "face")
+        chunk = parse_frames(self.job.frames) if self.job.frames else self.track.frames
+        self.sequence: FrameSequence = plate(self.job.inputs["face"], chunk, "face")  # frames are independent
         missing = [r.frame for r in self.track.records if r.landmarks is None]
         return [f"{len(missing)} frames without a face are rendered empty"] if missing else []
 
@@ -93,14 +93,14 @@ class IdentitySwap(Stage):
         return self.params.batch
 
     def max_workers(self) -> int | None:
-        return 1 if self.on_gpu else None  # one process feeds the GPU; more would each hold a CUDA context
+        return 1 if self.device.type == "cuda" else None  # one process feeds the GPU; more would each hold a CUDA context
 
     def render(self, frame: int) -> dict[str, Frame]:
         return self.render_batch([frame])[0]
 
     def render_batch(self, frames: list[int]) -> list[dict[str, Frame]]:
         """Crop every frame, run the network once on the stack, paste each result back."""
-        net, resolution = _network(self.job.inputs["checkpoint"], self.params.device)
+        net, resolution = _network(self.job.inputs["checkpoint"], self.device)
         colour = _colour()
         images = [read_checked(self.sequence, f, self.track, "face") for f in frames]
         faces = [(i, CropTransform.from_landmarks(lm, resolution), lm) for i, f in enumerate(frames)
@@ -109,7 +109,7 @@ class IdentitySwap(Stage):
         results: list[np.ndarray] = []
         if crops:
             with torch.no_grad():
-                x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).to(pick_device(self.params.device))
+                x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).to(self.device)
                 results = list(net(x).permute(0, 2, 3, 1).float().cpu().numpy())
         out = [self._empty(image) for image in images]
         for (i, crop, landmarks), y in zip(faces, results):

@@ -240,13 +240,14 @@ def load_or_extract(
     if path.is_file():
         try:
             cached = CropSet.load(path)
+        except DubKernelsError as exc:
+            log.warning("%s; extracting again", exc)
+        else:
             if on_total:
                 on_total(len(cached))
             if progress:
                 progress(len(cached))
             return cached
-        except DubKernelsError as exc:
-            log.warning("%s; extracting again", exc)
     crops = extract_crops(clip, size, colour, progress=progress, on_total=on_total)
     crops.save(path)
     return crops
