@@ -8,6 +8,12 @@ No face: the frame is flagged; gaps of at most ``max_gap`` frames are filled
 by interpolation, longer ones fail with a clear message unless
 ``passthrough_missing`` is set (those frames are then flagged ``missing``).
 
+With a guide (landmarks known where a face was drawn: PoseAlign's, or the track of
+the input of IdentitySwap, which keeps the expression), the landmarks are fitted in
+the guide's box, and where they stray from the guide by more than
+``guide_tolerance`` interocular distances the guide's are kept (flag ``guided``), so
+no frame of a generated face is lost to the detector.
+
 Example:
     >>> track = analyze_sequence(resolve_sequence("plate.####.exr"))
     >>> save_track(track, "plate.track.json")
@@ -24,6 +30,7 @@ import numpy as np
 from dubkernels.colour import ColourSpaces, to_uint8
 from dubkernels.errors import FaceError
 from dubkernels.face.detect import Detection, FaceDetector, iou, to_gray
+from dubkernels.face.landmarks68 import interocular
 from dubkernels.face.pose import estimate_head_pose
 from dubkernels.io.frames import check_finite, read_frame
 from dubkernels.io.sequences import FrameSequence, format_frames
@@ -46,6 +53,7 @@ class AnalysisSettings:
     face_hint: tuple[float, float] | None = None  # plate point on the face to keep when several
     colourspace: str | None = None  # colourspace of the plate; default: the working space
     predictor: str | None = None  # a 68-point dlib shape predictor file; default: face-recognition-models'
+    guide_tolerance: float = 0.2  # mean landmark distance to the guide, in interocular distances
 
 
 class FaceAnalyzer:
@@ -128,8 +136,23 @@ class FaceAnalyzer:
         local = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
         return self.detector.landmarks(gray, local) + (x0, y0)
 
-    def analyze(self, rgb: np.ndarray, frame: int) -> FrameRecord:
-        """Analyze one display-window RGB frame (scene-linear float32)."""
+    def guided(self, rgb: np.ndarray, frame: int, guide: np.ndarray) -> FrameRecord:
+        """Landmarks fitted in the box of known landmarks ``guide``; the guide itself where they stray."""
+        h, w = rgb.shape[:2]
+        box = box_from_landmarks(guide)
+        landmarks = self._landmarks(rgb, box)
+        error = float(np.linalg.norm(landmarks - guide, axis=1).mean() / max(interocular(guide), 1e-6))
+        flag, confidence = "detected", max(0.0, 1.0 - error)
+        if error > self.settings.guide_tolerance:
+            landmarks, flag, confidence = guide.copy(), "guided", 0.0
+        self.previous = Detection(box, confidence)
+        pose = estimate_head_pose(landmarks, w, h).as_dict()
+        return FrameRecord(frame, flag, landmarks, box_from_landmarks(landmarks), confidence, pose)
+
+    def analyze(self, rgb: np.ndarray, frame: int, guide: np.ndarray | None = None) -> FrameRecord:
+        """Analyze one display-window RGB frame (scene-linear float32), with known landmarks if given."""
+        if guide is not None:
+            return self.guided(rgb, frame, guide)
         found = self._near_previous(rgb) or self._full_frame(rgb, frame)
         if found is None:
             self.previous = None
@@ -201,8 +224,12 @@ def analyze_sequence(
     settings: AnalysisSettings | None = None,
     colour: ColourSpaces | None = None,
     progress: Callable[[int], None] | None = None,
+    guide: dict[int, np.ndarray] | None = None,
 ) -> Track:
-    """Analyze every frame of ``sequence``; returns the track (not yet saved)."""
+    """Analyze every frame of ``sequence``; returns the track (not yet saved).
+
+    ``guide`` maps frames to known landmarks (see the module notes).
+    """
     settings = settings or AnalysisSettings()
     colour = colour or ColourSpaces()
     analyzer = FaceAnalyzer(settings, colour)
@@ -221,12 +248,15 @@ def analyze_sequence(
             )
         rgb = frame.display_rgb()
         check_finite(rgb, f"{path} (frame {number})")
-        record = analyzer.analyze(rgb, number)
+        record = analyzer.analyze(rgb, number, (guide or {}).get(number))
         record.digest = file_digest(path)
         records.append(record)
         if progress:
             progress(1)
     assert size is not None
+    guided = [r.frame for r in records if r.flag == "guided"]
+    if guided:
+        analyzer.notes.append(f"frames {format_frames(guided)}: detection strayed from the guide; its landmarks kept")
     notes = analyzer.notes + fill_gaps(
         records, size[0], size[1], settings.max_gap, settings.passthrough_missing, sequence.pattern
     )

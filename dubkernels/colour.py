@@ -106,6 +106,16 @@ class ColourSpaces:
         return self.convert(rgb, self.network, target or self.working)
 
 
+@lru_cache(maxsize=8)
+def _cached(source: str) -> "ColourSpaces":
+    return ColourSpaces(source)
+
+
+def colour_spaces(config: str | None = None) -> "ColourSpaces":
+    """The ColourSpaces of ``config`` (else $OCIO, else the built-in config), made once per process."""
+    return _cached(config or os.environ.get("OCIO") or BUILTIN_CONFIG)
+
+
 def to_uint8(network_rgb: np.ndarray) -> np.ndarray:
     """Quantise network-space RGB (0..1) to uint8 for detectors and previews."""
     return (np.clip(network_rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

@@ -34,3 +34,7 @@ class TrackError(DubKernelsError):
 
 class VideoError(DubKernelsError):
     """A video file cannot be decoded."""
+
+
+class Interrupted(DubKernelsError):
+    """Long work stopped by a signal before it finished (its progress was saved); exits non-zero."""

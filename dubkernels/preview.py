@@ -103,6 +103,14 @@ def _render(rgb_u8: np.ndarray, view: View) -> np.ndarray:
     return cv2.warpAffine(rgb_u8, matrix, (view.width, view.height), flags=cv2.INTER_LINEAR)
 
 
+def plate_fps(sequence: FrameSequence, default: Fraction = Fraction(25)) -> Fraction:
+    """The FramesPerSecond attribute of the plate's first frame, else ``default``."""
+    value = read_frame(sequence.path(sequence.first), sequence.first).spec.getattribute("FramesPerSecond")
+    if value and value[1]:
+        return Fraction(int(value[0]), int(value[1]))
+    return default
+
+
 def write_png(path: Path, rgb_u8: np.ndarray) -> None:
     """Write an RGB uint8 image as PNG through OpenImageIO."""
     path.parent.mkdir(parents=True, exist_ok=True)

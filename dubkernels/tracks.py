@@ -1,10 +1,12 @@
 """Track files: one versioned JSON analysis per clip, plus hand-made overrides.
 
 A track holds, per frame: the 68 landmarks, the face box, head pose,
-detector confidence, a flag (``detected``, ``interpolated``, ``user`` or
-``missing``) and the digest of the source frame file; and for the clip: the
-source pattern, frame range, image size and a fingerprint of all frames.
-Later stages only read tracks; they never silently re-detect.
+detector confidence, a flag (``detected``, ``interpolated``, ``user``, ``guided``
+or ``missing``) and the digest of the source frame file; and for the clip: the
+source pattern, frame range, image size, a fingerprint of all frames and the
+identity of the job that made it. Later stages only read tracks; they never
+silently re-detect, and they check the track's digests against the frames they
+read (:func:`check_plate`).
 
 An overrides file (``{"format": "dubkernels-overrides", "version": 1,
 "frames": {"1005": {"landmarks": [[x, y], ... 68]}}}``) merges on top of a
@@ -28,7 +30,8 @@ from dubkernels.io.files import atomic_write_text, read_json_object
 TRACK_FORMAT = "dubkernels-track"
 OVERRIDES_FORMAT = "dubkernels-overrides"
 TRACK_VERSION = 1
-FLAGS = ("detected", "interpolated", "user", "missing")
+FLAGS = ("detected", "interpolated", "user", "guided", "missing")
+FAR_OFF = 6.0  # a landmark this many times the median distance from the face centre is not on the face
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
@@ -84,6 +87,7 @@ class Track:
     settings: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     overrides: str | None = None
+    job: str | None = None  # identity of the analyze job that wrote it
 
     @property
     def frames(self) -> list[int]:
@@ -124,6 +128,7 @@ class Track:
             "settings": self.settings,
             "notes": self.notes,
             "overrides": self.overrides,
+            "job": self.job,
             "records": [r.as_dict() for r in self.records],
         }
 
@@ -141,6 +146,13 @@ def _landmarks(value, path: Path, frame) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     if arr.shape != (68, 2) or not np.isfinite(arr).all():
         raise TrackError(f"{path}: frame {frame} landmarks must be 68 finite [x, y] pairs, got shape {arr.shape}.")
+    distance = np.linalg.norm(arr - np.median(arr, axis=0), axis=1)
+    typical = float(np.median(distance))
+    if typical > 0 and distance.max() > FAR_OFF * typical:
+        i = int(distance.argmax())
+        raise TrackError(f"{path}: frame {frame} landmark {i} at ({arr[i, 0]:.0f}, {arr[i, 1]:.0f}) is far off the face "
+                         f"({distance[i] / typical:.0f}x the typical distance from its centre); fix the point or "
+                         "re-run `dubkernels analyze`.")
     return arr
 
 
@@ -168,7 +180,7 @@ def load_track(path: str | os.PathLike[str]) -> Track:
                 confidence=float(r["confidence"]), pose=r["pose"], digest=r["digest"],
             ))
         track = Track(src["pattern"], int(src["width"]), int(src["height"]), records,
-                      data.get("settings", {}), data.get("notes", []), data.get("overrides"))
+                      data.get("settings", {}), data.get("notes", []), data.get("overrides"), data.get("job"))
     except (KeyError, TypeError, ValueError) as exc:
         raise TrackError(f"{path}: malformed track ({exc!r}); re-run `dubkernels analyze`.") from exc
     if track.fingerprint != src.get("fingerprint"):
@@ -214,3 +226,46 @@ def merge_overrides(track: Track, path: str | os.PathLike[str]) -> Track:
         rec.pose = estimate_head_pose(landmarks, track.width, track.height).as_dict()
     track.overrides = str(path)
     return track
+
+
+def load_guide(path: str | os.PathLike[str]) -> dict[int, np.ndarray]:
+    """Known landmarks per frame from a track or an overrides-format file (PoseAlign's ``landmarks`` output)."""
+    path = Path(path)
+    data = _read_json(path, "guide")
+    if data.get("format") == TRACK_FORMAT:
+        return {r.frame: r.landmarks for r in load_track(path).records if r.landmarks is not None}
+    if data.get("format") != OVERRIDES_FORMAT or not isinstance(data.get("frames"), dict):
+        raise TrackError(f"{path}: a guide is a track or a landmarks file (format '{OVERRIDES_FORMAT}'), "
+                         f"not {data.get('format')!r}.")
+    try:
+        return {int(k): _landmarks(v["landmarks"], path, k) for k, v in data["frames"].items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TrackError(f"{path}: malformed landmarks file ({exc!r}).") from exc
+
+
+def check_plate(track: Track, paths: dict[int, Path], what: str) -> list[str]:
+    """Compare a track's frame digests with the plate files it is used with.
+
+    A track none of whose checked frames match is foreign: refused. Some frames changed since the
+    analysis: a warning naming them (returned as a note).
+    """
+    from dubkernels.io.sequences import format_frames
+
+    from dubkernels.io.frames import read_spec
+
+    by_frame = {r.frame: r.digest for r in track.records}
+    checked = {f: p for f, p in paths.items() if by_frame.get(f) and p.is_file()}
+    for frame, path in list(checked.items())[:1]:
+        spec = read_spec(path, frame)
+        if (spec.full_width, spec.full_height) != (track.width, track.height):
+            raise TrackError(f"{what}: {path} is {spec.full_width}x{spec.full_height} but its track was made at "
+                             f"{track.width}x{track.height}; analyze the plate at the resolution you process.")
+    changed = sorted(f for f, p in checked.items() if file_digest(p) != by_frame[f])
+    if checked and len(changed) == len(checked):
+        raise TrackError(
+            f"{what}: the track was made from {track.source}, not from these frames ({format_frames(changed)} all "
+            "differ); analyze this plate with `dubkernels analyze` and give its own track.")
+    if changed:
+        return [f"{what}: frames {format_frames(changed)} changed since the track was made (stale track); "
+                "re-run `dubkernels analyze` on them"]
+    return []

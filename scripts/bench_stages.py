@@ -26,7 +26,7 @@ from dubkernels.analysis import analyze_sequence
 from dubkernels.colour import ColourSpaces
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.stages.base import Stage, run_stage
-from dubkernels.stages.job import Job
+from dubkernels.jobs.spec import Job
 from dubkernels.stages.registry import make_stage
 from dubkernels.tracks import save_track
 

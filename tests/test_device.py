@@ -7,7 +7,7 @@ import torch
 from dubkernels.cli.main import main
 from dubkernels.errors import DubKernelsError
 from dubkernels.nets.device import parse_device, pick_device
-from dubkernels.stages.identity_swap import Params
+from dubkernels.jobs.params import IdentitySwapParams as Params
 
 
 def test_auto_and_cpu():

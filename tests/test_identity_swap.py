@@ -15,7 +15,7 @@ from dubkernels.nets.config import config_from_dict
 from dubkernels.nets.ynet import YNet
 from dubkernels.stages.base import run_stage
 from dubkernels.stages.identity_swap import IdentitySwap
-from dubkernels.stages.job import Job
+from dubkernels.jobs.spec import Job
 from dubkernels.tracks import load_track
 from dubkernels.train.checkpoint import CheckpointError, save_checkpoint
 from tests.stage_data import make_shot

@@ -1,22 +1,65 @@
-"""Job spec files: round trip, identity, and clear errors."""
+"""Job spec files: round trip, relative paths, identity (params, OCIO, input content), clear errors."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
-from dubkernels.stages.job import Job, JobError, load_job, save_job
-from dubkernels.stages.registry import make_stage
+from dubkernels.jobs.identity import job_identity
+from dubkernels.jobs.kinds import KINDS
+from dubkernels.jobs.spec import Job, JobError, load_job, save_job
+from dubkernels.pipeline.runner import make_stage
 
 
-def test_round_trip_and_identity(tmp_path):
-    job = Job("stabilize", {"face": "f.####.exr", "face_track": "f.json"}, {"out": "o.####.exr"}, "1-5", {"beta": 0.2})
-    save_job(job, tmp_path / "j.json")
-    back = load_job(tmp_path / "j.json")
-    assert back == job
+def test_round_trip_resolves_relative_paths_against_the_job_folder(tmp_path):
+    job = Job("stabilize", {"face": "f.####.exr", "face_track": "/abs/f.json"}, {"out": "o/o.####.exr"}, "1-5",
+              {"beta": 0.2}, "conf/config.ocio")
+    save_job(job, tmp_path / "jobs" / "j.json")
+    back = load_job(tmp_path / "jobs" / "j.json")
+    folder = tmp_path / "jobs"
+    assert back.inputs == {"face": str(folder / "f.####.exr"), "face_track": "/abs/f.json"}
+    assert back.outputs == {"out": str(folder / "o" / "o.####.exr")}
+    assert back.ocio == str(folder / "conf" / "config.ocio")
+    assert (back.frames, back.params) == ("1-5", {"beta": 0.2})
+    assert Job("x", {}, {}, ocio="ocio://default").relative_to(folder).ocio == "ocio://default"
+
+
+def _stabilize_job(tmp_path, **params) -> Job:
+    return Job("stabilize", {"face": str(tmp_path / "f.####.exr"), "face_track": str(tmp_path / "f.json")},
+               {"out": str(tmp_path / "o.####.exr")}, None, params)
+
+
+def test_identity_covers_params_ocio_and_track_content_not_paths_or_chunks(tmp_path, monkeypatch):
+    monkeypatch.delenv("OCIO", raising=False)
+    kind = KINDS["stabilize"]
+    (tmp_path / "f.json").write_text("{}")
+    job = _stabilize_job(tmp_path, beta=0.2)
+    base = job_identity(job, kind)
     chunk = Job(job.stage, job.inputs, job.outputs, "6-9", job.params)
-    assert chunk.identity() == job.identity()  # chunks of one job share it
-    assert Job(job.stage, job.inputs, job.outputs, "1-5", {"beta": 0.3}).identity() != job.identity()
+    assert job_identity(chunk, kind) == base  # chunks of one job share it
+    assert job_identity(_stabilize_job(tmp_path, beta=0.3), kind) != base
+    assert job_identity(_stabilize_job(tmp_path, beta=0.2, fps=0.0), kind) == base  # a default changes nothing
+    other_ocio = Job(job.stage, job.inputs, job.outputs, None, job.params, "ocio://studio-config-latest")
+    assert job_identity(other_ocio, kind) != base
+    monkeypatch.setenv("OCIO", "ocio://studio-config-latest")
+    assert job_identity(job, kind) != base  # $OCIO is the config in use when the job names none
+    monkeypatch.delenv("OCIO")
+    (tmp_path / "f.json").write_text('{"changed": 1}')
+    assert job_identity(job, kind) != base  # the track's content, not its path
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    os.replace(tmp_path / "f.json", moved / "f.json")
+    (tmp_path / "f.json").write_text('{"changed": 1}')
+    assert job_identity(_stabilize_job(moved, beta=0.2), kind) == job_identity(job, kind)
+
+
+def test_identity_ignores_values_that_do_not_change_the_result(tmp_path):
+    kind = KINDS["identity_swap"]
+    job = Job("identity_swap", {"face": "f.####.exr", "face_track": "t.json", "checkpoint": "c.safetensors"},
+              {"out": "o.####.exr"})
+    batched = Job(job.stage, job.inputs, job.outputs, params={"batch": 2})
+    assert job_identity(job, kind) == job_identity(batched, kind)
 
 
 def test_bad_job_files(tmp_path):
@@ -37,3 +80,5 @@ def test_bad_job_files(tmp_path):
         load_job(bad)
     with pytest.raises(JobError, match="unknown stage 'face_sr'"):
         make_stage(Job("face_sr", {}, {}))
+    with pytest.raises(JobError, match="not a per-frame stage"):
+        make_stage(Job("analyze", {}, {}))

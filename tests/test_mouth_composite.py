@@ -17,9 +17,9 @@ from dubkernels.io.sequences import resolve_sequence
 from dubkernels.sample import make_sample
 from dubkernels.stages.base import run_stage
 from dubkernels.stages.common import face_layer
-from dubkernels.stages.job import Job, JobError
+from dubkernels.jobs.spec import Job, JobError
 from dubkernels.stages.mouth_composite import MouthComposite, ring_gains
-from dubkernels.tracks import Track, save_track
+from dubkernels.tracks import file_digest, Track, save_track
 
 FRAMES = [1001, 1002, 1003]
 DISPLAY = Window(0, 0, 512, 512)
@@ -71,7 +71,7 @@ def _write_faces(source: str, track: Track, pattern: str, gains=(1.0, 1.0, 1.0),
         rgb = read_frame(_path(source, f + 1)).rgb() * np.float32(gains)
         layer = face_layer(np.concatenate([rgb * alpha, alpha], axis=2), (0, 0), display)
         write_frame(_path(pattern, f), layer)
-        records.append(dataclasses.replace(record, frame=f))
+        records.append(dataclasses.replace(record, frame=f, digest=file_digest(_path(pattern, f))))
     return Track(pattern, display.width, display.height, records)
 
 
@@ -164,9 +164,12 @@ def test_poisson_falls_back_to_linear_at_the_plate_border(shot, tmp_path, caplog
     clipped = Window(DATA.x, DATA.y, DATA.width, centre_y + 5 - DATA.y)
     actor = _pattern(tmp_path, "clipped")
     _write_plate(_pattern(shot.root / "sample", "actor"), actor, clipped, np.random.default_rng(1))
+    records = [dataclasses.replace(r, digest=file_digest(_path(actor, r.frame))) for r in shot.tracks["actor"].records]
+    track = str(tmp_path / "clipped.track.json")
+    save_track(dataclasses.replace(shot.tracks["actor"], source=actor, records=records), track)
     with caplog.at_level(logging.WARNING):
-        poisson = _run(shot, tmp_path / "poisson", "1001", actor=actor, blend="poisson")
-    linear = _run(shot, tmp_path / "linear", "1001", actor=actor)
+        poisson = _run(shot, tmp_path / "poisson", "1001", actor=actor, actor_track=track, blend="poisson")
+    linear = _run(shot, tmp_path / "linear", "1001", actor=actor, actor_track=track)
     assert "border" in caplog.text
     np.testing.assert_array_equal(read_frame(poisson / "comp.1001.exr").pixels,
                                   read_frame(linear / "comp.1001.exr").pixels)

@@ -13,7 +13,7 @@ from dubkernels.errors import DubKernelsError
 from dubkernels.face.landmarks68 import STABLE, interocular
 from dubkernels.io.frames import new_frame, read_frame, write_frame
 from dubkernels.stages.base import run_stage
-from dubkernels.stages.job import Job, JobError, load_job
+from dubkernels.jobs.spec import Job, JobError, load_job
 from dubkernels.stages.pose_align import PoseAlign
 from dubkernels.tracks import load_track
 from tests.stage_data import make_shot

@@ -10,7 +10,7 @@ from dubkernels.io.video import ingest_video
 from dubkernels.io.frames import read_frame
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.stages.base import run_stage
-from dubkernels.stages.job import Job
+from dubkernels.jobs.spec import Job
 from dubkernels.stages.mouth_composite import MouthComposite
 from dubkernels.stages.pose_align import PoseAlign
 from dubkernels.tracks import save_track
@@ -38,14 +38,16 @@ def test_pair_a_pose_align_and_mouth_composite(tmp_path):
     frames = list(range(1001, 1007))
     tracks = {}
     plates = {}
-    for name, clip in (("actor", "ls_demo2.mp4"), ("dubber", "lp_d18.mp4")):
-        plates[name] = ingest_video(shared_file(f"clips/{clip}"), tmp_path / name / "p.####.exr", frames=frames).sequence
+    # the dubber is 30 fps against the actor's 25: six actor frames show dubber frames 1001-1007, matched by time
+    for name, clip, take in (("actor", "ls_demo2.mp4", frames), ("dubber", "lp_d18.mp4", list(range(1001, 1008)))):
+        plates[name] = ingest_video(shared_file(f"clips/{clip}"), tmp_path / name / "p.####.exr", frames=take).sequence
         tracks[name] = str(tmp_path / f"{name}.json")
         save_track(analyze_sequence(plates[name]), tracks[name])
     render = str(tmp_path / "pa" / "pa.####.exr")
-    run_stage(PoseAlign(Job("pose_align", {"actor": plates["actor"].pattern, "actor_track": tracks["actor"],
-                                           "dubber": plates["dubber"].pattern, "dubber_track": tracks["dubber"]},
-                            {"out": render})), workers=1)
+    summary = run_stage(PoseAlign(Job("pose_align", {"actor": plates["actor"].pattern, "actor_track": tracks["actor"],
+                                                     "dubber": plates["dubber"].pattern, "dubber_track": tracks["dubber"]},
+                                      {"out": render})), workers=1)
+    assert summary.done == frames and any("matched by time" in note for note in summary.notes)
     render_track = analyze_sequence(resolve_sequence(render))
     actor_lm = analyze_sequence(plates["actor"]).landmarks_array()
     stable = np.linalg.norm(render_track.landmarks_array()[:, 17:48] - actor_lm[:, 17:48], axis=2).mean()

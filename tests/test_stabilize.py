@@ -20,10 +20,9 @@ from dubkernels.io.sequences import resolve_sequence
 from dubkernels.sample import astronaut_landmarks, make_sample
 from dubkernels.stages.base import run_stage
 from dubkernels.stages.common import face_layer
-from dubkernels.stages.job import Job
+from dubkernels.jobs.spec import Job
 from dubkernels.stages.stabilize import (
     LandmarkStabilize,
-    Params,
     apply_matrices,
     jitter,
     similarities,
@@ -31,7 +30,8 @@ from dubkernels.stages.stabilize import (
     target_region,
     warp_rgba,
 )
-from dubkernels.tracks import Track, load_track, save_track
+from dubkernels.jobs.params import StabilizeParams as Params
+from dubkernels.tracks import Track, file_digest, load_track, save_track
 
 FPS = 25.0
 FRAMES = list(range(1001, 1007))
@@ -231,10 +231,10 @@ def test_a_track_that_misses_face_frames_is_a_clear_error(layers, tmp_path):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"min_cutoff": 0}, "min_cutoff=0.0 .* must be > 0"),
-    ({"d_cutoff": -1}, "d_cutoff=-1.0 must be > 0"),
-    ({"beta": -0.1}, "beta=-0.1 must be >= 0"),
-    ({"fps": -24}, "fps=-24.0 must be > 0"),
+    ({"min_cutoff": 0}, "min_cutoff=0.0 is out of range; use 1e-06 to"),
+    ({"d_cutoff": -1}, "d_cutoff=-1.0 is out of range"),
+    ({"beta": -0.1}, "beta=-0.1 is out of range; use 0.0 to"),
+    ({"fps": -24}, "fps=-24.0 is out of range; use 0.0 to"),
     ({"min_cutoff": "fast"}, "min_cutoff='fast' should be a float"),
     ({"smooth": 5}, r"unknown parameters \['smooth'\]"),
 ])
@@ -246,7 +246,11 @@ def test_bad_parameters_are_refused(layers, tmp_path, params, message):
 def test_a_face_layer_without_alpha_is_refused(layers, tmp_path, write_sequence):
     rgb = write_sequence(frames=FRAMES, size=(512, 512), name="rgb")
     track = load_track(layers[1])
-    job = Job("stabilize", {"face": rgb, "face_track": layers[1]}, {"out": str(tmp_path / "o.####.exr")})
     assert track.width == 512
+    for record in track.records:  # the track's landmarks, with the digests of these RGB frames
+        record.digest = file_digest(rgb.replace("####", f"{record.frame:04d}"))
+    save_track(track, tmp_path / "rgb.track.json")
+    job = Job("stabilize", {"face": rgb, "face_track": str(tmp_path / "rgb.track.json")},
+              {"out": str(tmp_path / "o.####.exr")})
     with pytest.raises(DubKernelsError, match=r"face: .*rgb\.1001\.exr has channels \('R', 'G', 'B'\); .*needs"):
         run_stage(LandmarkStabilize(job), workers=1)

@@ -1,4 +1,8 @@
-"""Entry point of the ``dubkernels`` command."""
+"""Entry point of the ``dubkernels`` command.
+
+Building the parser imports only light modules (declarations, argparse), so ``--help`` and
+every command start fast; a command imports what it runs when it runs.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,10 +10,10 @@ import logging
 import sys
 
 from dubkernels._version import __version__
-from dubkernels.cli import analyze, demo, ingest, preview, sample, stages, train
-from dubkernels.errors import EXIT_USER_ERROR, DubKernelsError
+from dubkernels.cli import demo, jobs, preview, sample, train
+from dubkernels.errors import EXIT_USER_ERROR, DubKernelsError, Interrupted
 
-COMMANDS = (ingest, analyze, sample, preview, demo, stages, train)
+COMMANDS = (jobs, sample, preview, demo, train)
 EXIT_INTERRUPTED = 130
 
 
@@ -33,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         return int(args.run(args) or 0)
+    except Interrupted as exc:
+        print(f"dubkernels {args.command}: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except DubKernelsError as exc:
         print(f"dubkernels {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -5,12 +5,7 @@ import argparse
 from fractions import Fraction
 from pathlib import Path
 
-from dubkernels.cli.common import add_colour_options, add_frames_option, progress_bar
-from dubkernels.colour import ColourSpaces
-from dubkernels.io.frames import read_frame
-from dubkernels.io.sequences import FrameSequence, resolve_sequence
-from dubkernels.preview import render_preview
-from dubkernels.tracks import load_track
+from dubkernels.cli.common import add_colour_options, add_frames_option, add_progress_option
 
 HELP = "check an analysis by eye: landmarks and masks on a PNG contact sheet and an MP4"
 
@@ -25,24 +20,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=Fraction, help="movie frame rate (default: the plate's, else 25)")
     add_frames_option(p)
     add_colour_options(p)
+    add_progress_option(p)
     p.set_defaults(run=run)
 
 
-def plate_fps(sequence: FrameSequence, default: Fraction = Fraction(25)) -> Fraction:
-    """The FramesPerSecond attribute of the plate's first frame, else ``default``."""
-    value = read_frame(sequence.path(sequence.first), sequence.first).spec.getattribute("FramesPerSecond")
-    if value and value[1]:
-        return Fraction(int(value[0]), int(value[1]))
-    return default
-
-
 def run(args: argparse.Namespace) -> int:
+    from dubkernels.colour import ColourSpaces
+    from dubkernels.io.sequences import resolve_sequence
+    from dubkernels.jobs.progress import make_progress
+    from dubkernels.preview import plate_fps, render_preview
+    from dubkernels.tracks import check_plate, load_track
+
     track = load_track(args.track)
     sequence = resolve_sequence(args.plate, args.frames or track.frame_range_text())
+    for note in check_plate(track, {f: sequence.path(f) for f in sequence.frames}, str(args.track)):
+        print(f"warning: {note}")
     fps = args.fps or plate_fps(sequence)
-    with progress_bar(len(sequence), "preview") as bar:
-        result = render_preview(sequence, track, args.out, colour=ColourSpaces(args.ocio), name=args.name,
-                                movie=not args.no_movie, fps=fps, progress=bar.update)
+    progress = make_progress(args.progress)
+    progress.start("preview", len(sequence))
+    result = render_preview(sequence, track, args.out, colour=ColourSpaces(args.ocio), name=args.name,
+                            movie=not args.no_movie, fps=fps, progress=progress.callback())
+    progress.finish()
     print(f"contact sheet: {result.contact_sheet}")
     if result.movie:
         print(f"movie: {result.movie}")

@@ -10,15 +10,34 @@ from typing import Any, Callable
 from dubkernels.errors import DubKernelsError
 
 
+def _umask_mode() -> int:
+    """The mode a new file gets under the current umask (0666 & ~umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[str], object], suffix: str = "") -> None:
-    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place."""
+    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place.
+
+    The file gets the mode the umask gives (not the temporary file's 0600), so other users of a
+    farm can read it. A folder that cannot be written is a clear error naming it.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except OSError as exc:
+        raise DubKernelsError(f"{path}: cannot write in {path.parent} ({exc.strerror}); choose a writable output "
+                              "folder or fix its permissions.") from exc
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise DubKernelsError(f"{path}: writing failed ({exc.strerror}); check disk space and permissions.") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

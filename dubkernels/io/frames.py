@@ -192,6 +192,23 @@ def read_spec(path: str | os.PathLike[str], frame_number: int | None = None) -> 
         inp.close()
 
 
+def read_provenance(path: str | os.PathLike[str]) -> dict | None:
+    """The ``dubkernels:provenance`` of an image file (None: not an image, or not written by dubkernels)."""
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        oiio.geterror()  # clear the error state
+        return None
+    try:
+        text = inp.spec().get_string_attribute(PROVENANCE_ATTRIBUTE, "")
+    finally:
+        inp.close()
+    try:
+        value = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 _NOT_COPIED = ("compression", "openexr:", "oiio:subimage", "oiio:RowsPerChunk", PROVENANCE_ATTRIBUTE)
 
 

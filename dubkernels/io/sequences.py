@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,19 @@ from dubkernels.errors import SequenceError
 PAD_STYLE = fileseq.PAD_STYLE_HASH1  # Nuke: one '#' per digit
 
 
+_SPAN = re.compile(r"^(-?\d+)-(-?\d+)")
+
+
 def parse_frames(text: str) -> list[int]:
-    """Parse a frame range such as ``1001-1100`` or ``1,3,5-9x2`` into sorted frame numbers."""
+    """Parse a frame range such as ``1001-1100`` or ``1,3,5-9x2`` into sorted frame numbers.
+
+    A span that runs backwards (``1100-1001``) is refused, not reversed.
+    """
+    for part in text.replace(" ", "").split(","):
+        span = _SPAN.match(part)
+        if span and int(span.group(1)) > int(span.group(2)):
+            raise SequenceError(f"frame range '{text}' runs backwards ({part}); write it first to last, like "
+                                f"{span.group(2)}-{span.group(1)}.")
     try:
         frames = sorted({int(f) for f in fileseq.FrameSet(text.replace(" ", ""))})
     except (fileseq.ParseException, ValueError) as exc:

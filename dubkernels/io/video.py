@@ -133,11 +133,14 @@ def ingest_video(
     frames: list[int] | None = None,
     pixel_type: str = "half",
     progress: Callable[[int], object] | None = None,
+    skip: set[int] | frozenset[int] = frozenset(),
+    provenance: Callable[[int], dict] | None = None,
 ) -> IngestResult:
     """Decode ``video_path`` into scene-linear EXRs numbered from ``start_frame``.
 
     ``frames`` picks output frame numbers (decoding stops after the last one);
-    ``colourspace`` is the clip's OCIO colourspace (name, alias or role).
+    ``colourspace`` is the clip's OCIO colourspace (name, alias or role). Frames in
+    ``skip`` are decoded past but not written; ``provenance(frame)`` adds keys to a frame's provenance.
     """
     path = Path(video_path)
     output_sequence(out_pattern, [])  # refuses a pattern without a frame placeholder now
@@ -156,11 +159,16 @@ def ingest_video(
             number, decoded_count = start_frame + index, index + 1
             if wanted is not None and number > wanted[-1]:
                 break
-            if wanted is None or number in wanted:
+            if number in skip:
+                written.append(number)
+                if progress:
+                    progress(1)
+            elif wanted is None or number in wanted:
                 pixels = colour.convert(_rgb(decoded), source, colour.working)
                 frame = _exr_frame(pixels, pixel_type, colour.working, fps, start_tc + index if start_tc else None)
-                provenance = {"stage": "ingest", "source": str(path), "source_frame": index}
-                write_frame(output_sequence(out_pattern, [number]).path(number), frame, provenance=provenance, protect=[path])
+                record = {"stage": "ingest", "source": str(path.resolve()), "source_frame": index,
+                          **(provenance(number) if provenance else {})}
+                write_frame(output_sequence(out_pattern, [number]).path(number), frame, provenance=record, protect=[path])
                 written.append(number)
                 if progress:
                     progress(1)

@@ -6,7 +6,7 @@ import numpy as np
 from dubkernels.errors import DubKernelsError
 from dubkernels.io.frames import Frame, Window, new_frame, read_frame
 from dubkernels.io.sequences import FrameSequence, format_frames, resolve_sequence
-from dubkernels.tracks import Track, load_track
+from dubkernels.tracks import Track, check_plate, load_track
 
 
 def plate(pattern: str, frames: list[int], what: str) -> FrameSequence:
@@ -23,6 +23,11 @@ def track_for(path: str, what: str) -> Track:
         return load_track(path)
     except DubKernelsError as exc:
         raise DubKernelsError(f"{what}: {exc}") from exc
+
+
+def plate_notes(track: Track, sequence: FrameSequence, frames: list[int], what: str) -> list[str]:
+    """Refuse a track made from another plate; warn (as notes) about frames changed since it was made."""
+    return check_plate(track, {f: sequence.path(f) for f in frames}, what)
 
 
 def require_frames(track: Track, frames: list[int], what: str) -> None:

@@ -9,40 +9,24 @@ the aligned dubber render (PoseAlign), pass 2 on the pass-1 result.
 from __future__ import annotations
 
 import multiprocessing
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import torch
 
-from dubkernels.colour import ColourSpaces
+from dubkernels.colour import colour_spaces
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.align import CropTransform
 from dubkernels.face.masks import face_mask
 from dubkernels.io.frames import Frame, copy_metadata
 from dubkernels.io.sequences import FrameSequence, parse_frames
-from dubkernels.nets.device import parse_device, pick_device
+from dubkernels.jobs.kinds import KINDS
+from dubkernels.nets.device import pick_device
 from dubkernels.nets.ynet import ActorSwap, YNet
 from dubkernels.stages.base import Stage, fail
-from dubkernels.stages.common import face_layer, plate, read_checked, track_for
+from dubkernels.stages.common import face_layer, plate, plate_notes, read_checked, track_for
 from dubkernels.tracks import Track
 from dubkernels.train.checkpoint import load_checkpoint
-
-
-@dataclass
-class Params:
-    mask_grow: float = field(default=0.0, metadata={"help": "face mask growth, fraction of the IOD"})
-    mask_feather: float = field(default=0.08, metadata={"help": "face mask feather, fraction of the IOD"})
-    device: str = field(default="cpu", metadata={"help": "torch device for inference (cpu, cuda, cuda:N, auto)"})
-    batch: int = field(default=8, metadata={"help": "frames per network call"})
-
-    def check(self, stage: str) -> None:
-        if self.batch < 1:
-            raise fail(stage, f"batch={self.batch} must be at least 1.")
-        try:
-            parse_device(self.device)  # the name only: a CPU workstation may write a job for a GPU node
-        except DubKernelsError as exc:
-            raise fail(stage, str(exc)) from exc
 
 
 @lru_cache(maxsize=2)
@@ -56,23 +40,10 @@ def _network(path: str, device: torch.device) -> tuple[ActorSwap, int]:
     return ActorSwap(net).eval().to(device), ckpt.config.model.resolution
 
 
-@lru_cache(maxsize=1)
-def _colour() -> ColourSpaces:
-    return ColourSpaces()
-
-
 class IdentitySwap(Stage):
     """Give the input face the actor's identity with the trained Y-network."""
 
-    name = "identity_swap"
-    inputs = {
-        "face": "input face sequence: aligned dubber render (pass 1) or the pass-1 result (pass 2)",
-        "face_track": "track of the input face sequence",
-        "checkpoint": "trained per-shot checkpoint (.safetensors)",
-    }
-    outputs = {"out": "RGBA face layer: the actor's face, plate coordinates"}
-    aliases = ("swap",)
-    Params = Params
+    kind = KINDS["identity_swap"]
 
     def frames(self) -> list[int]:
         return track_for(self.job.inputs["face_track"], "face_track").frames
@@ -86,8 +57,9 @@ class IdentitySwap(Stage):
         self.track: Track = track_for(self.job.inputs["face_track"], "face_track")
         chunk = parse_frames(self.job.frames) if self.job.frames else self.track.frames
         self.sequence: FrameSequence = plate(self.job.inputs["face"], chunk, "face")  # frames are independent
+        notes = plate_notes(self.track, self.sequence, chunk, "face_track")
         missing = [r.frame for r in self.track.records if r.landmarks is None]
-        return [f"{len(missing)} frames without a face are rendered empty"] if missing else []
+        return notes + ([f"{len(missing)} frames without a face are rendered empty"] if missing else [])
 
     def batch_size(self) -> int:
         return self.params.batch
@@ -101,7 +73,7 @@ class IdentitySwap(Stage):
     def render_batch(self, frames: list[int]) -> list[dict[str, Frame]]:
         """Crop every frame, run the network once on the stack, paste each result back."""
         net, resolution = _network(self.job.inputs["checkpoint"], self.device)
-        colour = _colour()
+        colour = colour_spaces(self.job.ocio)
         images = [read_checked(self.sequence, f, self.track, "face") for f in frames]
         faces = [(i, CropTransform.from_landmarks(lm, resolution), lm) for i, f in enumerate(frames)
                  if (lm := self.track.record(f).landmarks) is not None]
@@ -126,7 +98,7 @@ class IdentitySwap(Stage):
         """The network's crop back in plate coordinates as a premultiplied RGBA face layer."""
         display = image.display_window
         swapped, coverage = crop.paste(np.ascontiguousarray(result), display.width, display.height)
-        linear = _colour().from_network(swapped)
+        linear = colour_spaces(self.job.ocio).from_network(swapped)
         mask = face_mask(landmarks, self.params.mask_grow, self.params.mask_feather).full(display.width, display.height)
         alpha = np.clip(mask * coverage, 0.0, 1.0)
         rows, cols = np.nonzero(alpha > 0)

@@ -8,59 +8,29 @@ optionally colour-matched on a ring around the mouth and Poisson-corrected (``bl
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass, field
-from functools import lru_cache
 
 import cv2
 import numpy as np
 
-from dubkernels.colour import ColourSpaces, to_uint8
+from dubkernels.colour import ColourSpaces, colour_spaces, to_uint8
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.landmarks68 import interocular
 from dubkernels.face.masks import Mask, mouth_mask
 from dubkernels.io.frames import Frame, Window, new_frame
 from dubkernels.io.sequences import format_frames, parse_frames
+from dubkernels.jobs.kinds import KINDS
+from dubkernels.jobs.params import MouthCompositeParams
 from dubkernels.stages.base import Stage
-from dubkernels.stages.common import plate, read_checked, require_frames, track_for
-from dubkernels.stages.job import JobError
+from dubkernels.stages.common import plate, plate_notes, read_checked, require_frames, track_for
 
 log = logging.getLogger(__name__)
 
-BLENDS = ("linear", "poisson")
-GROW_RANGE, FEATHER_RANGE, RING_RANGE = (-0.5, 2.0), (0.0, 1.0), (0.01, 2.0)  # fractions of the IOD
 MASK_MIN = 1e-3  # mask values below this are 0: the untouched area is exactly where the written mask is 0
 SOLID_ALPHA = 0.99  # face-layer pixels this opaque are trusted for the colour-match ring
 MIN_RING_PIXELS = 16
 GAIN_RANGE = (0.5, 2.0)
 POISSON_MARGIN_PX = 4  # dst pixels kept around the Poisson region
 CORRECTION_BLUR_PX = 2.0  # blur of the Poisson correction, against 8-bit quantisation noise
-
-
-@dataclass
-class MouthCompositeParams:
-    """Mask size and blending of the composite."""
-
-    grow: float = field(default=0.15, metadata={"help": "mask growth, fraction of the IOD (negative shrinks)"})
-    feather: float = field(default=0.1, metadata={"help": "Gaussian sigma of the mask edge, fraction of the IOD"})
-    blend: str = field(default="linear", metadata={"help": "linear or poisson (cv2.seamlessClone)"})
-    colour_match: bool = field(default=False, metadata={"help": "match the face to the plate on a ring around the mouth"})
-    ring: float = field(default=0.3, metadata={"help": "width of the colour-match ring, fraction of the IOD"})
-
-    def check(self, stage: str) -> None:
-        """Reject values outside their ranges, naming the parameter and its range."""
-        if self.blend not in BLENDS:
-            raise JobError(f"{stage}: blend={self.blend!r} is unknown; use one of {', '.join(BLENDS)}.")
-        for key, (low, high) in (("grow", GROW_RANGE), ("feather", FEATHER_RANGE), ("ring", RING_RANGE)):
-            value = getattr(self, key)
-            if not low <= value <= high:
-                raise JobError(f"{stage}: {key}={value} is out of range; use {low} to {high} (fraction of the IOD).")
-
-
-@lru_cache(maxsize=4)
-def colour_spaces(config: str | None) -> ColourSpaces:
-    """OCIO processors, made once per process (never pickled with the stage)."""
-    return ColourSpaces(config)
 
 
 def intersect(a: Window, b: Window) -> Window | None:
@@ -162,7 +132,7 @@ def poisson_face(plate_rgb: np.ndarray, face: np.ndarray, m: np.ndarray, colour:
 
 
 def adjusted_face(plate_rgb: np.ndarray, rgba: np.ndarray, mouth: np.ndarray, m: np.ndarray, ring_px: float,
-                  p: MouthCompositeParams, where: str) -> np.ndarray:
+                  p: MouthCompositeParams, where: str, ocio: str | None = None) -> np.ndarray:
     """The un-premultiplied face, colour-matched and Poisson-corrected as ``p`` asks (warnings name ``where``)."""
     fill = unpremultiply(rgba)
     if p.colour_match:
@@ -172,7 +142,7 @@ def adjusted_face(plate_rgb: np.ndarray, rgba: np.ndarray, mouth: np.ndarray, m:
         else:
             fill *= gains
     if p.blend == "poisson":
-        cloned = poisson_face(plate_rgb, fill, m, colour_spaces(os.environ.get("OCIO")))
+        cloned = poisson_face(plate_rgb, fill, m, colour_spaces(ocio))
         if cloned is None:
             log.warning("%s: the mouth region meets the plate's data window border; blended linearly "
                         "(Poisson cloning fails at borders).", where)
@@ -199,16 +169,7 @@ def mask_frame(m: np.ndarray, region: Window, display: Window) -> Frame:
 class MouthComposite(Stage):
     """Composite the generated face's mouth into the actor plate A0."""
 
-    name = "mouth_composite"
-    inputs = {
-        "actor": "actor plate A0 (EXR pattern)",
-        "actor_track": "track of A0",
-        "face": "generated face layer F: RGBA on black, plate coordinates (EXR pattern)",
-        "face_track": "track of F (landmarks of the generated face)",
-    }
-    outputs = {"out": "the composited plate", "mask": "debug: the final mask (channel 'mask')"}
-    optional_outputs = ("mask",)
-    Params = MouthCompositeParams
+    kind = KINDS["mouth_composite"]
 
     def frames(self) -> list[int]:
         return track_for(self.job.inputs["actor_track"], "actor_track").frames
@@ -223,9 +184,12 @@ class MouthComposite(Stage):
         composited = [f for f in chunk if f not in self.passthrough]
         self.actor = plate(self.job.inputs["actor"], chunk, "actor")
         self.face = plate(self.job.inputs["face"], composited, "face") if composited else None
+        notes = plate_notes(self.actor_track, self.actor, chunk, "actor_track")
+        if self.face is not None:
+            notes += plate_notes(self.face_track, self.face, composited, "face_track")
         if not self.passthrough:
-            return []
-        return [f"frames {format_frames(self.passthrough)}: no face in actor_track or face_track "
+            return notes
+        return notes + [f"frames {format_frames(self.passthrough)}: no face in actor_track or face_track "
                 "(flagged missing); the plate is copied unchanged."]
 
     def render(self, frame: int) -> dict[str, Frame]:
@@ -266,6 +230,6 @@ class MouthComposite(Stage):
         m[m < MASK_MIN] = 0.0
         if not m.any():
             return region, m
-        fill = adjusted_face(plate_rgb, rgba, mouth, m, ring_px, p, f"{self.name}: frame {frame}")
+        fill = adjusted_face(plate_rgb, rgba, mouth, m, ring_px, p, f"{self.name}: frame {frame}", self.job.ocio)
         store(a0, region, m, plate_rgb + m[..., None] * (fill - plate_rgb), rgb)
         return region, m

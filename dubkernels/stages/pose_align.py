@@ -15,47 +15,33 @@ actor given as the dubber.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import lru_cache
+import json
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from dubkernels.colour import ColourSpaces
+from dubkernels.colour import ColourSpaces, colour_spaces
+from dubkernels.errors import DubKernelsError
 from dubkernels.face.landmarks68 import interocular
 from dubkernels.face.masks import face_mask, mouth_mask
 from dubkernels.face.mesh import base_points, lift, project, repose, snap, topology
 from dubkernels.face.pose import HeadPose
+from dubkernels.io.files import atomic_write_text
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_frame, read_spec
-from dubkernels.io.sequences import format_frames
+from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
+from dubkernels.jobs.kinds import KINDS
 from dubkernels.render.raster import coverage, rasterize, region, texture_maps
 from dubkernels.render.reinhard import LabStats, masked_stats, robust, transfer
 from dubkernels.stages.base import Stage, fail
-from dubkernels.stages.common import face_layer, plate, read_checked, track_for
-from dubkernels.tracks import FrameRecord, Track
+from dubkernels.stages.common import face_layer, plate, plate_notes, read_checked, track_for
+from dubkernels.tracks import OVERRIDES_FORMAT, FrameRecord, Track
 
 STATS_FACE_SHRINK = -0.15  # colour statistics skip the face border (hair, background)...
 STATS_MOUTH_GROW = 0.15  # ...and the mouth, whose interior differs between takes
-
-
-@dataclass
-class Params:
-    dubber_offset: int = field(default=0, metadata={"help": "dubber frame = dubber's first + (actor frame - actor's first) + offset"})
-    smooth: int = field(default=5, metadata={"help": "frames in the moving average of mesh vertices (1 = off)"})
-    colour_transfer: bool = field(default=True, metadata={"help": "Reinhard colour transfer dubber -> actor"})
-    stat_frames: int = field(default=32, metadata={"help": "frames sampled for the colour statistics"})
-    dubber_colourspace: str = field(default="", metadata={"help": "colourspace of the dubber plate (default: working space)"})
-
-    def check(self, stage: str) -> None:
-        if self.smooth < 1 or self.smooth % 2 == 0:
-            raise fail(stage, f"smooth={self.smooth} must be an odd number of frames >= 1 (the paper uses 5).")
-        if self.stat_frames < 1:
-            raise fail(stage, f"stat_frames={self.stat_frames} must be at least 1.")
-
-
-@lru_cache(maxsize=1)
-def _colour() -> ColourSpaces:
-    return ColourSpaces()
 
 
 def _pose(rec: FrameRecord) -> HeadPose:
@@ -72,24 +58,40 @@ class _FrameMesh:
     scale: float  # actor face size / dubber face size
 
 
+def plate_fps(pattern: str, frame: int) -> Fraction | None:
+    """FramesPerSecond of a plate's frame, None when the header does not say."""
+    value = read_spec(output_sequence(pattern, [frame]).path(frame), frame).getattribute("FramesPerSecond")
+    if isinstance(value, tuple) and len(value) == 2 and value[1]:
+        return Fraction(int(value[0]), int(value[1]))
+    return None
+
+
 class PoseAlign(Stage):
     """Render the dubber's face in the actor's pose."""
 
-    name = "pose_align"
-    inputs = {
-        "actor": "actor plate A0 (resolution and colour statistics)",
-        "actor_track": "track of the actor plate",
-        "dubber": "dubber plate D0 (or the actor plate, for the actor's own render)",
-        "dubber_track": "track of the dubber plate",
-    }
-    outputs = {"out": "RGBA face layer in the actor's plate coordinates"}
-    Params = Params
+    kind = KINDS["pose_align"]
 
     def _tracks(self) -> tuple[Track, Track]:
         actor = track_for(self.job.inputs["actor_track"], "actor_track")
         dubber = track_for(self.job.inputs["dubber_track"], "dubber_track")
         self.actor_first, self.dubber_first = actor.frames[0], dubber.frames[0]
+        self.rate = self._rate(actor.frames[0], dubber.frames[0])
         return actor, dubber
+
+    def _rate(self, actor_frame: int, dubber_frame: int) -> Fraction:
+        """Dubber frames per actor frame: 1, or the ratio of the takes' frame rates when they differ."""
+        try:
+            actor = plate_fps(self.job.inputs["actor"], actor_frame)
+            dubber = plate_fps(self.job.inputs["dubber"], dubber_frame)
+        except DubKernelsError:
+            return Fraction(1)  # a missing plate frame is reported by name when it is read
+        if actor is None or dubber is None or actor == dubber:
+            return Fraction(1)
+        if not self.params.retime:
+            raise fail(self.name, f"the actor plate is {float(actor):g} fps and the dubber {float(dubber):g} fps; "
+                                  "frame-for-frame matching would drift out of sync. Turn retime on to map dubber "
+                                  "frames by time, or conform the dubber to the actor's rate.")
+        return dubber / actor
 
     def frames(self) -> list[int]:
         """The actor frames that have a dubber frame (the dubbed line may be shorter than the shot)."""
@@ -102,7 +104,13 @@ class PoseAlign(Stage):
         return frames
 
     def _dubber_frame(self, frame: int) -> int:
-        return self.dubber_first + (frame - self.actor_first) + self.params.dubber_offset
+        """The dubber frame shown at actor frame ``frame``: by time when the frame rates differ."""
+        return self.dubber_first + self.params.dubber_offset + math.floor((frame - self.actor_first) * self.rate + Fraction(1, 2))
+
+    def frame_inputs(self, frame: int) -> list[Path]:
+        dubber = self._dubber_frame(frame)
+        return [output_sequence(self.job.inputs["actor"], [frame]).path(frame),
+                output_sequence(self.job.inputs["dubber"], [dubber]).path(dubber)]
 
     def prepare(self) -> list[str]:
         actor, dubber = self._tracks()
@@ -113,10 +121,17 @@ class PoseAlign(Stage):
         self.actor_size, self.dubber_size = (actor.width, actor.height), (dubber.width, dubber.height)
         meshes = {f: self._mesh(actor.record(f), dubber.record(self._dubber_frame(f))) for f in shot}
         self.meshes = _smooth(meshes, self.params.smooth)
-        notes = []
+        chunk = parse_frames(self.job.frames) if self.job.frames else shot
+        dubber_plate = plate(self.job.inputs["dubber"], [self._dubber_frame(f) for f in chunk], "dubber")
+        notes = plate_notes(actor, self.actor, chunk, "actor_track") + plate_notes(
+            dubber, dubber_plate, list(dubber_plate.frames), "dubber_track")
         if len(shot) < len(actor.frames):
             notes.append(f"actor frames {format_frames(sorted(set(actor.frames) - set(shot)))} have no dubber frame; "
                          "not rendered")
+        if self.rate != 1:
+            notes.append(f"frame rates differ: {float(self.rate):.4g} dubber frames per actor frame, matched by time")
+        if "landmarks" in self.job.outputs:
+            self._write_landmarks(Path(self.job.outputs["landmarks"]))
         empty = [f for f, m in self.meshes.items() if m is None]
         if empty:
             notes.append(f"frames {format_frames(empty)}: no face in actor or dubber; rendered empty")
@@ -138,6 +153,20 @@ class PoseAlign(Stage):
         return _FrameMesh(topo.dense(dest), topo.dense(posed[:, 2:]).ravel(), topo.dense(d_base),
                           interocular(actor.landmarks) / interocular(dubber.landmarks))
 
+    def _write_landmarks(self, path: Path) -> None:
+        """Where the render puts the 68 landmarks of every frame, as an overrides-format file."""
+        if path.exists():
+            try:
+                ours = json.loads(path.read_text()).get("format") == OVERRIDES_FORMAT
+            except (ValueError, AttributeError, UnicodeDecodeError):
+                ours = False
+            if not ours:
+                raise fail(self.name, f"{path} exists and is not a landmarks file dubkernels wrote; choose another "
+                                      "landmarks path.")
+        frames = {str(f): {"landmarks": np.round(m.dest[:68], 3).tolist()} for f, m in self.meshes.items() if m}
+        atomic_write_text(path, json.dumps({"format": OVERRIDES_FORMAT, "version": 1, "source": "pose_align",
+                                            "frames": frames}) + "\n")
+
     def _stats(self, track: Track, what: str, frames: list[int]) -> LabStats:
         step = max(1, len(frames) // self.params.stat_frames)
         sequence = plate(self.job.inputs[what], frames[::step], what)
@@ -152,13 +181,16 @@ class PoseAlign(Stage):
             rgb = read_checked(sequence, f, track, what).display_rgb()
             crop = _crop(rgb, w)
             keep = (mask.values > 0.5) & ~(_crop(mouth_mask(lm, STATS_MOUTH_GROW, 0.0).full(*rgb.shape[1::-1]), w) > 0)
-            stats = masked_stats(_colour().to_network(crop, space), keep)
+            stats = masked_stats(self._colour().to_network(crop, space), keep)
             if stats:
                 samples.append(stats)
         if not samples:
             raise fail(self.name, f"no usable face in the {what} frames sampled for colour statistics; "
                                   "turn colour_transfer off or fix the track.")
         return robust(samples)
+
+    def _colour(self) -> ColourSpaces:
+        return colour_spaces(self.job.ocio)
 
     def render(self, frame: int) -> dict[str, Frame]:
         mesh = self.meshes[frame]
@@ -184,7 +216,7 @@ class PoseAlign(Stage):
         rgb = read_checked(sequence, dubber_frame, self.dubber_track, "dubber").display_rgb()
         space = self.params.dubber_colourspace
         if space:
-            rgb = _colour().convert(rgb, space, _colour().working)
+            rgb = self._colour().convert(rgb, space, self._colour().working)
         if mesh.scale < 1.0:
             rgb = cv2.GaussianBlur(rgb, (0, 0), 0.5 * (1.0 / mesh.scale - 1.0) + 1e-3)
         return rgb
@@ -192,7 +224,7 @@ class PoseAlign(Stage):
     def _recolour(self, rgb: np.ndarray) -> np.ndarray:
         if self.stats is None:
             return rgb
-        colour = _colour()
+        colour = self._colour()
         return colour.from_network(transfer(colour.to_network(rgb), *self.stats))
 
 

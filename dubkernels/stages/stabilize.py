@@ -13,8 +13,6 @@ Frames without a face in the track pass through unchanged.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import cv2
 import numpy as np
 from skimage.transform import SimilarityTransform
@@ -23,32 +21,17 @@ from dubkernels.errors import DubKernelsError
 from dubkernels.face.landmarks68 import STABLE, interocular
 from dubkernels.face.one_euro import OneEuroFilter
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
-from dubkernels.io.sequences import FrameSequence, format_frames, resolve_sequence
-from dubkernels.stages.base import Stage, fail
-from dubkernels.stages.common import face_layer, read_checked, require_frames, track_for
+from dubkernels.io.sequences import FrameSequence, format_frames, parse_frames, resolve_sequence
+from dubkernels.jobs.kinds import KINDS
+from dubkernels.jobs.params import StabilizeParams
+from dubkernels.stages.base import Stage
+from dubkernels.stages.common import face_layer, plate_notes, read_checked, require_frames, track_for
 from dubkernels.tracks import Track
 
 DEFAULT_FPS = 25.0
 INTERPOLATION = cv2.INTER_CUBIC  # 4x4 kernel: sharp, little ringing, fast
 MARGIN_PX = 3  # the warped layer's window reaches this far past its moved corners (kernel reach + rounding)
 RGBA = ("R", "G", "B", "A")
-
-
-@dataclass
-class Params:
-    min_cutoff: float = field(default=1.0, metadata={"help": "Hz, cutoff of a still face (lower: steadier, more lag)"})
-    beta: float = field(default=0.5, metadata={"help": "cutoff rise per face size per second of speed (higher: less lag)"})
-    d_cutoff: float = field(default=1.0, metadata={"help": "Hz, cutoff of the speed estimate"})
-    fps: float = field(default=0.0, metadata={"help": "frame rate; 0 reads FramesPerSecond from the first frame"})
-    zero_lag: bool = field(default=True, metadata={"help": "average forward and backward passes (off: the causal filter)"})
-
-    def check(self, stage: str) -> None:
-        if not (self.min_cutoff > 0 and self.d_cutoff > 0):
-            raise fail(stage, f"min_cutoff={self.min_cutoff} and d_cutoff={self.d_cutoff} must be > 0 Hz.")
-        if not self.beta >= 0:
-            raise fail(stage, f"beta={self.beta} must be >= 0 (0: no speed adaptation).")
-        if not self.fps >= 0:
-            raise fail(stage, f"fps={self.fps} must be > 0, or 0 to read it from the face frames.")
 
 
 def _face_size(landmarks: np.ndarray) -> float:
@@ -74,7 +57,7 @@ def _runs(valid: np.ndarray) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def _one_euro(points: np.ndarray, times: np.ndarray, params: Params) -> np.ndarray:
+def _one_euro(points: np.ndarray, times: np.ndarray, params: StabilizeParams) -> np.ndarray:
     """1 Euro filter over a run of frames; with ``zero_lag`` the mean of a forward and a backward pass."""
     f = OneEuroFilter(params.min_cutoff, params.beta, params.d_cutoff)
     forward = np.stack([f(p, t) for p, t in zip(points, times)])
@@ -85,7 +68,7 @@ def _one_euro(points: np.ndarray, times: np.ndarray, params: Params) -> np.ndarr
     return 0.5 * (forward + backward)
 
 
-def smooth_landmarks(landmarks: np.ndarray, times: np.ndarray, params: Params) -> np.ndarray:
+def smooth_landmarks(landmarks: np.ndarray, times: np.ndarray, params: StabilizeParams) -> np.ndarray:
     """Smoothed (N, 68, 2) landmarks; each run of frames with a face is filtered afresh, NaN frames stay NaN."""
     size = _face_size(landmarks)
     out = np.full_like(landmarks, np.nan, dtype=np.float64)
@@ -158,11 +141,7 @@ def _frames_per_second(path: str) -> float:
 class LandmarkStabilize(Stage):
     """Smooth the face layer's landmarks and move each frame onto the smoothed track."""
 
-    name = "stabilize"
-    inputs = {"face": "RGBA face layer (premultiplied, plate coordinates), e.g. IdentitySwap's output",
-              "face_track": "track of the face layer (`dubkernels analyze` on it)"}
-    outputs = {"out": "stabilised RGBA face layer"}
-    Params = Params
+    kind = KINDS["stabilize"]
 
     def _inputs(self) -> tuple[FrameSequence, Track]:
         try:
@@ -180,6 +159,8 @@ class LandmarkStabilize(Stage):
     def prepare(self) -> list[str]:
         self.face, self.track = self._inputs()
         fps, notes = self._fps()
+        chunk = parse_frames(self.job.frames) if self.job.frames else list(self.face.frames)
+        notes += plate_notes(self.track, self.face, chunk, "face_track")
         raw = self.track.landmarks_array()
         smoothed = smooth_landmarks(raw, np.array(self.track.frames, np.float64) / fps, self.params)
         matrices, failed = similarities(raw, smoothed)

@@ -93,7 +93,12 @@ def load_state(path: str | os.PathLike[str]) -> dict[str, Any]:
     sp = state_path(Path(path))
     if not sp.is_file():
         raise CheckpointError(f"{sp} not found: this checkpoint cannot resume training exactly.")
-    return torch.load(sp, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(sp, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError... for a damaged file
+        raise CheckpointError(f"{sp}: the training state is damaged ({type(exc).__name__}); delete it and "
+                              f"{sp.name[: -len(STATE_SUFFIX)]} beside it to start the run again, or train into a "
+                              "new run folder.") from exc
 
 
 def pretrained_weights(ckpt: Checkpoint) -> dict[str, torch.Tensor]:

@@ -1,26 +1,31 @@
 """The training loop of the Y-network, for pre-training and per-shot training.
 
 Long-run behaviour: device auto (CUDA, else CPU), AMP and channels-last on CUDA,
-checkpoints every ``checkpoint_every`` iterations and on Ctrl-C / SIGTERM, exact
-resume (weights, optimiser, RNG and the position in the epoch's sample order),
-seeds, a tqdm bar with loss and ETA, a loss log (JSON lines) and preview grids
-(input | actor decoder | dubber decoder) written as PNG so a person can watch it learn.
+checkpoints every ``checkpoint_every`` iterations, on Ctrl-C / SIGTERM and when a
+time budget runs out, exact resume (weights, optimiser, RNG and the position in
+the epoch's sample order), seeds, progress with loss and ETA, a loss log (JSON
+lines, flushed every line) and preview grids (input | actor decoder | dubber
+decoder) written as PNG so a person can watch it learn. Thread counts are set so
+the main process and the loader workers never oversubscribe the cores.
 """
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+import cv2
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from dubkernels.nets.config import Config
 from dubkernels.nets.device import pick_device
+from dubkernels.jobs.progress import Progress
 from dubkernels.nets.ynet import YNet
 from dubkernels.preview import write_png
 from dubkernels.train.checkpoint import (
@@ -46,14 +51,18 @@ class TrainOptions:
     seed: int = 0
     workers: int = 0
     device: str = "auto"
+    minutes: float = 0.0  # stop with a checkpoint after this long (0: no limit)
 
 
 class Trainer:
     """Trains a YNet on a PairDataset, writing checkpoints, a loss log and previews to ``out_dir``."""
 
-    def __init__(self, config: Config, dataset: PairDataset, options: TrainOptions):
+    def __init__(self, config: Config, dataset: PairDataset, options: TrainOptions, progress: Progress | None = None):
         self.config, self.dataset, self.options = config, dataset, options
+        self.progress = progress or Progress()
+        self.stopped_by: str | None = None  # "signal" or "budget" when the run ended before ``total``
         self.device = pick_device(options.device)
+        _share_cores(options.workers, self.device)
         self.amp = self.device.type == "cuda"
         torch.manual_seed(options.seed)
         self.net = YNet(config.model).to(self.device)
@@ -160,24 +169,41 @@ class Trainer:
         handlers = {}
         if threading.current_thread() is threading.main_thread():
             handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        log = (self.out / "loss.jsonl").open("a", encoding="utf-8")
-        bar = tqdm(total=self.total, initial=self.iteration, desc=f"train {self.options.kind}", unit="it")
+        log = (self.out / "loss.jsonl").open("a", encoding="utf-8", buffering=1)  # line-buffered: a kill loses nothing
+        deadline = time.monotonic() + 60.0 * self.options.minutes if self.options.minutes > 0 else None
+        progress = self.progress
+        progress.start(f"train {self.options.kind}", self.total, unit="it")
+        progress.advance(self.iteration)
         try:
             for batch in self._batches():
-                if self.iteration >= self.total or self._stop.is_set():
+                if self.iteration >= self.total:
+                    break
+                if self._stop.is_set():
+                    self.stopped_by = "signal"
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    self.stopped_by = "budget"
                     break
                 losses = self.step(batch)
                 self.iteration += 1
-                bar.update(1)
-                bar.set_postfix(loss=f"{losses['loss']:.4f}")
+                progress.advance(1)
+                progress.message(f"loss={losses['loss']:.4f}")
                 log.write(json.dumps({"iteration": self.iteration, **losses}) + "\n")
                 if self.iteration % cfg.preview_every == 0 or self.iteration == self.total:
                     self.preview(batch)
                 if self.iteration % cfg.checkpoint_every == 0:
                     self.save()
         finally:
-            bar.close()
+            progress.finish()
             log.close()
             for s, h in handlers.items():
                 signal.signal(s, h)
         return self.save()
+
+
+def _share_cores(workers: int, device: torch.device) -> None:
+    """Give the main process the cores the loader workers leave (torch workers run one thread each)."""
+    cores = os.cpu_count() or 1
+    if device.type == "cpu":
+        torch.set_num_threads(max(1, cores - workers))
+    cv2.setNumThreads(1)  # before the workers fork: augmentation runs one OpenCV thread per worker

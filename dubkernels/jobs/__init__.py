@@ -1,0 +1,1 @@
+"""Job kinds: declarations, specs, identities, progress and the runner every front end uses."""

@@ -1,0 +1,169 @@
+"""The parameters of every job kind, as plain dataclasses (no torch, dlib or OpenImageIO here).
+
+Field metadata drives the CLI, ``dubkernels describe --json`` (what the Nuke knobs are
+built from) and the checks in :func:`parse_params`:
+
+- ``help``: one line for the user;
+- ``min`` / ``max``: the accepted range (inclusive);
+- ``choices``: the accepted values of a text parameter;
+- ``nargs``: a tuple parameter's length (e.g. a point: 2);
+- ``identity=False``: the value does not change the result (worker counts, time budgets),
+  so it is left out of the job identity.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from dubkernels.jobs.spec import JobError
+
+DEVICE_NAME = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+DEFAULT_VIDEO_COLOURSPACE = "sRGB Encoded Rec.709 (sRGB)"
+
+
+def param(default: Any, help: str, **meta: Any) -> Any:
+    """A dataclass field with its help text and checks in the metadata."""
+    return field(default=default, metadata={"help": help, **meta})
+
+
+def check_device_name(stage: str, name: str) -> None:
+    """The device's name only: a CPU workstation may write a job for a GPU farm node."""
+    if not DEVICE_NAME.match(name):
+        raise JobError(f"{stage}: device {name!r} is not a torch device; use auto, cpu, cuda or cuda:N.")
+
+
+@dataclass
+class IngestParams:
+    colourspace: str = param(DEFAULT_VIDEO_COLOURSPACE, "OCIO colourspace of the clip's pixels")
+    start: int = param(1001, "frame number of the clip's first frame")
+
+
+@dataclass
+class AnalyzeParams:
+    detector: str = param("hog", "dlib HOG (fast) or CNN (robust, slow)", choices=("hog", "cnn"))
+    detect_size: int = param(640, "longer side of the frame for face detection", min=64, max=8192)
+    max_gap: int = param(5, "fill up to this many faceless frames by interpolation", min=0, max=10000)
+    passthrough_missing: bool = param(False, "flag longer faceless runs as missing instead of failing")
+    face_hint: tuple = param((), "plate point X Y on the face to keep when there are several", nargs=2)
+    colourspace: str = param("", "colourspace of the plate (default: the config's scene_linear role)")
+    guide_tolerance: float = param(0.2, "with a guide: detections whose landmarks stray further than this (mean, "
+                                        "fraction of the interocular distance) use the guide's", min=0.0, max=10.0)
+
+
+@dataclass
+class TrainParams:
+    config: str = param("preview", "network preset (paper, preview) or a JSON config file")
+    iterations: int = param(0, "train to this many iterations (0: the config's)", min=0, max=10_000_000)
+    seed: int = param(0, "random seed")
+    workers: int = param(2, "data-loading processes (0: load in the main process)", min=0, max=64, identity=False)
+    device: str = param("auto", "auto (CUDA if present, else CPU), cpu, cuda, cuda:1...")
+    minutes: float = param(0.0, "stop after this many minutes with a checkpoint (0: no limit); a rerun goes on",
+                           min=0.0, max=1e6, identity=False)
+
+    def check(self, stage: str) -> None:
+        check_device_name(stage, self.device)
+
+
+@dataclass
+class PoseAlignParams:
+    dubber_offset: int = param(0, "dubber frames to skip at the start of the dubber take (its first frame "
+                                  "matched to the actor's first)")
+    retime: bool = param(True, "map dubber frames by time when the takes' frame rates differ (off: refuse)")
+    smooth: int = param(5, "frames in the moving average of mesh vertices (1 = off)", min=1, max=99)
+    colour_transfer: bool = param(True, "Reinhard colour transfer dubber -> actor")
+    stat_frames: int = param(32, "frames sampled for the colour statistics", min=1, max=100000)
+    dubber_colourspace: str = param("", "colourspace of the dubber plate (default: working space)")
+
+    def check(self, stage: str) -> None:
+        if self.smooth % 2 == 0:
+            raise JobError(f"{stage}: smooth={self.smooth} must be an odd number of frames >= 1 (the paper uses 5).")
+
+
+@dataclass
+class IdentitySwapParams:
+    mask_grow: float = param(0.0, "face mask growth, fraction of the IOD", min=-0.5, max=2.0)
+    mask_feather: float = param(0.08, "face mask feather, fraction of the IOD", min=0.0, max=1.0)
+    device: str = param("cpu", "torch device for inference (cpu, cuda, cuda:N, auto)")
+    batch: int = param(8, "frames per network call", min=1, max=1024, identity=False)
+
+    def check(self, stage: str) -> None:
+        check_device_name(stage, self.device)
+
+
+@dataclass
+class StabilizeParams:
+    min_cutoff: float = param(1.0, "Hz, cutoff of a still face (lower: steadier, more lag)", min=1e-6, max=1000.0)
+    beta: float = param(0.5, "cutoff rise per face size per second of speed (higher: less lag)", min=0.0, max=1e6)
+    d_cutoff: float = param(1.0, "Hz, cutoff of the speed estimate", min=1e-6, max=1000.0)
+    fps: float = param(0.0, "frame rate; 0 reads FramesPerSecond from the first frame", min=0.0, max=1000.0)
+    zero_lag: bool = param(True, "average forward and backward passes (off: the causal filter)")
+
+
+@dataclass
+class MouthCompositeParams:
+    """Mask size and blending of the composite."""
+
+    grow: float = param(0.15, "mask growth, fraction of the IOD (negative shrinks)", min=-0.5, max=2.0)
+    feather: float = param(0.1, "Gaussian sigma of the mask edge, fraction of the IOD", min=0.0, max=1.0)
+    blend: str = param("linear", "linear or poisson (cv2.seamlessClone)", choices=("linear", "poisson"))
+    colour_match: bool = param(False, "match the face to the plate on a ring around the mouth")
+    ring: float = param(0.3, "width of the colour-match ring, fraction of the IOD", min=0.01, max=2.0)
+
+
+def _convert(key: str, value: Any, default: Any, meta: dict[str, Any], stage: str) -> Any:
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise JobError(f"{stage}: parameter {key}={value!r} should be true or false.")
+        return text in ("1", "true", "yes", "on")
+    if isinstance(default, tuple):
+        items = value.replace(",", " ").split() if isinstance(value, str) else list(value or ())
+        converted = tuple(float(v) for v in items)
+        if converted and len(converted) != meta.get("nargs", len(converted)):
+            raise JobError(f"{stage}: parameter {key}={value!r} needs {meta['nargs']} numbers.")
+        return converted
+    if isinstance(default, int) and isinstance(value, float) and not value.is_integer():
+        raise ValueError(value)
+    return type(default)(value)
+
+
+def parse_params(cls: type, values: dict[str, Any], stage: str) -> Any:
+    """Build a Params dataclass from job values: converted to each field's type, ranges and choices checked."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise JobError(f"{stage}: unknown parameters {unknown}; it takes {sorted(fields)}.")
+    converted: dict[str, Any] = {}
+    for key, value in values.items():
+        f = fields[key]
+        try:
+            converted[key] = _convert(key, value, f.default, dict(f.metadata), stage)
+        except (TypeError, ValueError) as exc:
+            raise JobError(f"{stage}: parameter {key}={value!r} should be a {type(f.default).__name__}.") from exc
+        meta = f.metadata
+        number = converted[key]
+        if "choices" in meta and number not in meta["choices"]:
+            raise JobError(f"{stage}: {key}={number!r} is unknown; use one of {', '.join(meta['choices'])}.")
+        low, high = meta.get("min"), meta.get("max")
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise JobError(f"{stage}: {key}={number} is out of range; use {low} to {high}.")
+    params = cls(**converted)
+    check = getattr(params, "check", None)
+    if check:
+        check(stage)
+    return params
+
+
+def identity_values(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """The parameters that change a job's result: given values minus defaults and ``identity=False`` fields."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        if f.name in values and f.metadata.get("identity", True):
+            value = _convert(f.name, values[f.name], f.default, dict(f.metadata), "")
+            if value != f.default:
+                out[f.name] = value
+    return out

@@ -1,0 +1,85 @@
+"""Job specs: what `dubkernels dub`, the Nuke nodes and the farm write, and `dubkernels run` executes.
+
+A job names a kind (a stage, or ``ingest``, ``analyze``, ``train``), its inputs
+(sequence patterns, tracks, checkpoints, clips), its outputs, an optional frame
+range (a chunk of the shot), the OCIO config and the kind's parameters:
+
+```json
+{"format": "dubkernels-job", "version": 1, "stage": "mouth_composite",
+ "inputs": {"actor": "plates/a0.####.exr", "actor_track": "a0.track.json",
+            "face": "render/face.####.exr", "face_track": "face.track.json"},
+ "outputs": {"out": "comp/comp.####.exr"},
+ "frames": "1001-1050", "ocio": null, "params": {"grow": 0.15, "blend": "linear"}}
+```
+
+Relative paths in a job file resolve against the job file's folder, so a farm
+task finds them wherever it starts.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from dubkernels.errors import DubKernelsError
+from dubkernels.io.files import atomic_write_text, read_json_object
+
+JOB_FORMAT = "dubkernels-job"
+JOB_VERSION = 1
+
+
+class JobError(DubKernelsError):
+    """A job spec is malformed or does not fit its kind."""
+
+
+@dataclass
+class Job:
+    """One run of one job kind."""
+
+    stage: str
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+    frames: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    ocio: str | None = None  # OCIO config path or URI; None: $OCIO, else OCIO's built-in config
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"format": JOB_FORMAT, "version": JOB_VERSION, "stage": self.stage, "inputs": self.inputs,
+                "outputs": self.outputs, "frames": self.frames, "ocio": self.ocio, "params": self.params}
+
+    def relative_to(self, folder: Path) -> "Job":
+        """The job with relative input, output and OCIO paths resolved against ``folder``."""
+        def absolute(value: str) -> str:
+            return value if os.path.isabs(value) or "://" in value else str(folder / value)
+
+        return replace(self, inputs={k: absolute(v) for k, v in self.inputs.items()},
+                       outputs={k: absolute(v) for k, v in self.outputs.items()},
+                       ocio=absolute(self.ocio) if self.ocio else None)
+
+
+def save_job(job: Job, path: str | os.PathLike[str]) -> None:
+    """Write a job spec atomically."""
+    atomic_write_text(path, json.dumps(job.as_dict(), indent=2) + "\n")
+
+
+def job_from_dict(data: dict[str, Any], where: str) -> Job:
+    """A Job from its JSON form; a clear error naming ``where`` when it is malformed."""
+    if data.get("format") != JOB_FORMAT:
+        raise JobError(f"{where}: not a dubkernels job (expected \"format\": \"{JOB_FORMAT}\").")
+    if data.get("version") != JOB_VERSION:
+        raise JobError(f"{where}: job version {data.get('version')} is not supported (this dubkernels reads {JOB_VERSION}).")
+    try:
+        return Job(str(data["stage"]), {k: str(v) for k, v in dict(data["inputs"]).items()},
+                   {k: str(v) for k, v in dict(data["outputs"]).items()}, data.get("frames"),
+                   dict(data.get("params") or {}), data.get("ocio"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise JobError(f"{where}: needs 'stage', 'inputs' and 'outputs' objects ({exc!r}).") from exc
+
+
+def load_job(path: str | os.PathLike[str]) -> Job:
+    """Read and check a job spec file; relative paths in it resolve against its folder."""
+    path = Path(path)
+    data = read_json_object(path, "job", JobError, "write it with a command's --write-job")
+    return job_from_dict(data, str(path)).relative_to(path.resolve().parent)

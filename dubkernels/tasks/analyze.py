@@ -1,0 +1,68 @@
+"""The ``analyze`` job: a plate's face track, skipped when the same job already wrote it."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from dubkernels.analysis import AnalysisSettings, analyze_sequence
+from dubkernels.colour import colour_spaces
+from dubkernels.io.sequences import resolve_sequence
+from dubkernels.jobs.progress import Progress
+from dubkernels.jobs.spec import Job, JobError
+from dubkernels.jobs.summary import Summary
+from dubkernels.tasks.common import Task
+from dubkernels.tracks import TRACK_FORMAT, load_guide, merge_overrides, save_track
+
+
+def existing_track_job(path: Path, force: bool) -> str | None:
+    """The job identity stored in an existing track file; refuses a file that is not a dubkernels track."""
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        ours = isinstance(data, dict) and data.get("format") == TRACK_FORMAT
+    except (ValueError, UnicodeDecodeError, OSError):
+        ours, data = False, None
+    if not ours:
+        if force:
+            return None
+        raise JobError(f"{path} exists and is not a dubkernels track; choose another --out, or pass --force to "
+                       "replace it.")
+    return data.get("job") if isinstance(data, dict) else None
+
+
+def run_analyze(job: Job, *, force: bool = False, progress: Progress | None = None, **_: object) -> Summary:
+    """Analyze the job's plate and write its track (with overrides merged and a guide used, when given)."""
+    start = time.monotonic()
+    progress = progress or Progress()
+    task = Task.of(job)
+    p = task.params
+    out = Path(job.outputs["out"])
+    sequence = resolve_sequence(job.inputs["plate"], job.frames)
+    identity = task.identity()
+    summary = Summary("analyze", identity, str(sequence), outputs=[str(out)])
+    if existing_track_job(out, force) == identity and not force:
+        summary.skipped = list(sequence.frames)
+        summary.notes.append(f"{out} is current (same plate frames, settings and guide); skipped")
+        return summary
+    colour = colour_spaces(job.ocio)
+    settings = AnalysisSettings(
+        detector=p.detector, detect_size=p.detect_size, max_gap=p.max_gap, passthrough_missing=p.passthrough_missing,
+        face_hint=tuple(p.face_hint) if p.face_hint else None,  # type: ignore[arg-type]
+        colourspace=colour.resolve(p.colourspace) if p.colourspace else None,
+        predictor=job.inputs.get("predictor"), guide_tolerance=p.guide_tolerance)
+    guide = load_guide(job.inputs["guide"]) if job.inputs.get("guide") else None
+    progress.start("analyze", len(sequence))
+    track = analyze_sequence(sequence, settings, colour, progress=progress.callback(), guide=guide)
+    progress.finish()
+    if job.inputs.get("overrides"):
+        merge_overrides(track, job.inputs["overrides"])
+    track.job = identity
+    save_track(track, out)
+    counts = ", ".join(f"{n} {flag}" for flag, n in track.counts().items() if n)
+    summary.done = list(sequence.frames)
+    summary.notes += track.notes
+    summary.outputs = [f"{out} ({len(track.records)} frames: {counts})"]
+    summary.seconds = time.monotonic() - start
+    return summary
