@@ -31,6 +31,8 @@ setup(
         "scikit-image>=0.22,<0.27",
         "timecode>=1.4,<2",
         "tqdm>=4.66,<5",
+        "matplotlib>=3.7,<4",
+        "tomli>=2; python_version < '3.11'",
         # face-recognition-models' setup imports pkg_resources, gone from setuptools 81.
         "setuptools<81",
     ],

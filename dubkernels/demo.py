@@ -1,80 +1,46 @@
-"""The demo shot: build the sample, analyze both takes, preview them, and score the landmarks.
+"""The demo: a real two-pass dub with its report, on the built-in sample shot or on any pair of clips.
 
-Until the full pipeline exists this is the main job: it shows the foundation working end to end
-on data that ships with the install (no download).
+The sample shot (``dubkernels sample``) ships with the install, so the demo downloads nothing.
+It writes a shot file and runs it like ``dubkernels dub`` would, with the CPU-sized network and a
+bounded training time, so it finishes in minutes on a laptop.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
+from dubkernels.pipeline.shot import Shot, load_shot, template
 
-from dubkernels.analysis import analyze_sequence
-from dubkernels.colour import ColourSpaces
-from dubkernels.face.landmarks68 import MOUTH, interocular
-from dubkernels.io.sequences import resolve_sequence
-from dubkernels.preview import PreviewResult, render_preview
-from dubkernels.sample import make_sample
-from dubkernels.tracks import Track, save_track
-
-TAKES = ("actor", "dubber")
+DEMO_TRAIN_MINUTES = 2.0  # per pass, on the sample shot
 
 
-@dataclass
-class TakeReport:
-    name: str
-    pattern: str
-    track: Path
-    preview: PreviewResult
-    counts: dict[str, int]
-    mouth_error_iod: float  # mean distance of detected mouth points to the truth, in interocular units
-    notes: list[str]
+def write_shot_file(path: Path, actor: str, dubber: str, minutes: float, frames: str = "") -> Path:
+    """A shot file for the demo: the template with the takes, a time budget and the preview network."""
+    text = template(actor, dubber)
+    text = text.replace('minutes = 0.0 ', f'minutes = {minutes} ', 1)
+    if frames:
+        text = text.replace('frames = ""', f'frames = "{frames}"', 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
 
 
-@dataclass
-class DemoReport:
-    outdir: Path
-    truth: Path
-    takes: list[TakeReport]
+def demo_shot(outdir: Path, count: int, start: int, actor: str | None = None, dubber: str | None = None,
+              minutes: float = DEMO_TRAIN_MINUTES, progress: Callable[[int], None] | None = None,
+              ocio: str | None = None) -> tuple[Shot, dict[str, str]]:
+    """The demo's shot (making the sample shot unless clips are given) and the extra files the report reads."""
+    extra: dict[str, str] = {}
+    if actor is None or dubber is None:
+        from dubkernels.colour import ColourSpaces
+        from dubkernels.sample import make_sample
 
-
-def mouth_error(track: Track, truth_landmarks: dict[str, list]) -> float:
-    """Mean distance of the track's mouth landmarks to the truth, in units of the true IOD."""
-    errors = []
-    for rec in track.records:
-        true = np.asarray(truth_landmarks[str(rec.frame)])
-        if rec.landmarks is not None:
-            mouth = list(MOUTH)
-            errors.append(np.linalg.norm(rec.landmarks[mouth] - true[mouth], axis=1).mean() / interocular(true))
-    return float(np.mean(errors)) if errors else float("nan")
-
-
-def run_demo(
-    outdir: str | Path,
-    frames: int = 24,
-    start: int = 1001,
-    colour: ColourSpaces | None = None,
-    progress: Callable[[str, int], None] | None = None,
-) -> DemoReport:
-    """Write the sample shot, tracks and previews under ``outdir``; ``progress(step, n)`` reports work done."""
-    colour = colour or ColourSpaces()
-    outdir = Path(outdir)
-    tick = (lambda step: (lambda n: progress(step, n))) if progress else (lambda step: None)
-    shot = make_sample(outdir, frames, start, colour=colour, progress=tick("sample"))
-    truth = json.loads(shot.truth.read_text())
-    reports = []
-    for name in TAKES:
-        pattern = getattr(shot, name)
-        sequence = resolve_sequence(pattern)
-        track = analyze_sequence(sequence, colour=colour, progress=tick(f"analyze {name}"))
-        track_path = outdir / f"{name}.track.json"
-        save_track(track, track_path)
-        preview = render_preview(sequence, track, outdir / "preview", colour=colour, name=name,
-                                 fps=Fraction(truth["fps"]), progress=tick(f"preview {name}"))
-        reports.append(TakeReport(name, pattern, track_path, preview, track.counts(),
-                                  mouth_error(track, truth[name]["landmarks"]), track.notes))
-    return DemoReport(outdir, shot.truth, reports)
+        sample = make_sample(outdir / "sample", count, start, colour=ColourSpaces(ocio), progress=progress)
+        actor, dubber = sample.actor, sample.dubber
+        extra["truth"] = str(sample.truth)
+    actor, dubber = str(Path(actor).resolve()), str(Path(dubber).resolve())
+    path = write_shot_file(outdir / "shot.toml", actor, dubber, minutes)
+    overrides = [f"shot.output={str((outdir / 'final' / 'final.####.exr').resolve())!r}",
+                 f"shot.work={str((outdir / 'work').resolve())!r}", "shot.name='demo'"]
+    if ocio:
+        overrides.append(f"shot.ocio={ocio!r}")
+    return load_shot(path, overrides), extra

@@ -119,7 +119,7 @@ def write_png(path: Path, rgb_u8: np.ndarray) -> None:
         raise FrameError(f"{path}: cannot write preview ({buf.geterror()}); check the folder is writable.")
 
 
-class _Movie:
+class Movie:
     """An H.264 MP4 written frame by frame with PyAV."""
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction):
@@ -159,7 +159,7 @@ def render_preview(
     sheet_frames = set(frames[::step])
     scale = min(1.0, MOVIE_LONG_SIDE / max(track.width, track.height))
     mw, mh = 2 * int(track.width * scale / 2), 2 * int(track.height * scale / 2)
-    writer = _Movie(outdir / f"{name}.mp4", mw, mh, fps) if movie else None
+    writer = Movie(outdir / f"{name}.mp4", mw, mh, fps) if movie else None
     tiles, last_face = [], None
     try:
         for number in frames:

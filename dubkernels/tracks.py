@@ -228,6 +228,24 @@ def merge_overrides(track: Track, path: str | os.PathLike[str]) -> Track:
     return track
 
 
+def save_landmarks(path: str | os.PathLike[str], landmarks: dict[int, np.ndarray], source: str) -> None:
+    """Write known landmarks per frame (overrides format: a guide for ``analyze``), atomically.
+
+    An existing file that is not such a landmarks file is never replaced.
+    """
+    path = Path(path)
+    if path.exists():
+        try:
+            ours = json.loads(path.read_text(encoding="utf-8")).get("format") == OVERRIDES_FORMAT
+        except (ValueError, AttributeError, UnicodeDecodeError, OSError):
+            ours = False
+        if not ours:
+            raise TrackError(f"{path} exists and is not a landmarks file dubkernels wrote; choose another path.")
+    frames = {str(f): {"landmarks": np.round(lm, 3).tolist()} for f, lm in sorted(landmarks.items())}
+    atomic_write_text(path, json.dumps({"format": OVERRIDES_FORMAT, "version": 1, "source": source,
+                                        "frames": frames}) + "\n")
+
+
 def load_guide(path: str | os.PathLike[str]) -> dict[int, np.ndarray]:
     """Known landmarks per frame from a track or an overrides-format file (PoseAlign's ``landmarks`` output)."""
     path = Path(path)

@@ -1,45 +1,44 @@
-"""``dubkernels demo``: the demo shot, end to end, from data that ships with the install."""
+"""``dubkernels demo``: a real dub with its report, from data that ships with the install (or your clips)."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from tqdm import tqdm
+from dubkernels.cli.common import add_colour_options, add_progress_option, contiguous_range
 
-from dubkernels.cli.common import add_colour_options, contiguous_range
-from dubkernels.colour import ColourSpaces
-from dubkernels.demo import TAKES, run_demo
-
-HELP = "build the sample actor/dubber shot, analyze and preview both, and print where everything is"
+HELP = "dub the built-in sample shot (or --actor/--dubber clips) in two passes and write the shot report"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help=HELP, description=HELP + ". Nothing is downloaded.")
+    p = sub.add_parser("demo", help=HELP, description=HELP + ". Nothing is downloaded. It writes OUTDIR/shot.toml "
+                       "and runs it as `dubkernels dub` does: run `dubkernels dub OUTDIR/shot.toml` to go on.")
     p.add_argument("outdir", type=Path, nargs="?", default=Path("dubkernels_demo"), help="output folder (default: dubkernels_demo)")
     p.add_argument("--frames", metavar="RANGE", default="1001-1024", help="contiguous frame range of the sample shot (default 1001-1024)")
+    p.add_argument("--actor", help="an actor clip (mov/mp4 or EXR pattern) instead of the sample shot")
+    p.add_argument("--dubber", help="a dubber clip (mov/mp4 or EXR pattern) saying the new line")
+    p.add_argument("--train-minutes", type=float, default=2.0, metavar="N",
+                   help="training time per pass (default 2; the preview network on the CPU)")
     add_colour_options(p)
+    add_progress_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    start, count = contiguous_range(args.frames)
-    steps = ["sample"] + [f"{verb} {take}" for take in TAKES for verb in ("analyze", "preview")]
-    totals = {step: count * (2 if step == "sample" else 1) for step in steps}
-    with tqdm(total=sum(totals.values()), desc="demo", unit="frame") as bar:
-        def progress(step: str, n: int) -> None:
-            bar.set_postfix_str(step)
-            bar.update(n)
+    from dubkernels.cli.dub import run_shot
+    from dubkernels.demo import demo_shot
+    from dubkernels.errors import DubKernelsError
+    from dubkernels.jobs.progress import make_progress
 
-        report = run_demo(args.outdir, count, start, ColourSpaces(args.ocio), progress)
-    print(f"sample shot: {report.outdir} (ground truth: {report.truth})")
-    for take in report.takes:
-        counts = ", ".join(f"{n} {flag}" for flag, n in take.counts.items() if n)
-        print(f"{take.name}:")
-        print(f"  plate:         {take.pattern}")
-        print(f"  track:         {take.track} ({counts})")
-        print(f"  contact sheet: {take.preview.contact_sheet}")
-        print(f"  movie:         {take.preview.movie}")
-        print(f"  mouth landmark error vs truth: {take.mouth_error_iod:.3f} x interocular distance")
-        for note in take.notes:
-            print(f"  note: {note}")
-    return 0
+    if (args.actor is None) != (args.dubber is None):
+        raise DubKernelsError("give both --actor and --dubber, or neither (the sample shot).")
+    start, count = contiguous_range(args.frames)
+    progress = make_progress(args.progress)
+    if args.actor is None:
+        progress.start("sample", 2 * count)
+    shot, extra = demo_shot(args.outdir, count, start, args.actor, args.dubber, args.train_minutes,
+                            progress.callback(), args.ocio)
+    progress.finish()
+    print(f"shot file: {shot.path}")
+    options = argparse.Namespace(start=None, until=None, dry_run=False, force=False, no_report=False,
+                                 progress=args.progress)
+    return run_shot(shot, options, extra)

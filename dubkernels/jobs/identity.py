@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from dubkernels.errors import DubKernelsError
 from dubkernels.io.frames import read_provenance
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.jobs.kinds import JobKind, Port
@@ -66,8 +67,12 @@ def _folder_identity(path: Path) -> list[Any]:
     return sorted([p.name, *(file_stamp(p) or [])] for p in path.iterdir() if p.is_file())
 
 
-def _sequence_identity(pattern: str, frames: str | None) -> str:
-    sequence = resolve_sequence(pattern, frames, must_exist=False)
+def _sequence_identity(pattern: str, frames: str | None) -> str | None:
+    """Digest of the frame fingerprints of a sequence (its frames on disk without ``frames``); None: no frames."""
+    try:
+        sequence = resolve_sequence(pattern, frames, must_exist=False)
+    except DubKernelsError:
+        return None
     return digest([frame_fingerprint(p) for p in sequence.paths()])
 
 
@@ -83,13 +88,34 @@ def input_identity(port: Port, value: str, job: Job, kind: JobKind) -> Any:
     return file_stamp(path)  # video: too big to read for an identity
 
 
+def identity_parts(job: Job, kind: JobKind, whole_sequences: bool = False) -> dict[str, Any]:
+    """What the identity is made of: kind, result-changing params, OCIO config, each input's content.
+
+    ``whole_sequences`` fingerprints a per-frame kind's sequences too (the dub graph's view of a step).
+    """
+    ports = {p.name: p for p in kind.inputs}
+    inputs = {}
+    for name, value in sorted(job.inputs.items()):
+        if name in ports:
+            whole = whole_sequences and ports[name].kind == "sequence"
+            inputs[name] = _sequence_identity(value, None) if whole else input_identity(ports[name], value, job, kind)
+    return {"stage": kind.name, "params": identity_values(kind.params, job.params),
+            "ocio": _ocio_identity(job.ocio), "inputs": inputs}
+
+
 def job_identity(job: Job, kind: JobKind) -> str:
     """Digest of everything that changes the job's result (not its paths, not its frame chunk)."""
-    ports = {p.name: p for p in kind.inputs}
-    inputs = {name: input_identity(ports[name], value, job, kind) for name, value in sorted(job.inputs.items())
-              if name in ports}
-    return digest({"stage": kind.name, "params": identity_values(kind.params, job.params),
-                   "ocio": _ocio_identity(job.ocio), "inputs": inputs})
+    return digest(identity_parts(job, kind))
+
+
+def output_identity(port: Port, value: str) -> Any:
+    """What is on disk at an output now (None when nothing is): frame fingerprints, file digest, run stamp."""
+    path = Path(value)
+    if port.kind == "sequence":
+        return _sequence_identity(value, None)
+    if port.kind == "folder":
+        return file_digest(path / "job.json") if (path / "job.json").is_file() else None
+    return file_digest(path) if path.is_file() else None
 
 
 def frame_key(identity: str, input_frames: Iterable[str | os.PathLike[str]]) -> str:

@@ -152,7 +152,9 @@ KINDS: dict[str, JobKind] = {k.name: k for k in (
         "stabilize", "Smooth the face layer's landmarks and move each frame onto the smoothed track.",
         inputs=(_io("face", "sequence", "RGBA face layer (premultiplied, plate coordinates), e.g. IdentitySwap's output"),
                 _io("face_track", "track", "track of the face layer (`dubkernels analyze` on it)")),
-        outputs=(_io("out", "sequence", "stabilised RGBA face layer"),),
+        outputs=(_io("out", "sequence", "stabilised RGBA face layer"),
+                 _io("landmarks", "file", "where the stabilised layer's 68 landmarks are (a guide for "
+                                          "`analyze --guide`)", optional=True)),
         params=P.StabilizeParams, runner="dubkernels.stages.stabilize:LandmarkStabilize", per_frame=True),
     JobKind(
         "mouth_composite", "Composite the generated face's mouth into the actor plate A0.",

@@ -15,7 +15,6 @@ actor given as the dubber.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -30,7 +29,6 @@ from dubkernels.face.landmarks68 import interocular
 from dubkernels.face.masks import face_mask, mouth_mask
 from dubkernels.face.mesh import base_points, lift, project, repose, snap, topology
 from dubkernels.face.pose import HeadPose
-from dubkernels.io.files import atomic_write_text
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_frame, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
@@ -38,7 +36,7 @@ from dubkernels.render.raster import coverage, rasterize, region, texture_maps
 from dubkernels.render.reinhard import LabStats, masked_stats, robust, transfer
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, plate, plate_notes, read_checked, track_for
-from dubkernels.tracks import OVERRIDES_FORMAT, FrameRecord, Track
+from dubkernels.tracks import FrameRecord, Track, save_landmarks
 
 STATS_FACE_SHRINK = -0.15  # colour statistics skip the face border (hair, background)...
 STATS_MOUTH_GROW = 0.15  # ...and the mouth, whose interior differs between takes
@@ -131,7 +129,8 @@ class PoseAlign(Stage):
         if self.rate != 1:
             notes.append(f"frame rates differ: {float(self.rate):.4g} dubber frames per actor frame, matched by time")
         if "landmarks" in self.job.outputs:
-            self._write_landmarks(Path(self.job.outputs["landmarks"]))
+            save_landmarks(self.job.outputs["landmarks"], {f: m.dest[:68] for f, m in self.meshes.items() if m},
+                           "pose_align")
         empty = [f for f, m in self.meshes.items() if m is None]
         if empty:
             notes.append(f"frames {format_frames(empty)}: no face in actor or dubber; rendered empty")
@@ -152,20 +151,6 @@ class PoseAlign(Stage):
         dest = snap(project(posed, *self.actor_size), actor.landmarks)
         return _FrameMesh(topo.dense(dest), topo.dense(posed[:, 2:]).ravel(), topo.dense(d_base),
                           interocular(actor.landmarks) / interocular(dubber.landmarks))
-
-    def _write_landmarks(self, path: Path) -> None:
-        """Where the render puts the 68 landmarks of every frame, as an overrides-format file."""
-        if path.exists():
-            try:
-                ours = json.loads(path.read_text()).get("format") == OVERRIDES_FORMAT
-            except (ValueError, AttributeError, UnicodeDecodeError):
-                ours = False
-            if not ours:
-                raise fail(self.name, f"{path} exists and is not a landmarks file dubkernels wrote; choose another "
-                                      "landmarks path.")
-        frames = {str(f): {"landmarks": np.round(m.dest[:68], 3).tolist()} for f, m in self.meshes.items() if m}
-        atomic_write_text(path, json.dumps({"format": OVERRIDES_FORMAT, "version": 1, "source": "pose_align",
-                                            "frames": frames}) + "\n")
 
     def _stats(self, track: Track, what: str, frames: list[int]) -> LabStats:
         step = max(1, len(frames) // self.params.stat_frames)

@@ -26,7 +26,7 @@ from dubkernels.jobs.kinds import KINDS
 from dubkernels.jobs.params import StabilizeParams
 from dubkernels.stages.base import Stage
 from dubkernels.stages.common import face_layer, plate_notes, read_checked, require_frames, track_for
-from dubkernels.tracks import Track
+from dubkernels.tracks import Track, save_landmarks
 
 DEFAULT_FPS = 25.0
 INTERPOLATION = cv2.INTER_CUBIC  # 4x4 kernel: sharp, little ringing, fast
@@ -167,6 +167,9 @@ class LandmarkStabilize(Stage):
         frames = self.track.frames
         self.transforms = {f: m for f, m in zip(frames, matrices) if np.isfinite(m).all()}
         moved = apply_matrices(matrices, raw)
+        if "landmarks" in self.job.outputs:
+            save_landmarks(self.job.outputs["landmarks"],
+                           {f: lm for f, lm in zip(frames, moved) if np.isfinite(lm).all()}, "stabilize")
         notes.append(f"jitter (mean second difference of the stable landmarks, interocular distances): "
                      f"{jitter(raw):.4f} before, {jitter(moved):.4f} after")
         missing = [f for f in frames if f not in self.transforms]

@@ -1,0 +1,88 @@
+"""``dubkernels dub SHOT.toml``: the whole two-pass dub of a shot, resumable, with its report."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dubkernels.cli.common import add_progress_option
+
+HELP = "dub a shot from its shot file: the paper's two-pass chain, resumable, and the shot report"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dub", help=HELP, description=HELP + ". Every step writes under the work folder; a rerun "
+                       "skips what is up to date and says why it runs the rest.")
+    p.add_argument("shot", type=Path, nargs="?", help="shot file (TOML); see --template")
+    p.add_argument("--template", action="store_true", help="write a commented shot file to SHOT (or print it)")
+    p.add_argument("--actor", help="with --template: the actor take to put in it")
+    p.add_argument("--dubber", help="with --template: the dubber take to put in it")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a key of the shot file, e.g. --set train.minutes=30 (repeatable)")
+    p.add_argument("--train-minutes", type=float, metavar="N", help="bound each training pass to N minutes "
+                   "(a checkpoint, then the chain goes on; a rerun trains on)")
+    p.add_argument("--dry-run", action="store_true", help="print the graph and its job specs; run nothing")
+    p.add_argument("--from", dest="start", metavar="STEP", help="start at this step (earlier steps must be done)")
+    p.add_argument("--until", metavar="STEP", help="stop after this step")
+    p.add_argument("--force", action="store_true", help="rerun every step, re-rendering every frame")
+    p.add_argument("--no-report", action="store_true", help="skip the shot report at the end")
+    add_progress_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dubkernels.pipeline.shot import ShotError, load_shot, template
+
+    if args.template:
+        text = template(args.actor or "", args.dubber or "")
+        if args.shot is None:
+            print(text)
+            return 0
+        if args.shot.exists():
+            raise ShotError(f"{args.shot} exists; choose another name for the template.")
+        args.shot.write_text(text + "\n", encoding="utf-8")
+        print(f"shot file: {args.shot} (edit the [actor] and [dubber] sources, then `dubkernels dub {args.shot}`)")
+        return 0
+    if args.shot is None:
+        raise ShotError("give a shot file (write one with `dubkernels dub --template shot.toml`).")
+    overrides = list(args.overrides)
+    if args.train_minutes is not None:
+        overrides.append(f"train.minutes={args.train_minutes}")
+    shot = load_shot(args.shot, overrides)
+    return run_shot(shot, args)
+
+
+def run_shot(shot, args: argparse.Namespace, extra_files: dict[str, str] | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Run a loaded shot with the dub options in ``args``; print where the results are."""
+    from dubkernels.jobs.progress import make_progress
+    from dubkernels.pipeline.dub import dub_shot
+
+    overall, steps = make_progress(args.progress, 0), make_progress(args.progress, 1)
+    log = _logger(args.progress)
+    result = dub_shot(shot, start=args.start, until=args.until, dry_run=args.dry_run, force=args.force,
+                      report=not args.no_report, extra_files=extra_files, overall=overall, step_progress=steps,
+                      log=log)
+    if args.dry_run:
+        for step in result.graph.steps:
+            needs = f" (after {', '.join(step.needs)})" if step.needs else ""
+            print(f"{step.name}: {step.help}{needs}")
+            print("  " + json.dumps(step.job.as_dict()))
+        print(f"job specs: {shot.work / 'jobs'}")
+        return 0
+    ran, skipped = result.run.ran(), result.run.skipped()
+    print(f"dub {shot.name}: {len(ran)} steps run, {len(skipped)} up to date")
+    print(f"final shot:   {result.output}")
+    if result.report is not None:
+        print(f"report:       {result.report.index}")
+        print(f"review movie: {result.report.movie}")
+        print(f"metrics:      {result.report.metrics}")
+    return 0
+
+
+def _logger(mode: str):  # type: ignore[no-untyped-def]
+    if mode == "bar":
+        from tqdm import tqdm
+
+        return lambda text: tqdm.write(text, file=sys.stdout)
+    return print

@@ -1,0 +1,1 @@
+"""Shot metrics: lip sync, identity, fidelity, temporal stability, localisation."""

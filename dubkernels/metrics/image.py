@@ -1,0 +1,79 @@
+"""Image metrics against the actor plate: localisation, PSNR, SSIM, sharpness, flicker.
+
+Images are float32 arrays (H, W, 3) in network space (sRGB-encoded 0..1, as a viewer shows
+them), except :func:`changed_outside` which compares the raw pixel bits of whole frames.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from skimage.metrics import structural_similarity
+
+from dubkernels.io.frames import Frame
+
+
+def _inside(part_spec, mask: Frame) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Where ``mask`` > 0, over a part's data window (H, W) bool."""
+    h, w = part_spec.height, part_spec.width
+    out = np.zeros((h, w), bool)
+    mw = mask.data_window
+    x0, y0 = max(mw.x, part_spec.x), max(mw.y, part_spec.y)
+    x1, y1 = min(mw.x_end, part_spec.x + w), min(mw.y_end, part_spec.y + h)
+    if x1 > x0 and y1 > y0:
+        values = mask.pixels[y0 - mw.y : y1 - mw.y, x0 - mw.x : x1 - mw.x, 0]
+        out[y0 - part_spec.y : y1 - part_spec.y, x0 - part_spec.x : x1 - part_spec.x] = values > 0
+    return out
+
+
+def changed_outside(a0: Frame, result: Frame, mask: Frame) -> int:
+    """Pixels outside ``mask`` (> 0) where any channel of any part of ``result`` differs from ``a0``, bit for bit.
+
+    A result whose parts, windows or pixel types differ from A0's counts every one of its pixels.
+    """
+    if len(a0.parts) != len(result.parts):
+        return sum(p.pixels.shape[0] * p.pixels.shape[1] for p in result.parts)
+    count = 0
+    for pa, pr in zip(a0.parts, result.parts):
+        if pa.pixels.shape != pr.pixels.shape or pa.pixels.dtype != pr.pixels.dtype or (pa.spec.x, pa.spec.y) != (
+                pr.spec.x, pr.spec.y):
+            count += pr.pixels.shape[0] * pr.pixels.shape[1]
+            continue
+        bits_a = pa.pixels.view(np.uint8).reshape(*pa.pixels.shape[:2], -1)
+        bits_r = pr.pixels.view(np.uint8).reshape(*pr.pixels.shape[:2], -1)
+        differs = (bits_a != bits_r).any(axis=-1)
+        count += int((differs & ~_inside(pa.spec, mask)).sum())
+    return count
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB of two 0..1 images (inf when identical)."""
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    mse = float(np.mean((np.clip(a, 0, 1).astype(np.float64) - np.clip(b, 0, 1)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """Rec.709 luma of an sRGB-encoded image (H, W)."""
+    return np.clip(rgb, 0, 1) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """SSIM of the luma of two 0..1 images (7x7 window; 1 when identical)."""
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    if min(a.shape[:2]) < 7:
+        return float("nan")
+    return float(structural_similarity(luma(a), luma(b), data_range=1.0))
+
+
+def sharpness(rgb: np.ndarray) -> float:
+    """Variance of the Laplacian of the luma (higher: more fine detail)."""
+    return float(cv2.Laplacian(luma(rgb).astype(np.float32), cv2.CV_32F).var())
+
+
+def flicker(boxes: list[np.ndarray]) -> float:
+    """Mean absolute frame-to-frame change of a region (list of same-size images); NaN under 2 frames."""
+    if len(boxes) < 2:
+        return float("nan")
+    return float(np.mean([np.abs(b.astype(np.float64) - a).mean() for a, b in zip(boxes, boxes[1:])]))

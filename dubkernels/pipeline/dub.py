@@ -1,0 +1,195 @@
+"""Run a shot's graph of jobs on one machine: resume, rerun only what a change touched, say why.
+
+Each step's job spec is written to ``WORK/jobs/STEP.json`` (what the farm and Nuke run).
+When a step succeeds, ``WORK/state/STEP.json`` records what it was made from (parameters,
+OCIO config, the content of its inputs) and what it wrote. A rerun compares: a step whose
+record still holds is skipped; any other runs, and the log says why (new, parameters,
+an input, missing outputs, unfinished training). Inside a step the job's own identity
+skips frames already rendered, so a killed run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from dubkernels.io.files import atomic_write_text
+from dubkernels.jobs.identity import identity_parts, output_identity
+from dubkernels.jobs.kinds import job_kind
+from dubkernels.jobs.progress import Progress
+from dubkernels.jobs.spec import JobError, save_job
+from dubkernels.jobs.summary import Summary
+from dubkernels.pipeline.graph import Graph, Step
+from dubkernels.pipeline.runner import run_job
+
+
+@dataclass
+class StepResult:
+    name: str
+    action: str  # "ran", "skipped", "dry-run", "not run" (outside --from/--until)
+    reason: str
+    summary: Summary | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class DubRun:
+    """What a dub did, step by step."""
+
+    results: list[StepResult] = field(default_factory=list)
+
+    def ran(self) -> list[str]:
+        return [r.name for r in self.results if r.action == "ran"]
+
+    def skipped(self) -> list[str]:
+        return [r.name for r in self.results if r.action == "skipped"]
+
+
+def step_record(step: Step) -> dict[str, Any]:
+    """What a step is made from and what it wrote, as compared between runs."""
+    kind = job_kind(step.job.stage)
+    parts = identity_parts(step.job, kind, whole_sequences=True)
+    outputs = {p.name: output_identity(p, step.job.outputs[p.name]) for p in kind.outputs if p.name in step.job.outputs}
+    return {"made_from": parts, "outputs": outputs, "frames": step.job.frames}
+
+
+def _state_path(work: Path, step: str) -> Path:
+    return work / "state" / f"{step}.json"
+
+
+def _stored(work: Path, step: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(_state_path(work, step).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def why_run(step: Step, stored: dict[str, Any] | None, now: dict[str, Any]) -> str | None:
+    """Why a step must run (None: it is up to date)."""
+    if stored is None:
+        return "new"
+    if not stored.get("complete", True):
+        return "training stopped at its time budget; going on"
+    before, after = stored.get("made_from", {}), now["made_from"]
+    if before.get("stage") != after["stage"]:
+        return "another kind of job"
+    changed = sorted(k for k in set(before.get("params", {})) | set(after["params"])
+                     if before.get("params", {}).get(k) != after["params"].get(k))
+    if changed:
+        return f"parameters changed: {', '.join(changed)}"
+    if before.get("ocio") != after["ocio"]:
+        return "OCIO config changed"
+    inputs = sorted(k for k in set(before.get("inputs", {})) | set(after["inputs"])
+                    if before.get("inputs", {}).get(k) != after["inputs"].get(k))
+    if inputs:
+        return f"input changed: {', '.join(inputs)}"
+    if stored.get("frames") != now["frames"]:
+        return "frame range changed"
+    outputs = sorted(k for k, v in now["outputs"].items() if v is None or stored.get("outputs", {}).get(k) != v)
+    if outputs:
+        return f"outputs missing or changed: {', '.join(outputs)}"
+    return None
+
+
+def _window(graph: Graph, start: str | None, until: str | None) -> tuple[int, int]:
+    names = graph.names
+    for value, flag in ((start, "--from"), (until, "--until")):
+        if value is not None and value not in names:
+            raise JobError(f"{flag} {value}: no such step; the steps are: {', '.join(names)}.")
+    first = names.index(start) if start else 0
+    last = names.index(until) if until else len(names) - 1
+    if first > last:
+        raise JobError(f"--from {start} comes after --until {until}; the order is: {', '.join(names)}.")
+    return first, last
+
+
+def run_graph(
+    graph: Graph,
+    work: Path,
+    *,
+    start: str | None = None,
+    until: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    workers: int | None = None,
+    overall: Progress | None = None,
+    step_progress: Progress | None = None,
+    log: Callable[[str], None] = print,
+) -> DubRun:
+    """Run the steps of ``graph`` in order (those between ``start`` and ``until``)."""
+    overall, step_progress = overall or Progress(), step_progress or Progress()
+    first, last = _window(graph, start, until)
+    run = DubRun()
+    for step in graph.steps:
+        save_job(step.job, work / "jobs" / f"{step.name}.json")
+    chosen = graph.steps[first : last + 1]
+    overall.start("dub", len(chosen), unit="step")
+    for index, step in enumerate(graph.steps):
+        if not first <= index <= last:
+            run.results.append(StepResult(step.name, "not run", "outside --from/--until"))
+            continue
+        number = f"[{index - first + 1}/{len(chosen)}]"
+        if dry_run:
+            run.results.append(StepResult(step.name, "dry-run", ""))
+            continue
+        overall.message(step.name)
+        reason = "forced" if force else why_run(step, _stored(work, step.name), step_record(step))
+        if reason is None:
+            log(f"{number} {step.name}: up to date, skipped")
+            run.results.append(StepResult(step.name, "skipped", "up to date"))
+            overall.advance(1)
+            continue
+        log(f"{number} {step.name}: running ({reason})")
+        began = time.monotonic()
+        summary = run_job(step.job, force=force, workers=workers if job_kind(step.job.stage).per_frame else None,
+                          progress=step_progress)
+        for note in summary.notes:
+            log(f"    note: {note}")
+        complete = not any("time budget" in note for note in summary.notes)
+        atomic_write_text(_state_path(work, step.name), json.dumps({**step_record(step), "complete": complete},
+                                                                   indent=1) + "\n")
+        run.results.append(StepResult(step.name, "ran", reason, summary, time.monotonic() - began))
+        overall.advance(1)
+    overall.finish()
+    return run
+
+
+@dataclass
+class DubResult:
+    """Where a dub put its final shot and report, and what it ran."""
+
+    graph: Graph
+    run: DubRun
+    output: str
+    report: Any = None  # dubkernels.report.write.Report when the report was written
+
+
+def write_manifest(work: Path, name: str, graph: Graph, extra: dict[str, str] | None = None) -> Path:
+    """``WORK/files.json``: the sequences and tracks of every step, for `dubkernels report WORK`."""
+    path = work / "files.json"
+    atomic_write_text(path, json.dumps({"name": name, "files": {**graph.files, **(extra or {})}}, indent=1) + "\n")
+    return path
+
+
+def dub_shot(shot: Any, *, start: str | None = None, until: str | None = None, dry_run: bool = False,
+             force: bool = False, report: bool = True, extra_files: dict[str, str] | None = None,
+             overall: Progress | None = None, step_progress: Progress | None = None,
+             log: Callable[[str], None] = print) -> DubResult:
+    """Build ``shot``'s graph, run it, and write the shot report when the final shot is complete."""
+    from dubkernels.pipeline.graph import build_graph
+
+    graph = build_graph(shot)
+    write_manifest(shot.work, shot.name, graph, extra_files)
+    run = run_graph(graph, shot.work, start=start, until=until, dry_run=dry_run, force=force,
+                    workers=shot.workers or None, overall=overall, step_progress=step_progress, log=log)
+    result = DubResult(graph, run, graph.files["pass2"])
+    finished = until is None or graph.names.index(until) == len(graph.names) - 1
+    if report and finished and not dry_run:
+        from dubkernels.report.write import write_report
+
+        log("report: measuring the paste baseline, pass 1 and pass 2")
+        result.report = write_report(shot.work, shot.name, shot.ocio or None, step_progress)
+    return result

@@ -1,0 +1,181 @@
+"""The dub of a shot as a graph of jobs (paper: two passes of the same stages).
+
+Every step is a job spec writing under the work folder; a step depends on the steps whose
+outputs it reads. Pass 1: ingest (videos) -> analyze -> PoseAlign (the dubber in the actor's
+pose, and the actor's own render) -> train -> IdentitySwap -> LandmarkStabilize ->
+MouthComposite onto A0. Pass 2: the same with the pass-1 result as the dubber (same pose, so
+no PoseAlign) -> the final shot. A baseline "paste" (the PoseAlign render composited with the
+same mask, no network) is made for the report.
+
+Generated faces are analysed with a guide: the landmarks PoseAlign drew and the landmarks of
+each step's input (IdentitySwap keeps the expression; LandmarkStabilize writes where it moved
+them), so detection failures on generated faces never leave a frame undubbed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dubkernels.jobs.spec import Job
+from dubkernels.pipeline.shot import Shot
+
+PASS_STEPS = ("train", "swap", "analyze_swap", "stabilize", "analyze_stab", "composite")
+
+
+@dataclass
+class Step:
+    """One job of the graph, the steps it needs, and the pass it belongs to."""
+
+    name: str
+    job: Job
+    needs: list[str] = field(default_factory=list)
+    group: str = ""
+    help: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"step": self.name, "needs": self.needs, "group": self.group, "help": self.help,
+                "job": self.job.as_dict()}
+
+
+@dataclass
+class Graph:
+    """The steps of a dub in run order, and the files the report reads."""
+
+    steps: list[Step]
+    files: dict[str, str]
+
+    def step(self, name: str) -> Step:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.steps]
+
+
+class _Builder:
+    def __init__(self, shot: Shot):
+        self.shot = shot
+        self.work = shot.work
+        self.steps: list[Step] = []
+        self.files: dict[str, str] = {}
+        self.producer: dict[str, str] = {}  # output path -> step that writes it
+
+    def seq(self, folder: str, name: str) -> str:
+        return str(self.work / folder / f"{name}.####.exr")
+
+    def path(self, relative: str) -> str:
+        return str(self.work / relative)
+
+    def add(self, name: str, kind: str, inputs: dict[str, str], outputs: dict[str, str], group: str, help: str,
+            params: dict[str, Any] | None = None, frames: str | None = None) -> Step:
+        values = dict(self.shot.stages.get(kind, {}))
+        values.update(params or {})
+        job = Job(kind, inputs, outputs, frames, values, self.shot.ocio or None)
+        needs = sorted({self.producer[v] for v in inputs.values() if v in self.producer})
+        step = Step(name, job, needs, group, help)
+        self.steps.append(step)
+        for value in outputs.values():
+            self.producer[value] = name
+        return step
+
+    def take(self, role: str) -> tuple[str, str]:
+        """The take's EXR pattern (ingesting a video first) and its analysis step's track."""
+        take = getattr(self.shot, role)
+        pattern = take.source
+        if take.is_video:
+            pattern = self.seq(f"plates/{role}", role)
+            self.add(f"ingest_{role}", "ingest", {"clip": take.source}, {"out": pattern}, "ingest",
+                     f"decode the {role} video into scene-linear EXRs", {"colourspace": take.colourspace})
+        track = self.path(f"tracks/{role}.track.json")
+        frames = self.shot.frames or None if role == "actor" else None
+        self.add(f"analyze_{role}", "analyze", {"plate": pattern}, {"out": track}, "analyze",
+                 f"track the {role}'s face", frames=frames)
+        return pattern, track
+
+    def analyze_face(self, name: str, pattern: str, guide: str, group: str, what: str) -> str:
+        track = self.path(f"tracks/{name}.track.json")
+        self.add(f"analyze_{name}", "analyze", {"plate": pattern, "guide": guide}, {"out": track}, group,
+                 f"track the {what} (guided by the landmarks known where it was drawn)",
+                 {"passthrough_missing": True})
+        return track
+
+    def train(self, group: str, inputs: dict[str, str], init: str) -> str:
+        folder = self.path(f"{group}/train")
+        t = self.shot.train
+        params: dict[str, Any] = {"config": t.preset, "seed": t.seed, "workers": t.workers, "device": self.shot.device}
+        if t.iterations:
+            params["iterations"] = t.iterations
+        if t.minutes:
+            params["minutes"] = t.minutes
+        if init:
+            inputs = {**inputs, "init": init}
+        self.add(f"train_{group}", "train", inputs, {"out": folder}, group,
+                 "train the Y-network: actor and dubber decoders on a shared encoder", params)
+        return str(Path(folder) / "latest.safetensors")
+
+    def identity_pass(self, group: str, actor: str, actor_track: str, face: str, face_track: str,
+                      checkpoint: str) -> str:
+        """IdentitySwap, its track, LandmarkStabilize, its track, MouthComposite onto A0: the pass's result."""
+        swap = self.seq(f"{group}/swap", "swap")
+        self.add(f"swap_{group}", "identity_swap", {"face": face, "face_track": face_track, "checkpoint": checkpoint},
+                 {"out": swap}, group, "the input face with the actor's identity", {"device": self.shot.device})
+        swap_track = self.analyze_face(f"swap_{group}", swap, face_track, group, "swapped face")
+        stab = self.seq(f"{group}/stab", "stab")
+        stab_landmarks = self.path(f"{group}/stab/stab.landmarks.json")
+        self.add(f"stabilize_{group}", "stabilize", {"face": swap, "face_track": swap_track},
+                 {"out": stab, "landmarks": stab_landmarks}, group, "take the jitter out of the swapped face")
+        stab_track = self.analyze_face(f"stab_{group}", stab, stab_landmarks, group, "stabilised face")
+        out = self.shot.output if group == "pass2" else self.seq(f"{group}/comp", "comp")
+        self.add(f"composite_{group}", "mouth_composite",
+                 {"actor": actor, "actor_track": actor_track, "face": stab, "face_track": stab_track},
+                 {"out": out, "mask": self.seq(f"{group}/mask", "mask")}, group,
+                 "the new mouth composited into A0; every other pixel kept")
+        self.files[f"{group}_face"], self.files[f"{group}_face_track"] = stab, stab_track
+        self.files[f"{group}_mask"] = self.seq(f"{group}/mask", "mask")
+        return out
+
+    def build(self) -> Graph:
+        actor, actor_track = self.take("actor")
+        dubber, dubber_track = self.take("dubber")
+        pa, pa_landmarks = self.seq("pass1/pose_align", "pa"), self.path("pass1/pose_align/pa.landmarks.json")
+        offset = {"dubber_offset": self.shot.dubber.offset} if self.shot.dubber.offset else {}
+        self.add("pose_align", "pose_align", {"actor": actor, "actor_track": actor_track, "dubber": dubber,
+                                              "dubber_track": dubber_track},
+                 {"out": pa, "landmarks": pa_landmarks}, "pass1", "the dubber's face in the actor's pose", offset)
+        par, par_landmarks = self.seq("pass1/actor_render", "par"), self.path("pass1/actor_render/par.landmarks.json")
+        self.add("pose_align_actor", "pose_align", {"actor": actor, "actor_track": actor_track, "dubber": actor,
+                                                    "dubber_track": actor_track},
+                 {"out": par, "landmarks": par_landmarks}, "pass1", "the actor's own face render (training data)",
+                 {"colour_transfer": False})
+        pa_track = self.analyze_face("pa", pa, pa_landmarks, "pass1", "dubber render")
+        par_track = self.analyze_face("par", par, par_landmarks, "pass1", "actor render")
+        ckpt1 = self.train("pass1", {"actor": actor, "actor_track": actor_track, "dubber": dubber,
+                                     "dubber_track": dubber_track, "actor_render": par, "actor_render_track": par_track,
+                                     "dubber_render": pa, "dubber_render_track": pa_track}, self.shot.train.init)
+        comp1 = self.identity_pass("pass1", actor, actor_track, pa, pa_track, ckpt1)
+        comp1_track = self.analyze_face("comp_pass1", comp1, self.files["pass1_face_track"], "pass2", "pass-1 result")
+        ckpt2 = self.train("pass2", {"actor": actor, "actor_track": actor_track, "dubber": comp1,
+                                     "dubber_track": comp1_track}, ckpt1)
+        final = self.identity_pass("pass2", actor, actor_track, comp1, comp1_track, ckpt2)
+        final_track = self.analyze_face("final", final, self.files["pass2_face_track"], "pass2", "final shot")
+        paste = self.seq("baseline/paste", "paste")
+        self.add("composite_paste", "mouth_composite",
+                 {"actor": actor, "actor_track": actor_track, "face": pa, "face_track": pa_track},
+                 {"out": paste, "mask": self.seq("baseline/mask", "mask")}, "baseline",
+                 "baseline for the report: the PoseAlign render pasted with the same mask, no network")
+        paste_track = self.analyze_face("paste", paste, pa_track, "baseline", "pasted baseline")
+        self.files.update({"actor": actor, "actor_track": actor_track, "dubber": dubber, "dubber_track": dubber_track,
+                           "dubber_render": pa, "dubber_render_track": pa_track, "pass1": comp1,
+                           "pass1_track": comp1_track, "pass2": final, "pass2_track": final_track, "paste": paste,
+                           "paste_track": paste_track, "paste_mask": self.seq("baseline/mask", "mask"),
+                           "report": self.path("report")})
+        return Graph(self.steps, self.files)
+
+
+def build_graph(shot: Shot) -> Graph:
+    """The dub's steps in run order."""
+    return _Builder(shot).build()

@@ -1,0 +1,276 @@
+"""Per-frame and summary metrics of a dub: the baseline paste, pass 1 and pass 2 against A0 and the dubber.
+
+Read from the dub's work folder (``files.json`` names every sequence and track). For each
+result: localisation (pixels outside its mask that differ from A0, all channels and parts),
+lip sync (mouth opening r against the dubber's aligned render, LMD), identity (dlib 128-D
+distance to the actor and to the dubber on sampled frames), fidelity (PSNR and SSIM against
+A0 on the whole frame and the mouth box, mouth sharpness against A0's), temporal (mouth
+jitter against the dubber's, mouth-box flicker against A0's).
+
+Whole-frame PSNR and SSIM use that only the mask region changes: errors are summed over the
+changed region (grown by the SSIM window) and divided by the whole frame, which equals the
+full computation whenever localisation holds (checked per frame; otherwise it is computed in full).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from skimage.metrics import structural_similarity
+
+from dubkernels.colour import ColourSpaces, colour_spaces, to_uint8
+from dubkernels.errors import DubKernelsError
+from dubkernels.face.landmarks68 import MOUTH
+from dubkernels.io.frames import Frame, read_frame
+from dubkernels.io.sequences import output_sequence
+from dubkernels.metrics import image as im
+from dubkernels.metrics import lipsync
+from dubkernels.metrics.face_identity import descriptor, distance
+from dubkernels.tracks import Track, load_track
+
+RESULTS = ("paste", "pass1", "pass2")
+LABELS = {"paste": "paste (no network)", "pass1": "pass 1", "pass2": "pass 2"}
+MOUTH_BOX_IOD = 1.3  # side of the mouth box, in interocular distances
+SSIM_REACH = 4  # pixels beyond a change that a 7x7 SSIM window still sees (3), plus one
+IDENTITY_SAMPLES = 16
+
+
+class ReportError(DubKernelsError):
+    """The work folder lacks what the report reads."""
+
+
+@dataclass
+class ShotMetrics:
+    """Everything the report shows: per-frame curves and the summary table."""
+
+    frames: list[int]
+    curves: dict[str, list[float]] = field(default_factory=dict)  # name -> per-frame values (NaN: none)
+    summary: dict[str, dict[str, Any]] = field(default_factory=dict)  # result -> metric -> value
+    references: dict[str, Any] = field(default_factory=dict)  # actor / dubber own figures
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        def clean(value: Any) -> Any:
+            if isinstance(value, float) and not math.isfinite(value):
+                return None
+            if isinstance(value, dict):
+                return {k: clean(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [clean(v) for v in value]
+            return value
+
+        return {"format": "dubkernels-report", "version": 1, "frames": self.frames,
+                "summary": clean(self.summary), "references": clean(self.references),
+                "curves": clean(self.curves), "notes": self.notes}
+
+
+def load_files(work: Path) -> dict[str, str]:
+    """The work folder's manifest of sequences and tracks (written by `dubkernels dub`)."""
+    path = work / "files.json"
+    if not path.is_file():
+        raise ReportError(f"{path} not found: {work} is not a dub work folder; run `dubkernels dub` first.")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {k: str(v) for k, v in data["files"].items()}
+
+
+def _track(files: dict[str, str], key: str) -> Track:
+    path = files.get(key)
+    if not path or not Path(path).is_file():
+        raise ReportError(f"the {key.replace('_', ' ')} ({path}) is missing; run the dub up to its end first.")
+    return load_track(path)
+
+
+def _landmarks(track: Track, frames: list[int]) -> np.ndarray:
+    by_frame = {r.frame: r.landmarks for r in track.records}
+    out = np.full((len(frames), 68, 2), np.nan)
+    for i, f in enumerate(frames):
+        lm = by_frame.get(f)
+        if lm is not None:
+            out[i] = lm
+    return out
+
+
+def _frame(pattern: str, frame: int) -> Frame:
+    return read_frame(output_sequence(pattern, [frame]).path(frame), frame)
+
+
+def mouth_box(landmarks: np.ndarray, size: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """A ``size`` square (x0, y0, x1, y1) centred on the mouth, inside the frame."""
+    cx, cy = landmarks[list(MOUTH)].mean(axis=0)
+    x0 = int(np.clip(round(cx - size / 2), 0, max(width - size, 0)))
+    y0 = int(np.clip(round(cy - size / 2), 0, max(height - size, 0)))
+    return x0, y0, min(x0 + size, width), min(y0 + size, height)
+
+
+def _mask_box(mask: Frame, width: int, height: int) -> tuple[int, int, int, int]:
+    w = mask.data_window
+    return (max(w.x - SSIM_REACH, 0), max(w.y - SSIM_REACH, 0), min(w.x_end + SSIM_REACH, width),
+            min(w.y_end + SSIM_REACH, height))
+
+
+def whole_frame_fidelity(a0: np.ndarray, result: np.ndarray, box: tuple[int, int, int, int] | None) -> tuple[float, float]:
+    """(PSNR, SSIM) of two network-space frames; with ``box``, only it differs and the rest counts as equal."""
+    if box is None:
+        return im.psnr(a0, result), im.ssim(a0, result)
+    x0, y0, x1, y1 = box
+    total = a0.shape[0] * a0.shape[1]
+    a, r = np.clip(a0[y0:y1, x0:x1], 0, 1), np.clip(result[y0:y1, x0:x1], 0, 1)
+    mse = float(np.sum((a.astype(np.float64) - r) ** 2)) / (total * 3)
+    psnr = float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse)
+    if min(a.shape[:2]) < 7:
+        return psnr, float("nan")
+    _, smap = structural_similarity(im.luma(a), im.luma(r), data_range=1.0, full=True)
+    inner = smap[3:-3, 3:-3]  # windows wholly inside the box; the rest of the frame is identical (SSIM 1)
+    return psnr, float((inner.sum() + (total - inner.size)) / total)
+
+
+class _Reader:
+    """Frames in network space (sRGB-encoded, 0..1), as a viewer shows them."""
+
+    def __init__(self, colour: ColourSpaces):
+        self.colour = colour
+
+    def network(self, frame: Frame) -> np.ndarray:
+        return np.clip(self.colour.to_network(frame.display_rgb()), 0.0, 1.0)
+
+
+def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None] | None = None,
+            on_total: Callable[[int], None] | None = None) -> ShotMetrics:
+    """Measure the dub in ``work`` frame by frame (frames stream: nothing holds the shot in memory)."""
+    files = load_files(work)
+    colour = colour_spaces(ocio)
+    reader = _Reader(colour)
+    actor_track = _track(files, "actor_track")
+    final_track = _track(files, "pass2_track")
+    frames = [f for f in final_track.frames if f in set(actor_track.frames)]
+    tracks = {"actor": actor_track, "dubber": _track(files, "dubber_render_track"),
+              **{name: _track(files, f"{name}_track") for name in RESULTS}}
+    landmarks = {name: _landmarks(t, frames) for name, t in tracks.items()}
+    metrics = ShotMetrics(frames)
+    openings = {name: lipsync.mouth_opening(lm) for name, lm in landmarks.items()}
+    metrics.curves.update({f"opening_{k}": v.tolist() for k, v in openings.items()})
+    truth = _truth_curve(files, frames)
+    if truth is not None:
+        metrics.curves["opening_truth"] = truth.tolist()
+    metrics.references = {"actor_dubber_r": lipsync.pearson(openings["actor"], openings["dubber"]),
+                          "dubber_jitter": lipsync.jitter(landmarks["dubber"])}
+    iod = float(np.nanmedian(lipsync.interoculars(landmarks["actor"])))
+    size = max(16, int(round(MOUTH_BOX_IOD * iod)))
+    per_frame: dict[str, dict[str, list[float]]] = {n: {k: [] for k in ("changed", "psnr", "ssim", "mouth_psnr",
+                                                                         "mouth_ssim", "sharpness")} for n in RESULTS}
+    boxes: dict[str, list[np.ndarray]] = {n: [] for n in ("actor",) + RESULTS}
+    a0_sharp: list[float] = []
+    if on_total:
+        on_total(len(frames))
+    for i, f in enumerate(frames):
+        a0 = _frame(files["actor"], f)
+        a0_net = reader.network(a0)
+        h, w = a0_net.shape[:2]
+        ref = landmarks["actor"][i]
+        box = mouth_box(ref, size, w, h) if np.isfinite(ref).all() else None
+        if box:
+            x0, y0, x1, y1 = box
+            boxes["actor"].append(a0_net[y0:y1, x0:x1])
+            a0_sharp.append(im.sharpness(a0_net[y0:y1, x0:x1]))
+        for name in RESULTS:
+            out = _frame(files[name], f)
+            mask = _frame(files[f"{name}_mask"], f)
+            changed = im.changed_outside(a0, out, mask)
+            out_net = reader.network(out)
+            psnr, ssim = whole_frame_fidelity(a0_net, out_net, _mask_box(mask, w, h) if changed == 0 else None)
+            values = per_frame[name]
+            values["changed"].append(changed)
+            values["psnr"].append(psnr)
+            values["ssim"].append(ssim)
+            if box:
+                x0, y0, x1, y1 = box
+                crop = out_net[y0:y1, x0:x1]
+                boxes[name].append(crop)
+                values["mouth_psnr"].append(im.psnr(a0_net[y0:y1, x0:x1], crop))
+                values["mouth_ssim"].append(im.ssim(a0_net[y0:y1, x0:x1], crop))
+                values["sharpness"].append(im.sharpness(crop))
+            else:
+                for key in ("mouth_psnr", "mouth_ssim", "sharpness"):
+                    values[key].append(float("nan"))
+        if progress:
+            progress(1)
+    identity = _identity(files, tracks, frames, reader, metrics)
+    a0_flicker = im.flicker(boxes["actor"])
+    metrics.references.update({"actor_flicker": a0_flicker, "actor_sharpness": _mean(a0_sharp)})
+    for name in RESULTS:
+        values = per_frame[name]
+        lmd = lipsync.lmd(landmarks[name], landmarks["dubber"])
+        metrics.curves[f"lmd_{name}"] = lmd.tolist()
+        metrics.curves[f"mouth_psnr_{name}"] = values["mouth_psnr"]
+        flick = im.flicker(boxes[name])
+        metrics.summary[name] = {
+            "changed_outside_mask": int(np.sum(values["changed"])),
+            "frames_with_changes_outside": int(np.count_nonzero(values["changed"])),
+            "r_vs_dubber": lipsync.pearson(openings[name], openings["dubber"]),
+            "r_vs_actor": lipsync.pearson(openings[name], openings["actor"]),
+            "r_vs_truth": lipsync.pearson(openings[name], truth) if truth is not None else None,
+            "lmd": _mean(lmd), "psnr": _mean(values["psnr"]), "ssim": _mean(values["ssim"]),
+            "mouth_psnr": _mean(values["mouth_psnr"]), "mouth_ssim": _mean(values["mouth_ssim"]),
+            "sharpness_vs_actor": _mean(values["sharpness"]) / max(_mean(a0_sharp), 1e-12),
+            "jitter": lipsync.jitter(landmarks[name]),
+            "jitter_vs_dubber": lipsync.jitter(landmarks[name]) / max(metrics.references["dubber_jitter"], 1e-12),
+            "flicker": flick, "flicker_vs_actor": flick / max(a0_flicker, 1e-12),
+            "frames_without_face": int(np.count_nonzero(~np.isfinite(landmarks[name]).all(axis=(1, 2)))),
+            **identity.get(name, {}),
+        }
+    return metrics
+
+
+def _mean(values: Any) -> float:
+    array = np.asarray(values, np.float64)
+    array = array[np.isfinite(array)]
+    return float(array.mean()) if array.size else float("nan")
+
+
+def _truth_curve(files: dict[str, str], frames: list[int]) -> np.ndarray | None:
+    """The sample shot's true dubber mouth opening over ``frames`` (None for real footage)."""
+    path = files.get("truth")
+    if not path or not Path(path).is_file():
+        return None
+    truth = json.loads(Path(path).read_text(encoding="utf-8"))["dubber"]["landmarks"]
+    lm = np.array([truth.get(str(f), np.full((68, 2), np.nan)) for f in frames], np.float64)
+    return lipsync.mouth_opening(lm)
+
+
+def _identity(files: dict[str, str], tracks: dict[str, Track], frames: list[int], reader: _Reader,
+              metrics: ShotMetrics) -> dict[str, dict[str, float]]:
+    """Mean descriptor distance of each result to the actor's and the dubber's faces, on sampled frames."""
+    step = max(1, len(frames) // IDENTITY_SAMPLES)
+    sampled = frames[::step]
+
+    def descriptors(pattern: str, track: Track, numbers: list[int]) -> list[np.ndarray]:
+        out = []
+        by_frame = {r.frame: r.landmarks for r in track.records}
+        for f in numbers:
+            lm = by_frame.get(f)
+            if lm is not None:
+                out.append(descriptor(to_uint8(reader.network(_frame(pattern, f))), lm))
+        return out
+
+    actor = descriptors(files["actor"], tracks["actor"], sampled)
+    dubber_track = load_track(files["dubber_track"])
+    dubber_frames = dubber_track.frames[:: max(1, len(dubber_track.frames) // IDENTITY_SAMPLES)]
+    dubber = descriptors(files["dubber"], dubber_track, dubber_frames)
+    if not actor or not dubber:
+        metrics.notes.append("identity: no face descriptors for the actor or the dubber; skipped")
+        return {}
+    actor_ref, dubber_ref = np.mean(actor, axis=0), np.mean(dubber, axis=0)
+    metrics.references["actor_dubber_identity_distance"] = distance(actor_ref, dubber_ref)
+    out = {}
+    for name in RESULTS:
+        found = descriptors(files[name], tracks[name], sampled)
+        if found:
+            out[name] = {"identity_to_actor": float(np.mean([distance(d, actor_ref) for d in found])),
+                         "identity_to_dubber": float(np.mean([distance(d, dubber_ref) for d in found]))}
+    metrics.notes.append(f"identity on {len(sampled)} sampled frames against {len(actor)} actor and "
+                         f"{len(dubber)} dubber frames (dlib face-recognition ResNet, 128-D)")
+    return out

@@ -1,0 +1,144 @@
+"""The report's pictures: face-region columns (actor | dubber | paste | pass 1 | pass 2 | mask) as a
+contact sheet on chosen frames and as a review movie of every frame, and matplotlib plots of the
+per-frame curves.
+"""
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from dubkernels.colour import ColourSpaces, to_uint8
+from dubkernels.io.frames import Frame, read_frame
+from dubkernels.io.sequences import output_sequence
+from dubkernels.preview import Movie
+from dubkernels.report.collect import RESULTS, ShotMetrics
+from dubkernels.tracks import Track
+
+COLUMNS = (("actor", "actor A0"), ("dubber_render", "dubber (aligned)"), ("paste", "paste"),
+           ("pass1", "pass 1"), ("pass2", "pass 2"), ("pass2_mask", "mask"))
+FACE_SPAN = 2.6  # the face crop's side, in interocular distances
+SHEET_TILE = 256
+MOVIE_TILE = 192
+SHEET_FRAMES = 6
+
+
+def _frame(pattern: str, frame: int) -> Frame | None:
+    path = output_sequence(pattern, [frame]).path(frame)
+    return read_frame(path, frame) if path.is_file() else None
+
+
+def face_square(track: Track, frames: list[int]) -> dict[int, tuple[float, float, float]]:
+    """Per frame the crop (centre x, centre y, side) around the actor's face; the side is fixed over the shot."""
+    centres, iods = {}, []
+    for f in frames:
+        lm = track.record(f).landmarks
+        if lm is not None:
+            centres[f] = lm[27:68].mean(axis=0)
+            iods.append(float(np.linalg.norm(lm[36:42].mean(axis=0) - lm[42:48].mean(axis=0))))
+    side = FACE_SPAN * float(np.median(iods)) if iods else 256.0
+    last = (track.width / 2, track.height / 2)
+    out = {}
+    for f in frames:
+        last = tuple(centres.get(f, last))  # type: ignore[assignment]
+        out[f] = (last[0], last[1], side)
+    return out
+
+
+def tile(frame: Frame | None, square: tuple[float, float, float], size: int, colour: ColourSpaces,
+         label: str, mask: bool = False) -> np.ndarray:
+    """A labelled ``size`` square of ``frame`` around ``square`` in network space (black when absent)."""
+    out = np.zeros((size, size, 3), np.uint8)
+    if frame is not None:
+        cx, cy, side = square
+        scale = size / side
+        matrix = np.array([[scale, 0.0, size / 2 - cx * scale], [0.0, scale, size / 2 - cy * scale]])
+        disp = frame.display_window
+        if mask:
+            values = np.zeros((disp.height, disp.width), np.float32)
+            w = frame.data_window
+            values[w.y - disp.y : w.y_end - disp.y, w.x - disp.x : w.x_end - disp.x] = frame.pixels[..., 0]
+            image = to_uint8(np.repeat(values[..., None], 3, axis=2))
+        else:
+            image = to_uint8(colour.to_network(frame.display_rgb()))
+        out = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    cv2.putText(out, label, (6, size - 8), cv2.FONT_HERSHEY_SIMPLEX, size / 512, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def row(files: dict[str, str], frame: int, square: tuple[float, float, float], size: int,
+        colour: ColourSpaces) -> np.ndarray:
+    """The columns of one frame side by side."""
+    tiles = [tile(_frame(files[key], frame), square, size, colour, label if key != "actor" else f"{label} {frame}",
+                  mask=key.endswith("mask")) for key, label in COLUMNS]
+    return np.concatenate(tiles, axis=1)
+
+
+def chosen_frames(metrics: ShotMetrics, count: int = SHEET_FRAMES) -> list[int]:
+    """Frames spread over the dubber's mouth openings (closed to wide open), in shot order."""
+    opening = np.asarray(metrics.curves.get("opening_dubber", []), np.float64)
+    frames = metrics.frames
+    valid = [i for i in range(len(frames)) if i < len(opening) and np.isfinite(opening[i])]
+    if not valid:
+        return frames[:: max(1, len(frames) // count)][:count]
+    ranked = sorted(valid, key=lambda i: opening[i])
+    picks = {ranked[round(q * (len(ranked) - 1))] for q in np.linspace(0, 1, min(count, len(ranked)))}
+    return [frames[i] for i in sorted(picks)]
+
+
+def contact_sheet(files: dict[str, str], track: Track, frames: list[int], colour: ColourSpaces) -> np.ndarray:
+    """Rows of chosen frames, columns actor | dubber | paste | pass 1 | pass 2 | mask."""
+    squares = face_square(track, frames)
+    return np.concatenate([row(files, f, squares[f], SHEET_TILE, colour) for f in frames], axis=0)
+
+
+def review_movie(path: Path, files: dict[str, str], track: Track, frames: list[int], colour: ColourSpaces,
+                 fps: Fraction, progress: Callable[[int], None] | None = None) -> Path:
+    """Every frame's columns side by side as an H.264 MP4."""
+    squares = face_square(track, frames)
+    movie = Movie(path, MOVIE_TILE * len(COLUMNS), MOVIE_TILE, fps)
+    try:
+        for f in frames:
+            movie.add(row(files, f, squares[f], MOVIE_TILE, colour))
+            if progress:
+                progress(1)
+    finally:
+        movie.close()
+    return path
+
+
+def plot_png(metrics: ShotMetrics) -> bytes:
+    """Mouth-opening curves (result, dubber, actor, truth) and per-frame LMD and mouth PSNR, as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    frames = metrics.frames
+    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
+    styles = {"actor": ("grey", "actor A0"), "dubber": ("black", "dubber (aligned)"), "truth": ("green", "truth"),
+              "paste": ("tab:orange", "paste"), "pass1": ("tab:blue", "pass 1"), "pass2": ("tab:red", "pass 2")}
+    for key, (colour, label) in styles.items():
+        curve = metrics.curves.get(f"opening_{key}")
+        if curve is not None:
+            axes[0].plot(frames, curve, color=colour, label=label, lw=1.8 if key == "pass2" else 1.0)
+    axes[0].set_ylabel("mouth opening / IOD")
+    axes[0].legend(loc="upper right", fontsize=8, ncol=3)
+    for key in RESULTS:
+        colour, label = styles[key]
+        axes[1].plot(frames, metrics.curves[f"lmd_{key}"], color=colour, label=label, lw=1.0)
+        axes[2].plot(frames, metrics.curves[f"mouth_psnr_{key}"], color=colour, label=label, lw=1.0)
+    axes[1].set_ylabel("LMD vs dubber (/ IOD)")
+    axes[2].set_ylabel("mouth-box PSNR vs A0 (dB)")
+    axes[2].set_xlabel("frame")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()

@@ -1,0 +1,127 @@
+"""Write the shot report: ``report/index.html`` (self-contained), ``report/metrics.json``, ``report/review.mp4``."""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from dubkernels.colour import colour_spaces
+from dubkernels.io.files import atomic_write, atomic_write_text
+from dubkernels.io.sequences import resolve_sequence
+from dubkernels.jobs.progress import Progress
+from dubkernels.preview import plate_fps, write_png
+from dubkernels.report.collect import LABELS, RESULTS, ShotMetrics, collect, load_files
+from dubkernels.report.pictures import chosen_frames, contact_sheet, plot_png, review_movie
+from dubkernels.tracks import load_track
+
+# (key, label, how to read it, format)
+ROWS = (
+    ("changed_outside_mask", "pixels changed outside the mask", "must be 0", "{:d}"),
+    ("r_vs_dubber", "lip sync r vs dubber", "higher is better (1 = in step)", "{:.3f}"),
+    ("r_vs_truth", "lip sync r vs truth", "sample shot only", "{:.3f}"),
+    ("r_vs_actor", "r vs the actor's own mouth", "near 0: the actor's lines are gone", "{:.3f}"),
+    ("lmd", "LMD vs dubber render", "lower is better (paper 0.56-1.16, other units)", "{:.4f}"),
+    ("identity_to_actor", "identity distance to actor", "lower is better; < 0.6 same person", "{:.3f}"),
+    ("identity_to_dubber", "identity distance to dubber", "must exceed the distance to the actor", "{:.3f}"),
+    ("psnr", "PSNR vs A0, whole frame (dB)", "higher: less change", "{:.2f}"),
+    ("ssim", "SSIM vs A0, whole frame", "", "{:.5f}"),
+    ("mouth_psnr", "PSNR vs A0, mouth box (dB)", "", "{:.2f}"),
+    ("mouth_ssim", "SSIM vs A0, mouth box", "", "{:.4f}"),
+    ("sharpness_vs_actor", "mouth sharpness / A0's", "1 = as sharp as the plate", "{:.3f}"),
+    ("jitter_vs_dubber", "mouth jitter / dubber's", "1 = as steady as the dubber", "{:.3f}"),
+    ("flicker_vs_actor", "mouth-box flicker / A0's", "1 = as steady as the plate", "{:.3f}"),
+    ("frames_without_face", "frames without a tracked face", "", "{:d}"),
+)
+
+
+@dataclass
+class Report:
+    folder: Path
+    index: Path
+    metrics: Path
+    movie: Path
+    data: ShotMetrics
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return fmt.format(int(value) if fmt == "{:d}" else value)
+
+
+def summary_table(metrics: ShotMetrics) -> list[list[str]]:
+    """The table rows: label, paste, pass 1, pass 2, how to read it."""
+    rows = []
+    for key, label, reading, fmt in ROWS:
+        values = [metrics.summary[n].get(key) for n in RESULTS]
+        if all(v is None for v in values):
+            continue
+        rows.append([label] + [_cell(v, fmt) for v in values] + [reading])
+    return rows
+
+
+def _png_data(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def render_html(name: str, metrics: ShotMetrics, plot: bytes, sheet: bytes, skipped: list[str]) -> str:
+    """The self-contained report page."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in ["metric"] + [LABELS[n] for n in RESULTS] + ["reading"])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in summary_table(metrics))
+    refs = metrics.references
+    ref_text = ", ".join(f"{k.replace('_', ' ')} {_cell(v, '{:.3f}')}" for k, v in refs.items())
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in metrics.notes + skipped)
+    frames = metrics.frames
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>DubKernels report: {html.escape(name)}</title>
+<style>body{{font-family:sans-serif;margin:2em;background:#1e1e1e;color:#ddd}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #555;padding:4px 10px;text-align:right}}td:first-child,td:last-child{{text-align:left}}
+img{{max-width:100%}}</style></head><body>
+<h1>DubKernels shot report: {html.escape(name)}</h1>
+<p>{len(frames)} frames, {frames[0]}-{frames[-1]}. Baseline "paste" is the PoseAlign render composited with the
+same mask and no identity network; pass 2 is the delivered shot.</p>
+<h2>Summary</h2><table><tr>{head}</tr>{body}</table>
+<p>References: {html.escape(ref_text)}.</p>
+<h2>Per-frame curves</h2><img src="{_png_data(plot)}" alt="curves">
+<h2>Contact sheet</h2><p>actor A0 | dubber (aligned render) | paste | pass 1 | pass 2 | final mask</p>
+<img src="{_png_data(sheet)}" alt="contact sheet">
+<h2>Notes</h2><ul>{notes}</ul>
+<p>Every frame, the same columns: <a href="review.mp4">review.mp4</a>. Numbers: <a href="metrics.json">metrics.json</a>.</p>
+</body></html>
+"""
+
+
+def write_report(work: str | Path, name: str = "", ocio: str | None = None,
+                 progress: Progress | None = None) -> Report:
+    """Measure the dub in ``work`` and write its report under ``work/report``."""
+    work = Path(work)
+    progress = progress or Progress()
+    files = load_files(work)
+    name = name or json.loads((work / "files.json").read_text(encoding="utf-8")).get("name", work.name)
+    progress.start("report: measure", None)
+    metrics = collect(work, ocio, progress.callback(), progress.set_total)
+    progress.finish()
+    skipped = ["LPIPS and FID: skipped: they need local weight files and nothing downloads at run time; this "
+               "version takes none yet"]
+    colour = colour_spaces(ocio)
+    track = load_track(files["actor_track"])
+    folder = work / "report"
+    sheet_path = folder / "contact_sheet.png"
+    write_png(sheet_path, contact_sheet(files, track, chosen_frames(metrics), colour))
+    plot = plot_png(metrics)
+    atomic_write(folder / "curves.png", lambda tmp: Path(tmp).write_bytes(plot), suffix=".png")
+    index = folder / "index.html"
+    atomic_write_text(index, render_html(name, metrics, plot, sheet_path.read_bytes(), skipped))
+    atomic_write_text(folder / "metrics.json", json.dumps(metrics.as_dict(), indent=1) + "\n")
+    fps = plate_fps(resolve_sequence(files["actor"], metrics.frames[:1]), Fraction(25))
+    progress.start("report: review movie", len(metrics.frames))
+    movie = folder / "review.mp4"
+    atomic_write(movie, lambda tmp: review_movie(Path(tmp), files, track, metrics.frames, colour, fps,
+                                                 progress.callback()), suffix=".mp4")
+    progress.finish()
+    return Report(folder, index, folder / "metrics.json", movie, metrics)
