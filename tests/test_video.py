@@ -24,19 +24,23 @@ def _bcd_timecode(h: int, m: int, s: int, f: int) -> int:
     return sum(((v // 10) << 4 | v % 10) << shift for v, shift in ((f, 0), (s, 8), (m, 16), (h, 24)))
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    """A 64x48, 10-frame, 25 fps mid-grey H.264 mov tagged with timecode 01:00:00:00."""
-    path = tmp_path_factory.mktemp("clip") / "grey.mov"
+def write_clip(path: Path, frames: int = FRAMES, value: int = GREY, fps: int = 25) -> Path:
+    """A 64x48 flat-grey H.264 mov of ``frames`` frames tagged with timecode 01:00:00:00."""
     with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=25)
+        stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = SIZE[1], SIZE[0], "yuv420p"
         stream.metadata["timecode"] = "01:00:00:00"
-        picture = np.full((*SIZE, 3), GREY, np.uint8)
-        for _ in range(FRAMES):
+        picture = np.full((*SIZE, 3), value, np.uint8)
+        for _ in range(frames):
             container.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
         container.mux(stream.encode())
     return path
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """A 64x48, 10-frame, 25 fps mid-grey H.264 mov tagged with timecode 01:00:00:00."""
+    return write_clip(tmp_path_factory.mktemp("clip") / "grey.mov")
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,8 @@ class AnalyzeParams:
     passthrough_missing: bool = param(False, "flag longer faceless runs as missing instead of failing")
     face_hint: tuple = param((), "plate point X Y on the face to keep when there are several", nargs=2)
     colourspace: str = param("", "colourspace of the plate (default: the config's scene_linear role)")
+    guide_frames_only: bool = param(False, "with a guide: analyze only the frames it covers (a dubbed line "
+                                           "shorter than the shot)")
     guide_tolerance: float = param(0.2, "with a guide: detections whose landmarks stray further than this (mean, "
                                         "fraction of the interocular distance) use the guide's", min=0.0, max=10.0)
 
@@ -55,9 +57,11 @@ class AnalyzeParams:
 @dataclass
 class TrainParams:
     config: str = param("preview", "network preset (paper, preview) or a JSON config file")
-    iterations: int = param(0, "train to this many iterations (0: the config's)", min=0, max=10_000_000)
+    iterations: int = param(0, "train to this many iterations (0: the config's); more on the same run goes on "
+                               "training", min=0, max=10_000_000, identity=False)
     seed: int = param(0, "random seed")
-    workers: int = param(2, "data-loading processes (0: load in the main process)", min=0, max=64, identity=False)
+    workers: int = param(-1, "data-loading processes (0: in the main process; -1: a quarter of the cores, at most 4)",
+                         min=-1, max=64, identity=False)
     device: str = param("auto", "auto (CUDA if present, else CPU), cpu, cuda, cuda:1...")
     minutes: float = param(0.0, "stop after this many minutes with a checkpoint (0: no limit); a rerun goes on",
                            min=0.0, max=1e6, identity=False)
@@ -110,6 +114,8 @@ class MouthCompositeParams:
     blend: str = param("linear", "linear or poisson (cv2.seamlessClone)", choices=("linear", "poisson"))
     colour_match: bool = param(False, "match the face to the plate on a ring around the mouth")
     ring: float = param(0.3, "width of the colour-match ring, fraction of the IOD", min=0.01, max=2.0)
+    uncovered: str = param("error", "actor frames the face layer does not cover: error, or copy the plate "
+                                    "unchanged (a dubbed line shorter than the shot)", choices=("error", "copy"))
 
 
 def _convert(key: str, value: Any, default: Any, meta: dict[str, Any], stage: str) -> Any:

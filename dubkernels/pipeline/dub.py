@@ -52,7 +52,7 @@ def step_record(step: Step) -> dict[str, Any]:
     kind = job_kind(step.job.stage)
     parts = identity_parts(step.job, kind, whole_sequences=True)
     outputs = {p.name: output_identity(p, step.job.outputs[p.name]) for p in kind.outputs if p.name in step.job.outputs}
-    return {"made_from": parts, "outputs": outputs, "frames": step.job.frames}
+    return {"made_from": parts, "settings": step.job.params, "outputs": outputs, "frames": step.job.frames}
 
 
 def _state_path(work: Path, step: str) -> Path:
@@ -80,6 +80,10 @@ def why_run(step: Step, stored: dict[str, Any] | None, now: dict[str, Any]) -> s
                      if before.get("params", {}).get(k) != after["params"].get(k))
     if changed:
         return f"parameters changed: {', '.join(changed)}"
+    settings = sorted(k for k in set(stored.get("settings", {})) | set(now["settings"])
+                      if stored.get("settings", {}).get(k) != now["settings"].get(k))
+    if settings:
+        return f"settings changed: {', '.join(settings)}"
     if before.get("ocio") != after["ocio"]:
         return "OCIO config changed"
     inputs = sorted(k for k in set(before.get("inputs", {})) | set(after["inputs"])
@@ -180,7 +184,10 @@ def dub_shot(shot: Any, *, start: str | None = None, until: str | None = None, d
              log: Callable[[str], None] = print) -> DubResult:
     """Build ``shot``'s graph, run it, and write the shot report when the final shot is complete."""
     from dubkernels.pipeline.graph import build_graph
+    from dubkernels.pipeline.preflight import preflight
 
+    for note in preflight(shot):  # before anything is written
+        log(f"note: {note}")
     graph = build_graph(shot)
     write_manifest(shot.work, shot.name, graph, extra_files)
     run = run_graph(graph, shot.work, start=start, until=until, dry_run=dry_run, force=force,

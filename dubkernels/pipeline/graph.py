@@ -97,10 +97,11 @@ class _Builder:
         return pattern, track
 
     def analyze_face(self, name: str, pattern: str, guide: str, group: str, what: str) -> str:
+        """Track a generated face, guided by the landmarks known where it was drawn (only those frames)."""
         track = self.path(f"tracks/{name}.track.json")
         self.add(f"analyze_{name}", "analyze", {"plate": pattern, "guide": guide}, {"out": track}, group,
                  f"track the {what} (guided by the landmarks known where it was drawn)",
-                 {"passthrough_missing": True})
+                 {"passthrough_missing": True, "guide_frames_only": True})
         return track
 
     def train(self, group: str, inputs: dict[str, str], init: str) -> str:
@@ -133,7 +134,7 @@ class _Builder:
         self.add(f"composite_{group}", "mouth_composite",
                  {"actor": actor, "actor_track": actor_track, "face": stab, "face_track": stab_track},
                  {"out": out, "mask": self.seq(f"{group}/mask", "mask")}, group,
-                 "the new mouth composited into A0; every other pixel kept")
+                 "the new mouth composited into A0; every other pixel kept", {"uncovered": "copy"})
         self.files[f"{group}_face"], self.files[f"{group}_face_track"] = stab, stab_track
         self.files[f"{group}_mask"] = self.seq(f"{group}/mask", "mask")
         return out
@@ -166,7 +167,8 @@ class _Builder:
         self.add("composite_paste", "mouth_composite",
                  {"actor": actor, "actor_track": actor_track, "face": pa, "face_track": pa_track},
                  {"out": paste, "mask": self.seq("baseline/mask", "mask")}, "baseline",
-                 "baseline for the report: the PoseAlign render pasted with the same mask, no network")
+                 "baseline for the report: the PoseAlign render pasted with the same mask, no network",
+                 {"uncovered": "copy"})
         paste_track = self.analyze_face("paste", paste, pa_track, "baseline", "pasted baseline")
         self.files.update({"actor": actor, "actor_track": actor_track, "dubber": dubber, "dubber_track": dubber_track,
                            "dubber_render": pa, "dubber_render_track": pa_track, "pass1": comp1,

@@ -29,7 +29,8 @@ else:  # pragma: no cover
 VIDEO_SUFFIXES = (".mov", ".mp4", ".m4v", ".mkv", ".avi", ".mxf")
 STAGE_SECTIONS = ("analyze", "pose_align", "identity_swap", "stabilize", "mouth_composite")
 # Keys the dub sets itself, per job kind: not the user's to set in a stage section.
-MANAGED = {"identity_swap": ("device",), "pose_align": ("dubber_offset", "dubber_colourspace")}
+MANAGED = {"identity_swap": ("device",), "pose_align": ("dubber_offset", "dubber_colourspace"),
+           "mouth_composite": ("uncovered",), "analyze": ("guide_frames_only",)}
 
 
 class ShotError(DubKernelsError):
@@ -56,7 +57,7 @@ class TrainSettings:
     minutes: float = 0.0
     init: str = ""
     seed: int = 0
-    workers: int = 2
+    workers: int = -1
 
 
 @dataclass
@@ -103,7 +104,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
         "minutes": (0.0, "time budget per training pass (0: none); a rerun goes on training"),
         "init": ("", "pre-training checkpoint (encoder + style module); pass 2 starts from pass 1's"),
         "seed": (0, "random seed"),
-        "workers": (2, "data-loading processes"),
+        "workers": (-1, "data-loading processes (-1: a quarter of the cores, at most 4; 0: none)"),
     },
 }
 
@@ -197,14 +198,18 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
     stages = {}
     for section in STAGE_SECTIONS:
         values = dict(data.get(section, {}))
-        parse_params(KINDS[section].params, values, f"{where}: [{section}]")  # types and ranges, checked now
+        try:
+            parse_params(KINDS[section].params, values, f"{where}: [{section}]")  # types and ranges, checked now
+        except DubKernelsError as exc:
+            raise ShotError(str(exc)) from exc
         stages[section] = values
     try:
         check_device_name("shot.device", s["device"])
     except DubKernelsError as exc:
         raise ShotError(f"{where}: {exc}") from exc
-    if s["workers"] < 0 or t["workers"] < 0 or t["minutes"] < 0 or t["iterations"] < 0:
-        raise ShotError(f"{where}: shot.workers, train.workers, train.minutes and train.iterations must be 0 or more.")
+    if s["workers"] < 0 or t["workers"] < -1 or t["minutes"] < 0 or t["iterations"] < 0:
+        raise ShotError(f"{where}: shot.workers, train.minutes and train.iterations must be 0 or more, "
+                        "train.workers -1 or more.")
     train = TrainSettings(t["preset"], t["iterations"], t["minutes"], _resolve(folder, t["init"]), t["seed"],
                           t["workers"])
     if train.preset not in ("paper", "preview"):

@@ -146,8 +146,11 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
     reader = _Reader(colour)
     actor_track = _track(files, "actor_track")
     final_track = _track(files, "pass2_track")
-    frames = [f for f in final_track.frames if f in set(actor_track.frames)]
-    tracks = {"actor": actor_track, "dubber": _track(files, "dubber_render_track"),
+    dubber_track = _track(files, "dubber_render_track")
+    frames = [f for f in final_track.frames if f in set(actor_track.frames) & set(dubber_track.frames)]
+    if not frames:
+        raise ReportError("the final shot's track shares no frame with the actor's and the dubber render's.")
+    tracks = {"actor": actor_track, "dubber": dubber_track,
               **{name: _track(files, f"{name}_track") for name in RESULTS}}
     landmarks = {name: _landmarks(t, frames) for name, t in tracks.items()}
     metrics = ShotMetrics(frames)

@@ -80,9 +80,14 @@ class IdentitySwap(Stage):
         crops = [np.clip(colour.to_network(crop.warp(images[i].display_rgb())), 0.0, 1.0) for i, crop, _ in faces]
         results: list[np.ndarray] = []
         if crops:
+            stack = np.stack(crops)
+            # Always the same batch size (zero-padded): the kernels, and so the bits of every frame, do not
+            # depend on how frames were chunked or where a killed run resumed.
+            padded = np.zeros((max(self.params.batch, len(stack)),) + stack.shape[1:], stack.dtype)
+            padded[: len(stack)] = stack
             with torch.no_grad():
-                x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).to(self.device)
-                results = list(net(x).permute(0, 2, 3, 1).float().cpu().numpy())
+                x = torch.from_numpy(padded).permute(0, 3, 1, 2).to(self.device)
+                results = list(net(x).permute(0, 2, 3, 1).float().cpu().numpy()[: len(stack)])
         out = [self._empty(image) for image in images]
         for (i, crop, landmarks), y in zip(faces, results):
             out[i] = self._paste(frames[i], images[i], crop, landmarks, y)

@@ -178,19 +178,26 @@ class MouthComposite(Stage):
         self.actor_track = track_for(self.job.inputs["actor_track"], "actor_track")
         self.face_track = track_for(self.job.inputs["face_track"], "face_track")
         chunk = parse_frames(self.job.frames) if self.job.frames else self.actor_track.frames
-        require_frames(self.face_track, chunk, "face_track")
-        self.passthrough = sorted(f for f in chunk if not (self.actor_track.record(f).has_face
-                                                            and self.face_track.record(f).has_face))
+        covered = set(self.face_track.frames)
+        uncovered = [f for f in chunk if f not in covered]
+        if self.params.uncovered == "error":
+            require_frames(self.face_track, chunk, "face_track")
+        self.passthrough = sorted(f for f in chunk if f in uncovered or not (
+            self.actor_track.record(f).has_face and self.face_track.record(f).has_face))
         composited = [f for f in chunk if f not in self.passthrough]
         self.actor = plate(self.job.inputs["actor"], chunk, "actor")
         self.face = plate(self.job.inputs["face"], composited, "face") if composited else None
         notes = plate_notes(self.actor_track, self.actor, chunk, "actor_track")
         if self.face is not None:
             notes += plate_notes(self.face_track, self.face, composited, "face_track")
-        if not self.passthrough:
-            return notes
-        return notes + [f"frames {format_frames(self.passthrough)}: no face in actor_track or face_track "
-                "(flagged missing); the plate is copied unchanged."]
+        if uncovered:
+            notes.append(f"frames {format_frames(uncovered)}: outside the face layer's frames (the dubbed line is "
+                         "shorter than the shot); the plate is copied unchanged")
+        faceless = [f for f in self.passthrough if f not in uncovered]
+        if faceless:
+            notes.append(f"frames {format_frames(faceless)}: no face in actor_track or face_track (flagged missing); "
+                         "the plate is copied unchanged.")
+        return notes
 
     def render(self, frame: int) -> dict[str, Frame]:
         a0 = read_checked(self.actor, frame, self.actor_track, "actor")

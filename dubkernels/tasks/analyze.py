@@ -39,7 +39,13 @@ def run_analyze(job: Job, *, force: bool = False, progress: Progress | None = No
     task = Task.of(job)
     p = task.params
     out = Path(job.outputs["out"])
-    sequence = resolve_sequence(job.inputs["plate"], job.frames)
+    guide = load_guide(job.inputs["guide"]) if job.inputs.get("guide") else None
+    frames = resolve_sequence(job.inputs["plate"], job.frames, must_exist=False).frames
+    if guide is not None and p.guide_frames_only:
+        frames = tuple(f for f in frames if f in guide)
+        if not frames:
+            raise JobError(f"analyze: the guide {job.inputs['guide']} covers none of the plate's frames.")
+    sequence = resolve_sequence(job.inputs["plate"], list(frames))
     identity = task.identity()
     summary = Summary("analyze", identity, str(sequence), outputs=[str(out)])
     if existing_track_job(out, force) == identity and not force:
@@ -52,7 +58,6 @@ def run_analyze(job: Job, *, force: bool = False, progress: Progress | None = No
         face_hint=tuple(p.face_hint) if p.face_hint else None,  # type: ignore[arg-type]
         colourspace=colour.resolve(p.colourspace) if p.colourspace else None,
         predictor=job.inputs.get("predictor"), guide_tolerance=p.guide_tolerance)
-    guide = load_guide(job.inputs["guide"]) if job.inputs.get("guide") else None
     progress.start("analyze", len(sequence))
     track = analyze_sequence(sequence, settings, colour, progress=progress.callback(), guide=guide)
     progress.finish()

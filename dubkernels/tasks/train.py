@@ -9,6 +9,7 @@ counts as done for now: the next run goes on training.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -63,6 +64,11 @@ def _prepare_folder(folder: Path, identity: str, force: bool) -> list[str]:
     return []
 
 
+def loader_workers(requested: int) -> int:
+    """Data-loading processes: as asked, or for -1 a quarter of the cores (at most 4; none on a small machine)."""
+    return requested if requested >= 0 else min(4, (os.cpu_count() or 1) // 4)
+
+
 def run_train(job: Job, *, force: bool = False, progress: Progress | None = None, **_: object) -> Summary:
     """Train (or resume) the job's network; its latest checkpoint is OUT/latest.safetensors."""
     start = time.monotonic()
@@ -92,7 +98,7 @@ def run_train(job: Job, *, force: bool = False, progress: Progress | None = None
     dataset = PairDataset([s for s in sets if s.role in ACTOR_ROLES], [s for s in sets if s.role in DUBBER_ROLES],
                           seed=p.seed)
     init = Path(job.inputs["init"]) if job.inputs.get("init") else None
-    options = TrainOptions(folder, "shot", init, target, p.seed, p.workers, p.device, p.minutes)
+    options = TrainOptions(folder, "shot", init, target, p.seed, loader_workers(p.workers), p.device, p.minutes)
     trainer = Trainer(config, dataset, options, progress)
     latest = trainer.run()
     atomic_write_text(folder / STAMP, json.dumps({"job": identity, "iteration": trainer.iteration,

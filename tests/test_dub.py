@@ -1,0 +1,172 @@
+"""`dubkernels dub` end to end on a tiny sample with a tiny network: the final shot, the report,
+resume after kill -9, reruns of exactly what a change touched, and bad shot files."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dubkernels.cli.main import main
+from dubkernels.errors import EXIT_USER_ERROR
+from dubkernels.io.frames import read_frame
+from dubkernels.metrics.image import changed_outside
+from dubkernels.pipeline.dub import dub_shot
+from dubkernels.pipeline.shot import load_shot, template
+from dubkernels.sample import make_sample
+from tests.conftest import REPO
+
+FRAMES = [1001, 1002, 1003, 1004, 1005]
+TINY = {"name": "tiny", "model": {"resolution": 32, "widths": [8, 16, 32]},
+        "train": {"batch_size": 2, "iterations": 2, "checkpoint_every": 1, "preview_every": 1000}}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dub")
+    made = make_sample(root / "sample", len(FRAMES))
+    (root / "tiny.json").write_text(json.dumps(TINY))
+    return root, made
+
+
+def _shot_file(root: Path, made, name: str, extra: str = "") -> Path:
+    text = template(made.actor, made.dubber)
+    text = text.replace('preset = "preview"', f'preset = "{root / "tiny.json"}"').replace(
+        'work = "work"', f'work = "{name}/work"').replace('output = "final/final.####.exr"',
+                                                          f'output = "{name}/final/final.####.exr"')
+    text = text.replace("workers = 0 ", "workers = 1 ").replace("workers = -1 ", "workers = 0 ")
+    path = root / f"{name}.toml"
+    path.write_text(text + "\n" + extra)
+    return path
+
+
+def _quiet(*_: object) -> None:
+    pass
+
+
+@pytest.fixture(scope="module")
+def dubbed(sample):
+    root, made = sample
+    shot = load_shot(_shot_file(root, made, "whole"))
+    result = dub_shot(shot, extra_files={"truth": str(made.truth)}, log=_quiet)
+    return root, made, shot, result
+
+
+def test_the_dub_writes_every_final_frame_and_the_report(dubbed):
+    root, made, shot, result = dubbed
+    assert len(result.run.ran()) == len(result.graph.steps)
+    final = [root / "whole" / "final" / f"final.{f}.exr" for f in FRAMES]
+    assert all(p.is_file() for p in final)
+    report = result.report
+    assert report.index.is_file() and report.movie.stat().st_size > 1000
+    html = report.index.read_text()
+    assert "data:image/png;base64," in html and "lip sync r vs dubber" in html and "pass 2" in html
+    metrics = json.loads(report.metrics.read_text())
+    assert metrics["frames"] == FRAMES
+    for name in ("paste", "pass1", "pass2"):
+        assert metrics["summary"][name]["changed_outside_mask"] == 0
+        assert metrics["summary"][name]["r_vs_truth"] is not None or name  # the sample's truth curve is read
+    assert len(metrics["curves"]["opening_truth"]) == len(FRAMES)
+    assert (shot.work / "report" / "contact_sheet.png").is_file()
+
+
+def test_no_pixel_outside_the_mask_changes_in_any_final_frame(dubbed):
+    root, made, shot, result = dubbed
+    for f in FRAMES:
+        a0 = read_frame(made.actor.replace("####", str(f)))
+        out = read_frame(shot.output.replace("####", str(f)))
+        mask = read_frame(result.graph.files["pass2_mask"].replace("####", str(f)))
+        assert changed_outside(a0, out, mask) == 0
+        assert out.channel_names == a0.channel_names and out.pixels.dtype == a0.pixels.dtype
+
+
+def test_a_rerun_skips_everything_and_a_changed_parameter_reruns_exactly_its_dependants(dubbed):
+    root, made, shot, result = dubbed
+    for part in ("work", "final"):  # a moved copy of the work folder resumes like the original
+        shutil.copytree(root / "whole" / part, root / "changed" / part)
+    copy = load_shot(_shot_file(root, made, "changed"))
+    again = dub_shot(copy, report=False, log=_quiet)
+    assert again.run.ran() == []
+    lines: list[str] = []
+    changed = dub_shot(load_shot(copy.path, ["stabilize.beta=0.8"]), report=False, log=lines.append)
+    assert set(changed.run.ran()) == {
+        "stabilize_pass1", "analyze_stab_pass1", "composite_pass1", "analyze_comp_pass1", "train_pass2",
+        "swap_pass2", "analyze_swap_pass2", "stabilize_pass2", "analyze_stab_pass2", "composite_pass2",
+        "analyze_final"}
+    assert any("stabilize_pass1: running (parameters changed: beta)" in line for line in lines)
+    assert any("composite_pass1: running (input changed: face, face_track)" in line for line in lines)
+    assert any("pose_align: up to date, skipped" in line for line in lines)
+
+
+def test_kill_9_during_a_step_then_rerun_gives_the_same_frames(dubbed, sample):
+    root, made = sample
+    path = _shot_file(root, made, "killed")
+    command = [sys.executable, "-m", "dubkernels.cli.main", "dub", str(path), "--no-report", "--progress", "none"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    swap = root / "killed" / "work" / "pass1" / "swap"
+    deadline = time.monotonic() + 300
+    while not (swap.is_dir() and list(swap.glob("swap.*.exr"))):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (root / "killed" / "final").exists()
+    result = dub_shot(load_shot(path), report=False, log=_quiet)
+    assert "pose_align" not in result.run.ran()  # done before the kill
+    for f in FRAMES:
+        whole = read_frame(root / "whole" / "final" / f"final.{f}.exr")
+        resumed = read_frame(root / "killed" / "final" / f"final.{f}.exr")
+        for a, b in zip(whole.parts, resumed.parts):
+            np.testing.assert_array_equal(a.pixels.view(np.uint16), b.pixels.view(np.uint16))
+
+
+def test_dry_run_prints_the_graph_and_writes_the_job_specs(sample, capsys):
+    root, made = sample
+    path = _shot_file(root, made, "dry")
+    assert main(["dub", str(path), "--dry-run", "--progress", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "composite_pass2: the new mouth composited into A0" in out and '"stage": "train"' in out
+    assert (root / "dry" / "work" / "jobs" / "train_pass2.json").is_file()
+    assert not (root / "dry" / "work" / "state").exists()
+    assert main(["run", str(root / "dry" / "work" / "jobs" / "analyze_actor.json"), "--progress", "none"]) == 0
+
+
+def test_until_and_from(sample):
+    root, made = sample
+    shot = load_shot(_shot_file(root, made, "partial"))
+    first = dub_shot(shot, until="pose_align", log=_quiet)
+    assert first.run.ran() == ["analyze_actor", "analyze_dubber", "pose_align"] and first.report is None
+    second = dub_shot(shot, start="pose_align_actor", until="analyze_par", log=_quiet)
+    assert second.run.ran() == ["pose_align_actor", "analyze_pa", "analyze_par"]
+    with pytest.raises(Exception, match="--until nothing: no such step; the steps are: analyze_actor"):
+        dub_shot(shot, until="nothing", log=_quiet)
+
+
+def test_bad_shot_files_are_clear_and_write_nothing(sample, tmp_path, capsys):
+    root, made = sample
+    (tmp_path / "unknown.toml").write_text(template(made.actor, made.dubber).replace("seed = 0 ", "speed = 2 "))
+    missing = template(made.actor, str(tmp_path / "absent.mov")).replace('work = "work"', 'work = "w1"')
+    (tmp_path / "missing.toml").write_text(missing)
+    dubber30 = tmp_path / "d30" / "d.####.exr"
+    for f in FRAMES:  # the dubber at 30 fps against the actor's 25
+        frame = read_frame(made.dubber.replace("####", str(f)))
+        frame.spec.attribute("FramesPerSecond", __import__("OpenImageIO").TypeRational, (30, 1))
+        from dubkernels.io.frames import write_frame
+
+        write_frame(str(dubber30).replace("####", str(f)), frame)
+    rates = template(made.actor, str(dubber30)).replace('work = "work"', 'work = "w2"')
+    (tmp_path / "rates.toml").write_text(rates + "\n[pose_align]\nretime = false\n")
+    for name, message in (("unknown", "unknown key train.speed"), ("missing", "absent.mov not found"),
+                          ("rates", "actor is 25 fps and the dubber 30 fps, and pose_align.retime is off")):
+        assert main(["dub", str(tmp_path / f"{name}.toml"), "--progress", "none"]) == EXIT_USER_ERROR
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d30", "missing.toml", "rates.toml", "unknown.toml"]

@@ -1,0 +1,93 @@
+"""Shot metrics against values computed by hand on small arrays."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dubkernels.face.landmarks68 import mean_face_3d
+from dubkernels.io.frames import Frame, Part, Window, new_frame
+from dubkernels.metrics import image as im
+from dubkernels.metrics import lipsync
+
+
+def _face(scale: float = 100.0, shift=(300.0, 200.0)) -> np.ndarray:
+    """A 68-point face: the mean face's front view, scaled and moved."""
+    front = mean_face_3d()[:, :2]
+    front = (front - front.mean(axis=0)) / np.ptp(front[:, 0])
+    return front * scale + np.asarray(shift)
+
+
+def _open(face: np.ndarray, gap: float) -> np.ndarray:
+    """The face with its lower inner lip (65-67) moved down so the inner-lip gap grows by ``gap`` pixels."""
+    out = face.copy()
+    out[[65, 66, 67], 1] += gap
+    return out
+
+
+def test_mouth_opening_is_the_inner_lip_gap_over_the_iod():
+    face = _face()
+    iod = lipsync.interoculars(face[None])[0]
+    base = lipsync.mouth_opening(face[None])[0]
+    assert lipsync.mouth_opening(_open(face, 10.0)[None])[0] == pytest.approx(base + 10.0 / iod, rel=0.05)
+    assert np.isnan(lipsync.mouth_opening(np.full((1, 68, 2), np.nan))[0])
+    with pytest.raises(ValueError, match="68, 2"):
+        lipsync.mouth_opening(np.zeros((3, 5, 2)))
+
+
+def test_pearson_by_hand():
+    a = np.array([1.0, 2.0, 3.0, 4.0, np.nan])
+    assert lipsync.pearson(a, 2 * a + 1) == pytest.approx(1.0)
+    assert lipsync.pearson(a, -a) == pytest.approx(-1.0)
+    b = np.array([1.0, 3.0, 2.0, 4.0, 5.0])  # centred: a -1.5 -.5 .5 1.5, b -1.5 .5 -.5 1.5 -> 4 / 5
+    assert lipsync.pearson(a, b) == pytest.approx(0.8)
+    assert np.isnan(lipsync.pearson(np.ones(4), np.arange(4.0)))
+
+
+def test_lmd_ignores_head_motion_and_measures_the_mouth():
+    face = _face()
+    moved = _face(scale=130.0, shift=(500.0, 260.0))  # same face, bigger and elsewhere
+    assert lipsync.lmd(moved[None], face[None])[0] == pytest.approx(0.0, abs=1e-9)
+    shifted = face.copy()
+    shifted[48:68, 0] += 6.0  # the whole mouth 6 px to the right; the stable points stay
+    iod = lipsync.interoculars(face[None])[0]
+    assert lipsync.lmd(shifted[None], face[None])[0] == pytest.approx(6.0 / iod, rel=1e-6)
+
+
+def test_jitter_of_steady_motion_is_zero_and_of_a_shake_is_known():
+    face = _face()
+    steady = np.stack([face + [2.0 * i, 0.0] for i in range(6)])
+    assert lipsync.jitter(steady) == pytest.approx(0.0, abs=1e-12)
+    shake = np.stack([face + [1.0 if i % 2 else 0.0, 0.0] for i in range(6)])  # second difference 2 px
+    assert lipsync.jitter(shake) == pytest.approx(2.0 / lipsync.interoculars(face[None])[0])
+
+
+def test_psnr_ssim_sharpness_flicker_by_hand():
+    a = np.full((16, 16, 3), 0.5, np.float32)
+    b = a + np.float32(0.1)  # mse 0.01 -> 20 dB
+    assert im.psnr(a, b) == pytest.approx(20.0, abs=1e-4)
+    assert im.psnr(a, a) == float("inf")
+    assert im.ssim(a, a) == pytest.approx(1.0)
+    assert im.sharpness(a) == 0.0
+    checker = np.indices((16, 16)).sum(axis=0) % 2
+    assert im.sharpness(np.repeat(checker[..., None], 3, axis=2).astype(np.float32)) > 1.0
+    assert im.flicker([a, b, a]) == pytest.approx(0.1, abs=1e-6)
+
+
+def _rgba(values: np.ndarray) -> Frame:
+    return new_frame(values.astype(np.float16), channel_names=("R", "G", "B", "A"))
+
+
+def test_changed_outside_counts_bits_outside_the_mask_in_every_channel():
+    rng = np.random.default_rng(0)
+    a0 = _rgba(rng.random((10, 12, 4)))
+    out = Frame([Part(a0.spec, a0.pixels.copy())])
+    mask = new_frame(np.ones((2, 3, 1), np.float32), channel_names=("mask",), data_window=Window(4, 5, 3, 2),
+                     display_window=Window(0, 0, 12, 10))
+    out.pixels[5:7, 4:7, :3] += np.float16(0.25)  # inside the mask: allowed
+    assert im.changed_outside(a0, out, mask) == 0
+    out.pixels[0, 0, 3] = np.float16(0.0) if a0.pixels[0, 0, 3] else np.float16(1.0)  # alpha only, outside
+    out.pixels[9, 11, 1] = -out.pixels[9, 11, 1] - np.float16(0.5)
+    assert im.changed_outside(a0, out, mask) == 2
+    negative_zero = Frame([Part(a0.spec, a0.pixels.copy())])
+    negative_zero.pixels[3, 3, 0] = -negative_zero.pixels[3, 3, 0] if negative_zero.pixels[3, 3, 0] == 0 else 0
+    assert im.changed_outside(a0, negative_zero, mask) == 1  # a changed bit counts, even -0 for 0

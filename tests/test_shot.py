@@ -1,0 +1,86 @@
+"""Shot files and the dub graph: template, overrides, clear errors, the paper's two-pass chain."""
+from __future__ import annotations
+
+import pytest
+
+from dubkernels.cli.main import main
+from dubkernels.errors import EXIT_USER_ERROR
+from dubkernels.pipeline.graph import build_graph
+from dubkernels.pipeline.shot import ShotError, load_shot, parse_value, template
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "shot.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_template_is_a_valid_shot_file_with_every_key(tmp_path, capsys):
+    assert main(["dub", "--template", str(tmp_path / "shot.toml"), "--actor", "a.mov", "--dubber", "d.####.exr"]) == 0
+    shot = load_shot(tmp_path / "shot.toml")
+    assert shot.actor.source == str(tmp_path / "a.mov") and shot.actor.is_video
+    assert shot.dubber.source == str(tmp_path / "d.####.exr") and not shot.dubber.is_video
+    assert shot.work == tmp_path / "work" and shot.output == str(tmp_path / "final" / "final.####.exr")
+    assert shot.train.preset == "preview" and shot.device == "auto"
+    text = (tmp_path / "shot.toml").read_text()
+    for key in ("[mouth_composite]", "# grow = 0.15", "# min_cutoff = 1.0", "minutes = 0.0"):
+        assert key in text
+    assert main(["dub", "--template", str(tmp_path / "shot.toml")]) == EXIT_USER_ERROR  # never overwritten
+    assert "exists" in capsys.readouterr().err
+
+
+def test_overrides_and_stage_sections(tmp_path):
+    path = _write(tmp_path, template("a.####.exr", "d.####.exr") + "\n[mouth_composite]\ngrow = 0.3\n")
+    shot = load_shot(path, ["train.minutes=5", "mouth_composite.blend=poisson", "shot.frames='1001-1010'"])
+    assert shot.train.minutes == 5.0 and shot.frames == "1001-1010"
+    assert shot.stages["mouth_composite"] == {"grow": 0.3, "blend": "poisson"}
+    assert parse_value("true") is True and parse_value("1.5") == 1.5 and parse_value("plain text") == "plain text"
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("[train]\nminuts = 3\n", r"unknown key train.minuts; \[train\] takes: preset, iterations, minutes"),
+    ("[renders]\nx = 1\n", r"unknown section \[renders\]; valid sections and keys: \[shot\] name"),
+    ("[mouth_composite]\ngrow = 9.0\n", "grow=9.0 is out of range"),
+    ("[mouth_composite]\nuncovered = 'copy'\n", "unknown key mouth_composite.uncovered"),
+    ("[train]\nminutes = 'ten'\n", "train.minutes = 'ten' should be a number"),
+])
+def test_bad_keys_and_values_are_clear(tmp_path, extra, message):
+    path = _write(tmp_path, "[actor]\nsource = 'a.####.exr'\n[dubber]\nsource = 'd.mov'\n" + extra)
+    with pytest.raises(ShotError, match=message):
+        load_shot(path)
+
+
+def test_missing_takes_and_files(tmp_path):
+    with pytest.raises(ShotError, match="shot file .*none.toml not found; write one with `dubkernels dub --template"):
+        load_shot(tmp_path / "none.toml")
+    with pytest.raises(ShotError, match=r"\[dubber\] needs a source"):
+        load_shot(_write(tmp_path, "[actor]\nsource = 'a.####.exr'\n"))
+    with pytest.raises(ShotError, match="not valid TOML"):
+        load_shot(_write(tmp_path, "[actor\n"))
+    with pytest.raises(ShotError, match="must look like section.key=value"):
+        load_shot(_write(tmp_path, template("a.mov", "d.mov")), ["minutes=3"])
+
+
+def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
+    shot = load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), ["train.init='pre.safetensors'"])
+    graph = build_graph(shot)
+    names = graph.names
+    assert names[:3] == ["ingest_actor", "analyze_actor", "analyze_dubber"]  # the dubber is EXRs already
+    assert names.index("pose_align") < names.index("train_pass1") < names.index("swap_pass1") \
+        < names.index("stabilize_pass1") < names.index("composite_pass1") < names.index("train_pass2") \
+        < names.index("composite_pass2")
+    train2 = graph.step("train_pass2").job
+    assert train2.inputs["dubber"] == graph.step("composite_pass1").job.outputs["out"]  # pass 1's result
+    assert train2.inputs["actor"] == graph.step("ingest_actor").job.outputs["out"]  # A0
+    assert train2.inputs["init"] == str(tmp_path / "work" / "pass1" / "train" / "latest.safetensors")
+    assert graph.step("train_pass1").job.inputs["init"] == str(tmp_path / "pre.safetensors")
+    final = graph.step("composite_pass2").job
+    assert final.outputs["out"] == shot.output and final.inputs["actor"] == train2.inputs["actor"]
+    assert final.inputs["face"] == graph.step("stabilize_pass2").job.outputs["out"]
+    assert "swap_pass1" in graph.step("analyze_swap_pass1").needs
+    assert graph.step("analyze_swap_pass1").job.inputs["guide"] == graph.step("swap_pass1").job.inputs["face_track"]
+    paste = graph.step("composite_paste").job
+    assert paste.inputs["face"] == graph.step("pose_align").job.outputs["out"]
+    for step in graph.steps:
+        for path in step.job.outputs.values():
+            assert path.startswith(str(shot.work)) or path == shot.output

@@ -1,0 +1,135 @@
+"""The train job: exit codes, damaged state, loss log flushing, thread counts, superseded runs, time budget."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from dubkernels.cli.main import main
+from dubkernels.jobs.progress import Progress
+from dubkernels.jobs.spec import Job
+from dubkernels.pipeline.runner import run_job
+from dubkernels.tasks.train import loader_workers, read_stamp
+from dubkernels.train import trainer as trainer_module
+from dubkernels.train.checkpoint import CheckpointError, load_state, state_path
+from tests.conftest import REPO
+from tests.stage_data import make_shot
+
+TINY = {"name": "tiny", "model": {"resolution": 32, "widths": [8, 16, 32]},
+        "train": {"batch_size": 2, "iterations": 3, "checkpoint_every": 1, "preview_every": 1000}}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    shot = make_shot(root, frames=3)
+    config = root / "tiny.json"
+    config.write_text(json.dumps(TINY))
+    return shot, config
+
+
+def _job(shot, config, out, **params) -> Job:
+    return Job("train", {"actor": shot.actor, "actor_track": shot.actor_track, "dubber": shot.dubber,
+                         "dubber_track": shot.dubber_track}, {"out": str(out)},
+               params={"config": str(config), "workers": 0, **params})
+
+
+def test_rerun_skips_a_finished_run_and_a_changed_input_supersedes_it(setup, tmp_path):
+    shot, config = setup
+    out = tmp_path / "run"
+    first = run_job(_job(shot, config, out))
+    assert read_stamp(out)["iteration"] == 3 and not first.notes
+    again = run_job(_job(shot, config, out))
+    assert any("already trained to iteration 3" in n for n in again.notes)
+    more = run_job(_job(shot, config, out, iterations=5))  # more iterations: the same run goes on
+    assert read_stamp(out)["iteration"] == 5 and not more.notes
+    lines = (out / "loss.jsonl").read_text().splitlines()
+    assert [json.loads(line)["iteration"] for line in lines] == [1, 2, 3, 4, 5]
+    old = read_stamp(out)["job"]
+    changed = run_job(_job(shot, config, out, seed=7))
+    assert any("earlier run moved to" in n for n in changed.notes)
+    assert (out / "superseded" / old / "latest.safetensors").is_file()
+    assert len((out / "superseded" / old / "loss.jsonl").read_text().splitlines()) == 5  # nothing lost
+    assert len((out / "loss.jsonl").read_text().splitlines()) == 3
+
+
+def test_the_loss_log_is_written_as_training_goes(setup, tmp_path):
+    shot, config = setup
+    seen = []
+
+    class Watch(Progress):
+        def advance(self, n: int = 1, frame: int | None = None) -> None:
+            super().advance(n, frame)
+            log = tmp_path / "run" / "loss.jsonl"
+            seen.append(len(log.read_text().splitlines()) if log.exists() else 0)
+
+    run_job(_job(shot, config, tmp_path / "run"), progress=Watch())
+    assert seen[-3:] == [1, 2, 3]  # each iteration's line is on disk when the next starts
+
+
+def test_a_time_budget_checkpoints_and_a_rerun_goes_on(setup, tmp_path, monkeypatch):
+    shot, config = setup
+    clock = iter(range(0, 10_000, 40))  # every look at the clock moves it 40 s on
+    monkeypatch.setattr(trainer_module.time, "monotonic", lambda: float(next(clock)))
+    summary = run_job(_job(shot, config, tmp_path / "run", minutes=1.0))
+    stamp = read_stamp(tmp_path / "run")
+    assert 0 < stamp["iteration"] < 3 and any("time budget of 1 min" in n for n in summary.notes)
+
+
+def test_a_damaged_training_state_is_a_clear_error(setup, tmp_path):
+    shot, config = setup
+    run_job(_job(shot, config, tmp_path / "run"))
+    latest = tmp_path / "run" / "latest.safetensors"
+    state_path(latest).write_bytes(b"PK\x03\x04 not a torch file")
+    with pytest.raises(CheckpointError, match=r"latest\.safetensors\.state\.pt: the training state is damaged"):
+        load_state(latest)
+    with pytest.raises(CheckpointError, match="delete it and latest.safetensors beside it"):
+        run_job(_job(shot, config, tmp_path / "run", iterations=4))
+
+
+def test_sigterm_checkpoints_and_exits_non_zero(setup, tmp_path):
+    shot, config = setup
+    long = tmp_path / "long.json"
+    long.write_text(json.dumps({**TINY, "train": {**TINY["train"], "iterations": 100000}}))
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "dubkernels.cli.main", "train", str(out), "--actor", shot.actor,
+               "--actor-track", shot.actor_track, "--dubber", shot.dubber, "--dubber-track", shot.dubber_track,
+               "--config", str(long), "--workers", "0", "--progress", "none"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "loss.jsonl").is_file() or not (out / "loss.jsonl").read_text().count("\n") >= 2:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "stopped by a signal at iteration" in err and "run the same command again to resume" in err.lower()
+    assert read_stamp(out)["iteration"] >= 2 and (out / "latest.safetensors").is_file()
+
+
+def test_threads_never_oversubscribe_the_cores(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    before = torch.get_num_threads()
+    try:
+        trainer_module._share_cores(3, torch.device("cpu"))
+        assert torch.get_num_threads() == 5
+        trainer_module._share_cores(8, torch.device("cpu"))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert loader_workers(-1) == 2 and loader_workers(0) == 0 and loader_workers(3) == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert loader_workers(-1) == 0  # a small machine loads in the main process: all cores train
+
+
+def test_train_refuses_negative_workers(setup, tmp_path, capsys):
+    shot, config = setup
+    assert main(["train", str(tmp_path / "run"), "--actor", shot.actor, "--actor-track", shot.actor_track,
+                 "--dubber", shot.dubber, "--dubber-track", shot.dubber_track, "--workers", "-3"]) == 2
+    assert "workers=-3 is out of range" in capsys.readouterr().err
