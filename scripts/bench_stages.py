@@ -27,7 +27,7 @@ from dubkernels.colour import ColourSpaces
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.stages.base import Stage, run_stage
 from dubkernels.jobs.spec import Job
-from dubkernels.stages.registry import make_stage
+from dubkernels.pipeline.runner import make_stage
 from dubkernels.tracks import save_track
 
 

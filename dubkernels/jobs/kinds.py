@@ -17,9 +17,6 @@ from typing import Any
 from dubkernels.jobs import params as P
 from dubkernels.jobs.spec import JobError
 
-PORT_KINDS = ("sequence", "video", "track", "checkpoint", "file", "folder")
-
-
 @dataclass(frozen=True)
 class Port:
     """One input or output of a job kind."""

@@ -67,6 +67,11 @@ def _stored(work: Path, step: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Keys whose values differ between two records."""
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
 def why_run(step: Step, stored: dict[str, Any] | None, now: dict[str, Any]) -> str | None:
     """Why a step must run (None: it is up to date)."""
     if stored is None:
@@ -74,27 +79,19 @@ def why_run(step: Step, stored: dict[str, Any] | None, now: dict[str, Any]) -> s
     if not stored.get("complete", True):
         return "training stopped at its time budget; going on"
     before, after = stored.get("made_from", {}), now["made_from"]
-    if before.get("stage") != after["stage"]:
-        return "another kind of job"
-    changed = sorted(k for k in set(before.get("params", {})) | set(after["params"])
-                     if before.get("params", {}).get(k) != after["params"].get(k))
-    if changed:
-        return f"parameters changed: {', '.join(changed)}"
-    settings = sorted(k for k in set(stored.get("settings", {})) | set(now["settings"])
-                      if stored.get("settings", {}).get(k) != now["settings"].get(k))
-    if settings:
-        return f"settings changed: {', '.join(settings)}"
-    if before.get("ocio") != after["ocio"]:
-        return "OCIO config changed"
-    inputs = sorted(k for k in set(before.get("inputs", {})) | set(after["inputs"])
-                    if before.get("inputs", {}).get(k) != after["inputs"].get(k))
-    if inputs:
-        return f"input changed: {', '.join(inputs)}"
-    if stored.get("frames") != now["frames"]:
-        return "frame range changed"
-    outputs = sorted(k for k, v in now["outputs"].items() if v is None or stored.get("outputs", {}).get(k) != v)
-    if outputs:
-        return f"outputs missing or changed: {', '.join(outputs)}"
+    checks = (
+        ("another kind of job", [] if before.get("stage") == after["stage"] else ["stage"]),
+        ("parameters changed", _changed(before.get("params", {}), after["params"])),
+        ("settings changed", _changed(stored.get("settings", {}), now["settings"])),
+        ("OCIO config changed", [] if before.get("ocio") == after["ocio"] else ["ocio"]),
+        ("input changed", _changed(before.get("inputs", {}), after["inputs"])),
+        ("frame range changed", [] if stored.get("frames") == now["frames"] else ["frames"]),
+        ("outputs missing or changed", [k for k, v in now["outputs"].items()
+                                        if v is None or stored.get("outputs", {}).get(k) != v]),
+    )
+    for reason, keys in checks:
+        if keys:
+            return f"{reason}: {', '.join(keys)}"
     return None
 
 
@@ -172,9 +169,10 @@ class DubResult:
 
 
 def write_manifest(work: Path, name: str, graph: Graph, extra: dict[str, str] | None = None) -> Path:
-    """``WORK/files.json``: the sequences and tracks of every step, for `dubkernels report WORK`."""
+    """``WORK/files.json``: the steps, and the sequences and tracks the report reads (`dubkernels report WORK`)."""
     path = work / "files.json"
-    atomic_write_text(path, json.dumps({"name": name, "files": {**graph.files, **(extra or {})}}, indent=1) + "\n")
+    manifest = {"name": name, "steps": graph.names, "files": {**graph.files, **(extra or {})}}
+    atomic_write_text(path, json.dumps(manifest, indent=1) + "\n")
     return path
 
 

@@ -22,8 +22,6 @@ def run_job(job: Job, *, force: bool = False, workers: int | None = None,
     """Run one job of any kind; returns what it did."""
     kind = job_kind(job.stage)
     job.stage = kind.name
-    if workers is not None and workers < 1:
-        raise JobError(f"{kind.name}: --workers {workers} must be at least 1.")
     if kind.per_frame:
         return run_stage(make_stage(job), force=force, workers=workers, progress=progress)
     return kind.load()(job, force=force, progress=progress)

@@ -52,19 +52,13 @@ def face_square(track: Track, frames: list[int]) -> dict[int, tuple[float, float
 def tile(frame: Frame | None, square: tuple[float, float, float], size: int, colour: ColourSpaces,
          label: str, mask: bool = False) -> np.ndarray:
     """A labelled ``size`` square of ``frame`` around ``square`` in network space (black when absent)."""
-    out = np.zeros((size, size, 3), np.uint8)
+    out: np.ndarray = np.zeros((size, size, 3), np.uint8)
     if frame is not None:
         cx, cy, side = square
         scale = size / side
         matrix = np.array([[scale, 0.0, size / 2 - cx * scale], [0.0, scale, size / 2 - cy * scale]])
-        disp = frame.display_window
-        if mask:
-            values = np.zeros((disp.height, disp.width), np.float32)
-            w = frame.data_window
-            values[w.y - disp.y : w.y_end - disp.y, w.x - disp.x : w.x_end - disp.x] = frame.pixels[..., 0]
-            image = to_uint8(np.repeat(values[..., None], 3, axis=2))
-        else:
-            image = to_uint8(colour.to_network(frame.display_rgb()))
+        rgb = frame.display_rgb()  # a one-channel mask comes as grey RGB
+        image = to_uint8(rgb if mask else colour.to_network(rgb))
         out = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
     cv2.putText(out, label, (6, size - 8), cv2.FONT_HERSHEY_SIMPLEX, size / 512, (255, 255, 255), 1, cv2.LINE_AA)
     return out

@@ -1,0 +1,108 @@
+#!/usr/bin/env python
+"""Benchmark of the whole dub, step by step, as a farm runs it: one process per step.
+
+For each size, makes an actor and a dubber plate with a face (as scripts/bench_io.py does),
+writes a shot file, writes the graph's job specs (`dubkernels dub --dry-run`), then runs every
+step as its own `dubkernels run WORK/jobs/STEP.json` process and reports its wall time, time
+per frame and peak resident memory (the largest process of the step, workers included).
+Training runs a fixed number of iterations and is reported apart. Then MouthComposite on a
+40-frame chunk is timed against oiiotool reading and writing the same 40 plate frames.
+
+Targets (issue 8): every step but training at most 1 s per 1080p frame on 2 cores; peak
+memory of a 4K shot at most 4 GiB.
+
+    python scripts/bench_pipeline.py --sizes 1080p 4k --frames 40 --iterations 20
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_io import make_plates
+
+from dubkernels.colour import ColourSpaces
+from dubkernels.pipeline.shot import template
+
+SIZES = {"1080p": (1920, 1080), "1080x1920": (1080, 1920), "4k": (3840, 2160)}
+CHUNK = 40
+
+
+def run_process(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MiB of the process and the children it waited for)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode() if process.stderr else ''}")
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def dubkernels(*args: str) -> list[str]:
+    return [sys.executable, "-m", "dubkernels.cli.main", *args]
+
+
+def bench_size(name: str, frames: int, iterations: int, work: Path, colour: ColourSpaces) -> list[dict]:
+    folder = work / name
+    (folder / "actor").mkdir(parents=True)
+    (folder / "dubber").mkdir()
+    actor = make_plates(folder / "actor", SIZES[name], frames, colour)
+    dubber = make_plates(folder / "dubber", SIZES[name], frames, colour)
+    shot = folder / "shot.toml"
+    shot.write_text(template(actor, dubber).replace("iterations = 0 ", f"iterations = {iterations} "))
+    subprocess.run(dubkernels("dub", str(shot), "--dry-run", "--progress", "none"), check=True,
+                   stdout=subprocess.DEVNULL)
+    rows = []
+    for step in json.loads((folder / "work" / "files.json").read_text())["steps"]:
+        wall, rss = run_process(dubkernels("run", str(folder / "work" / "jobs" / f"{step}.json"), "--progress", "none"))
+        rows.append({"size": name, "step": step, "seconds": wall, "per_frame": wall / frames, "rss_mib": rss})
+        print(f"{name:>9} {step:<22} {wall:8.1f} s {1000 * wall / frames:8.0f} ms/frame {rss:8.0f} MiB", flush=True)
+    chunk = min(CHUNK, frames)
+    last = 1000 + chunk
+    comp = folder / "work" / "jobs" / "composite_pass2.json"
+    wall, _ = run_process(dubkernels("run", str(comp), "--frames", f"1001-{last}", "--force", "--progress", "none"))
+    tool = shutil.which("oiiotool") or str(Path(sys.executable).with_name("oiiotool"))
+    ref, _ = run_process([tool, "--frames", f"1001-{last}", actor.replace("####", "#"), "--compression", "zip",
+                          "-d", "half", "-o", str(folder / "ref.#.exr")])
+    rows.append({"size": name, "step": f"composite chunk of {chunk} vs oiiotool", "seconds": wall,
+                 "oiiotool_seconds": ref, "ratio": wall / ref})
+    print(f"{name:>9} composite {chunk}-frame chunk {wall:.1f} s, oiiotool {ref:.1f} s: {wall / ref:.2f}x", flush=True)
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["1080p", "4k"])
+    parser.add_argument("--frames", type=int, default=40, help="frames per shot (default 40)")
+    parser.add_argument("--iterations", type=int, default=20, help="training iterations per pass (default 20)")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args()
+    colour = ColourSpaces()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="dubkernels-bench-") as tmp:
+        for name in args.sizes:
+            rows += bench_size(name, args.frames, args.iterations, Path(tmp), colour)
+    print("\nsummary (training apart):")
+    for name in args.sizes:
+        steps = [r for r in rows if r["size"] == name and "per_frame" in r]
+        other = [r for r in steps if not r["step"].startswith("train")]
+        worst = max(other, key=lambda r: r["per_frame"])
+        print(f"{name}: steps but training {sum(r['seconds'] for r in other):.0f} s for {args.frames} frames "
+              f"({1000 * sum(r['per_frame'] for r in other):.0f} ms/frame in all); slowest {worst['step']} "
+              f"{1000 * worst['per_frame']:.0f} ms/frame; training "
+              f"{sum(r['seconds'] for r in steps if r['step'].startswith('train')):.0f} s; "
+              f"peak memory {max(r['rss_mib'] for r in steps):.0f} MiB")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
