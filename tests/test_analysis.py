@@ -153,3 +153,23 @@ def test_bad_track_and_override_files(tmp_path, colour):
     path.write_text(json.dumps(data))
     with pytest.raises(TrackError, match="fingerprint does not match"):
         load_track(path)
+
+
+def test_a_guide_keeps_every_frame_of_a_face_the_detector_loses(tmp_path):
+    """Generated faces dlib cannot find still get landmarks: the guide's, flagged 'guided'."""
+    from dubkernels.sample import make_sample
+    from dubkernels.tracks import load_guide, save_landmarks
+
+    sample = make_sample(tmp_path / "s", 3)
+    truth = json.loads(sample.truth.read_text())["actor"]["landmarks"]
+    guide = {int(f): np.asarray(lm) for f, lm in truth.items()}
+    save_landmarks(tmp_path / "guide.json", guide, "test")
+    assert set(load_guide(tmp_path / "guide.json")) == set(guide)
+    blank = str(tmp_path / "blank" / "b.####.exr")
+    for f in guide:  # no face at all: detection finds nothing
+        write_frame(blank.replace("####", str(f)), new_frame(np.full((512, 512, 3), 0.18, np.float32)))
+    track = analyze_sequence(resolve_sequence(blank), guide=load_guide(tmp_path / "guide.json"))
+    assert track.counts()["guided"] == 3 and track.counts()["missing"] == 0
+    np.testing.assert_allclose(track.landmarks_array(), np.stack([guide[f] for f in sorted(guide)]))
+    real = analyze_sequence(resolve_sequence(sample.actor), guide=guide)  # on the real face: dlib's own points
+    assert real.counts()["detected"] == 3

@@ -135,3 +135,27 @@ def test_render_carries_the_actor_metadata(shot, tmp_path):
     actor = read_frame(shot.actor.replace("####", "1001"))
     assert tuple(layer.spec.getattribute("FramesPerSecond")) == tuple(actor.spec.getattribute("FramesPerSecond"))
     assert json.loads(layer.spec.get_string_attribute("dubkernels:provenance"))["stage"] == "pose_align"
+
+
+def _retimed_dubber(shot, folder, fps: int) -> str:
+    """The sample dubber with FramesPerSecond set to ``fps`` (pixels unchanged)."""
+    import OpenImageIO as oiio
+
+    pattern = str(folder / "d30" / "d.####.exr")
+    for f in shot.frames:
+        frame = read_frame(shot.dubber.replace("####", str(f)))
+        frame.spec.attribute("FramesPerSecond", oiio.TypeRational, (fps, 1))
+        write_frame(pattern.replace("####", str(f)), frame)
+    return pattern
+
+
+def test_takes_at_different_frame_rates_are_matched_by_time_or_refused(shot, tmp_path):
+    dubber = _retimed_dubber(shot, tmp_path, 30)  # the actor plate is 25 fps
+    stage = PoseAlign(_job(shot, tmp_path, dubber=dubber))
+    # 1.2 dubber frames per actor frame: actor frames 1001..1005 show dubber frames 1001, 1002, 1003, 1005, 1006
+    assert stage.frames() == shot.frames[:5]
+    assert [stage._dubber_frame(f) for f in stage.frames()] == [1001, 1002, 1003, 1005, 1006]
+    frozen = PoseAlign(_job(shot, tmp_path, dubber=dubber, params={"retime": False}))
+    with pytest.raises(JobError, match="actor plate is 25 fps and the dubber 30 fps; frame-for-frame matching would "
+                                       "drift"):
+        frozen.frames()
