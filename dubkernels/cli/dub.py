@@ -5,8 +5,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from dubkernels.cli.common import add_progress_option
+
+if TYPE_CHECKING:
+    from dubkernels.pipeline.shot import Shot
 
 HELP = "dub a shot from its shot file: the paper's two-pass chain, resumable, and the shot report"
 
@@ -53,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     return run_shot(shot, args)
 
 
-def run_shot(shot, args: argparse.Namespace, extra_files: dict[str, str] | None = None) -> int:  # type: ignore[no-untyped-def]
+def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] | None = None) -> int:
     """Run a loaded shot with the dub options in ``args``; print where the results are."""
     from dubkernels.jobs.progress import make_progress
     from dubkernels.pipeline.dub import dub_shot
@@ -80,9 +84,12 @@ def run_shot(shot, args: argparse.Namespace, extra_files: dict[str, str] | None 
     return 0
 
 
-def _logger(mode: str):  # type: ignore[no-untyped-def]
+def _logger(mode: str) -> Callable[[str], None]:
     if mode == "bar":
         from tqdm import tqdm
 
-        return lambda text: tqdm.write(text, file=sys.stdout)
+        def write(text: str) -> None:
+            tqdm.write(text, file=sys.stdout)
+
+        return write
     return print

@@ -31,7 +31,7 @@ def _add_run_options(p: argparse.ArgumentParser, per_frame: bool) -> None:
     add_progress_option(p)
 
 
-def _add_param(group: argparse._ArgumentGroup, f: dataclasses.Field) -> None:  # type: ignore[type-arg]
+def _add_param(group: argparse._ArgumentGroup, f: dataclasses.Field[Any]) -> None:
     meta, default = f.metadata, f.default
     text = meta.get("help", f.name.replace("_", " "))
     if isinstance(default, bool):

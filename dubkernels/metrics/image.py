@@ -9,19 +9,18 @@ import cv2
 import numpy as np
 from skimage.metrics import structural_similarity
 
-from dubkernels.io.frames import Frame
+from dubkernels.io.frames import Frame, Window
 
 
-def _inside(part_spec, mask: Frame) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Where ``mask`` > 0, over a part's data window (H, W) bool."""
-    h, w = part_spec.height, part_spec.width
-    out = np.zeros((h, w), bool)
+def _inside(window: Window, mask: Frame) -> np.ndarray:
+    """Where ``mask`` > 0, over a part's data ``window``: (H, W) bool."""
+    out = np.zeros((window.height, window.width), bool)
     mw = mask.data_window
-    x0, y0 = max(mw.x, part_spec.x), max(mw.y, part_spec.y)
-    x1, y1 = min(mw.x_end, part_spec.x + w), min(mw.y_end, part_spec.y + h)
+    x0, y0 = max(mw.x, window.x), max(mw.y, window.y)
+    x1, y1 = min(mw.x_end, window.x_end), min(mw.y_end, window.y_end)
     if x1 > x0 and y1 > y0:
         values = mask.pixels[y0 - mw.y : y1 - mw.y, x0 - mw.x : x1 - mw.x, 0]
-        out[y0 - part_spec.y : y1 - part_spec.y, x0 - part_spec.x : x1 - part_spec.x] = values > 0
+        out[y0 - window.y : y1 - window.y, x0 - window.x : x1 - window.x] = values > 0
     return out
 
 
@@ -41,7 +40,8 @@ def changed_outside(a0: Frame, result: Frame, mask: Frame) -> int:
         bits_a = pa.pixels.view(np.uint8).reshape(*pa.pixels.shape[:2], -1)
         bits_r = pr.pixels.view(np.uint8).reshape(*pr.pixels.shape[:2], -1)
         differs = (bits_a != bits_r).any(axis=-1)
-        count += int((differs & ~_inside(pa.spec, mask)).sum())
+        window = Window(pa.spec.x, pa.spec.y, pa.spec.width, pa.spec.height)
+        count += int((differs & ~_inside(window, mask)).sum())
     return count
 
 

@@ -41,11 +41,11 @@ def face_square(track: Track, frames: list[int]) -> dict[int, tuple[float, float
             centres[f] = lm[27:68].mean(axis=0)
             iods.append(float(np.linalg.norm(lm[36:42].mean(axis=0) - lm[42:48].mean(axis=0))))
     side = FACE_SPAN * float(np.median(iods)) if iods else 256.0
-    last = (track.width / 2, track.height / 2)
+    last = np.array([track.width / 2, track.height / 2])
     out = {}
     for f in frames:
-        last = tuple(centres.get(f, last))  # type: ignore[assignment]
-        out[f] = (last[0], last[1], side)
+        last = centres.get(f, last)
+        out[f] = (float(last[0]), float(last[1]), side)
     return out
 
 

@@ -102,7 +102,7 @@ def check_overwrite(path: Path, stage: str, output: str, force: bool) -> None:
 def output_is_current(path: Path, identity: str, key: str) -> bool:
     """True when ``path`` was written by a job with this identity from the same input frames."""
     prov = read_provenance(path) if path.is_file() else None
-    return bool(prov) and prov.get("job") == identity and prov.get("inputs") == key  # type: ignore[union-attr]
+    return prov is not None and prov.get("job") == identity and prov.get("inputs") == key
 
 
 _WORKER_STAGE: Stage | None = None

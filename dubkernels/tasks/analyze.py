@@ -55,7 +55,7 @@ def run_analyze(job: Job, *, force: bool = False, progress: Progress | None = No
     colour = colour_spaces(job.ocio)
     settings = AnalysisSettings(
         detector=p.detector, detect_size=p.detect_size, max_gap=p.max_gap, passthrough_missing=p.passthrough_missing,
-        face_hint=tuple(p.face_hint) if p.face_hint else None,  # type: ignore[arg-type]
+        face_hint=(p.face_hint[0], p.face_hint[1]) if p.face_hint else None,
         colourspace=colour.resolve(p.colourspace) if p.colourspace else None,
         predictor=job.inputs.get("predictor"), guide_tolerance=p.guide_tolerance)
     progress.start("analyze", len(sequence))

@@ -6,6 +6,7 @@ ingest from this clip is never replaced without ``force``.
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 from pathlib import Path
 
 from dubkernels.colour import colour_spaces
@@ -19,7 +20,7 @@ from dubkernels.jobs.summary import Summary, write_summary
 from dubkernels.tasks.common import Task
 
 
-def _fps_text(fps) -> str:  # type: ignore[no-untyped-def]
+def _fps_text(fps: Fraction | None) -> str:
     return f"{float(fps):.3f}".rstrip("0").rstrip(".") + " fps" if fps else "unknown fps"
 
 
