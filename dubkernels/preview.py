@@ -13,7 +13,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
-import av
 import cv2
 import numpy as np
 import OpenImageIO as oiio
@@ -123,7 +122,10 @@ class Movie:
     """An H.264 MP4 written frame by frame with PyAV."""
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction):
+        import av  # here, not at the top: training writes previews as PNG and needs no video library
+
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.av = av
         self.container = av.open(str(path), "w")
         self.stream = self.container.add_stream("libx264", rate=fps)
         self.stream.width, self.stream.height = width, height
@@ -131,7 +133,7 @@ class Movie:
         self.stream.options = {"crf": "20"}
 
     def add(self, rgb_u8: np.ndarray) -> None:
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb_u8), format="rgb24")
+        frame = self.av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb_u8), format="rgb24")
         self.container.mux(self.stream.encode(frame))
 
     def close(self) -> None:

@@ -45,10 +45,11 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def bench(preset: str, iterations: int, device_name: str) -> tuple[float, float, int]:
+def bench(preset: str, iterations: int, device_name: str, workers: int) -> tuple[float, float, int]:
     config = load_config(preset)
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(config, random_dataset(config.model.resolution), TrainOptions(Path(tmp), device=device_name))
+        options = TrainOptions(Path(tmp), device=device_name, workers=workers)
+        trainer = Trainer(config, random_dataset(config.model.resolution), options)
         batches = trainer._batches()
         for _ in range(WARMUP):
             trainer.step(next(batches))
@@ -77,13 +78,14 @@ def main() -> int:
     parser.add_argument("--presets", nargs="+", default=["preview", "paper"])
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--workers", type=int, default=0, help="data-loading processes (default 0)")
     args = parser.parse_args()
     device = pick_device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"device: {name}")
     print(f"{'preset':<9}{'batch':>6}{'train it/s':>12}{'infer ms/frame':>16}{'60k its (h)':>13}")
     for preset in args.presets:
-        its, ms, batch = bench(preset, args.iterations, args.device)
+        its, ms, batch = bench(preset, args.iterations, args.device, args.workers)
         print(f"{preset:<9}{batch:>6}{its:>12.2f}{ms:>16.1f}{60000 / its / 3600:>13.1f}")
     return 0
 
