@@ -133,3 +133,14 @@ def test_train_refuses_negative_workers(setup, tmp_path, capsys):
     assert main(["train", str(tmp_path / "run"), "--actor", shot.actor, "--actor-track", shot.actor_track,
                  "--dubber", shot.dubber, "--dubber-track", shot.dubber_track, "--workers", "-3"]) == 2
     assert "workers=-3 is out of range" in capsys.readouterr().err
+
+
+def test_the_command_line_makes_openmp_threads_wait_passively(monkeypatch, capsys):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # a user's own choice stays
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from dubkernels._version import __version__
@@ -32,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # OpenMP threads that sleep instead of spinning when they wait: on a busy machine (a farm node, two jobs
+    # on one workstation) spinning threads fight over the cores. Measured on 2 busy cores, preview training:
+    # 4.1 s/it spinning, 2.0 s/it passive. Set before torch is imported (commands import it when they run).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")

@@ -204,9 +204,9 @@ class Trainer:
 def _share_cores(workers: int, device: torch.device) -> None:
     """Give the main process the cores the loader workers leave, so they never oversubscribe the machine.
 
-    Loader workers run one torch and one OpenCV thread each. Measured on 2 cores (preview preset):
-    2 threads and no workers 1.07 s/it, 1 thread and 2 workers 1.66 s/it; oversubscribed on a busy
-    machine, 12-14 s/it.
+    Loader workers run one torch and one OpenCV thread each. Measured on 2 idle cores (preview preset):
+    2 threads and no workers 1.07 s/it, 1 thread and 2 workers 1.66 s/it. On a busy machine OpenMP's
+    spinning threads are what oversubscribes: the command line sets OMP_WAIT_POLICY=PASSIVE (see cli.main).
     """
     cores = os.cpu_count() or 1
     if device.type == "cpu":
