@@ -14,12 +14,15 @@ from dubkernels.pipeline.shot import Shot, load_shot, template
 DEMO_TRAIN_MINUTES = 2.0  # per pass, on the sample shot
 
 
-def write_shot_file(path: Path, actor: str, dubber: str, minutes: float, frames: str = "") -> Path:
-    """A shot file for the demo: the template with the takes, a time budget and the preview network."""
-    text = template(actor, dubber)
+def write_shot_file(path: Path, actor: str, dubber: str, minutes: float, ocio: str | None = None) -> Path:
+    """A shot file for the demo: the template with the takes, a time budget and the preview network.
+
+    Work folder and output are the template's, relative to the shot file: OUTDIR/work, OUTDIR/final.
+    """
+    text = template(actor, dubber).replace('name = "shot"', 'name = "demo"', 1)
     text = text.replace('minutes = 0.0 ', f'minutes = {minutes} ', 1)
-    if frames:
-        text = text.replace('frames = ""', f'frames = "{frames}"', 1)
+    if ocio:
+        text = text.replace('ocio = ""', f'ocio = "{ocio}"', 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n", encoding="utf-8")
     return path
@@ -38,9 +41,6 @@ def demo_shot(outdir: Path, count: int, start: int, actor: str | None = None, du
         actor, dubber = sample.actor, sample.dubber
         extra["truth"] = str(sample.truth)
     actor, dubber = str(Path(actor).resolve()), str(Path(dubber).resolve())
-    path = write_shot_file(outdir / "shot.toml", actor, dubber, minutes)
-    overrides = [f"shot.output={str((outdir / 'final' / 'final.####.exr').resolve())!r}",
-                 f"shot.work={str((outdir / 'work').resolve())!r}", "shot.name='demo'"]
-    if ocio:
-        overrides.append(f"shot.ocio={ocio!r}")
-    return load_shot(path, overrides), extra
+    path = write_shot_file(outdir / "shot.toml", actor, dubber, minutes, str(Path(ocio).resolve()) if ocio and
+                           "://" not in ocio else ocio)
+    return load_shot(path), extra

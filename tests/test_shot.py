@@ -84,3 +84,14 @@ def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
     for step in graph.steps:
         for path in step.job.outputs.values():
             assert path.startswith(str(shot.work)) or path == shot.output
+
+
+def test_the_demo_writes_a_shot_file_that_dub_goes_on_with(tmp_path):
+    from dubkernels.demo import demo_shot
+
+    shot, extra = demo_shot(tmp_path / "demo", 4, 1001, actor="a.mov", dubber="d.mov", minutes=2.0)
+    assert extra == {}  # clips given: no sample truth
+    again = load_shot(tmp_path / "demo" / "shot.toml")
+    assert (again.work, again.output, again.train.minutes, again.name) == (
+        tmp_path / "demo" / "work", str(tmp_path / "demo" / "final" / "final.####.exr"), 2.0, "demo")
+    assert again.actor.source.endswith("a.mov") and shot.work == again.work
