@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -34,15 +33,22 @@ SIZES = {"1080p": (1920, 1080), "1080x1920": (1080, 1920), "4k": (3840, 2160)}
 CHUNK = 40
 
 
+# Runs the command as its child and prints the child's peak RSS (KiB): measured from a small process, since
+# a process's peak RSS starts at that of the process that forked it (the kernel keeps it across exec).
+MEASURE = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL); "
+           "_, status, usage = os.wait4(p.pid, 0); open(sys.argv[1], 'w').write(str(usage.ru_maxrss)); "
+           "sys.exit(os.waitstatus_to_exitcode(status))")
+
+
 def run_process(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MiB of the process and the children it waited for)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode() if process.stderr else ''}")
-    return wall, usage.ru_maxrss / 1024.0
+    """(wall seconds, peak RSS in MiB of the largest process of the step, its workers included)."""
+    with tempfile.NamedTemporaryFile("r") as peak:
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", MEASURE, peak.name, *command], stderr=subprocess.PIPE, text=True)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
+        return wall, int(peak.read() or 0) / 1024.0
 
 
 def dubkernels(*args: str) -> list[str]:
