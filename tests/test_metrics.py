@@ -91,3 +91,18 @@ def test_changed_outside_counts_bits_outside_the_mask_in_every_channel():
     negative_zero = Frame([Part(a0.spec, a0.pixels.copy())])
     negative_zero.pixels[3, 3, 0] = -negative_zero.pixels[3, 3, 0] if negative_zero.pixels[3, 3, 0] == 0 else 0
     assert im.changed_outside(a0, negative_zero, mask) == 1  # a changed bit counts, even -0 for 0
+
+
+def test_whole_frame_fidelity_from_the_changed_region_equals_the_full_computation():
+    from dubkernels.report.collect import SSIM_REACH, whole_frame_fidelity
+
+    rng = np.random.default_rng(3)
+    a = rng.random((60, 80, 3)).astype(np.float32)
+    b = a.copy()
+    b[20:30, 30:45] = rng.random((10, 15, 3))  # only this patch differs
+    x0, y0, x1, y1 = 30 - SSIM_REACH, 20 - SSIM_REACH, 45 + SSIM_REACH, 30 + SSIM_REACH
+    region = whole_frame_fidelity(a[y0:y1, x0:x1], b[y0:y1, x0:x1], 60, 80)
+    full = whole_frame_fidelity(a, b, 60, 80)
+    assert full == (pytest.approx(im.psnr(a, b)), pytest.approx(im.ssim(a, b)))
+    assert region[0] == pytest.approx(full[0], rel=1e-9)
+    assert region[1] == pytest.approx(full[1], abs=1e-6)

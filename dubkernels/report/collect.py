@@ -35,7 +35,7 @@ from dubkernels.tracks import Track, load_track
 RESULTS = ("paste", "pass1", "pass2")
 LABELS = {"paste": "paste (no network)", "pass1": "pass 1", "pass2": "pass 2"}
 MOUTH_BOX_IOD = 1.3  # side of the mouth box, in interocular distances
-SSIM_REACH = 4  # pixels beyond a change that a 7x7 SSIM window still sees (3), plus one
+SSIM_REACH = 7  # a 7x7 window reaching a change (3 px) must sit wholly inside the region (3 px more), plus one
 IDENTITY_SAMPLES = 16
 
 
@@ -112,30 +112,53 @@ def _mask_box(mask: Frame, width: int, height: int) -> tuple[int, int, int, int]
             min(w.y_end + SSIM_REACH, height))
 
 
-def whole_frame_fidelity(a0: np.ndarray, result: np.ndarray, box: tuple[int, int, int, int] | None) -> tuple[float, float]:
-    """(PSNR, SSIM) of two network-space frames; with ``box``, only it differs and the rest counts as equal."""
-    if box is None:
-        return im.psnr(a0, result), im.ssim(a0, result)
-    x0, y0, x1, y1 = box
-    total = a0.shape[0] * a0.shape[1]
-    a, r = np.clip(a0[y0:y1, x0:x1], 0, 1), np.clip(result[y0:y1, x0:x1], 0, 1)
-    mse = float(np.sum((a.astype(np.float64) - r) ** 2)) / (total * 3)
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1
+
+
+def union(a: Box, b: Box | None) -> Box:
+    """The smallest box holding both."""
+    if b is None:
+        return a
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def inside(box: Box, region: Box) -> tuple[slice, slice]:
+    """Rows and columns of ``box`` in an array covering ``region``."""
+    return slice(box[1] - region[1], box[3] - region[1]), slice(box[0] - region[0], box[2] - region[0])
+
+
+def whole_frame_fidelity(a0: np.ndarray, result: np.ndarray, height: int, width: int) -> tuple[float, float]:
+    """(PSNR, SSIM) over a ``width`` x ``height`` frame, given the region of it that may differ (network space).
+
+    Outside the region the frames are identical: no error, and SSIM 1 at every 7x7 window position that
+    does not reach into the changes (the region is grown by the window's reach). SSIM is the mean over the
+    frame's window positions, 3 pixels in from its edges, as scikit-image computes it. A region that is the
+    whole frame is computed as it is.
+    """
+    a, r = np.clip(a0, 0, 1), np.clip(result, 0, 1)
+    mse = float(np.sum((a.astype(np.float64) - r) ** 2)) / (height * width * 3)
     psnr = float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse)
+    if a.shape[:2] == (height, width):
+        return psnr, im.ssim(a, r)
     if min(a.shape[:2]) < 7:
         return psnr, float("nan")
     _, smap = structural_similarity(im.luma(a), im.luma(r), data_range=1.0, full=True)
-    inner = smap[3:-3, 3:-3]  # windows wholly inside the box; the rest of the frame is identical (SSIM 1)
-    return psnr, float((inner.sum() + (total - inner.size)) / total)
+    inner = smap[3:-3, 3:-3]  # window positions wholly inside the region
+    positions = (height - 6) * (width - 6)
+    return psnr, float((inner.sum() + (positions - inner.size)) / positions)
 
 
 class _Reader:
-    """Frames in network space (sRGB-encoded, 0..1), as a viewer shows them."""
+    """Frames (or a region of them) in network space (sRGB-encoded, 0..1), as a viewer shows them."""
 
     def __init__(self, colour: ColourSpaces):
         self.colour = colour
 
-    def network(self, frame: Frame) -> np.ndarray:
-        return np.clip(self.colour.to_network(frame.display_rgb()), 0.0, 1.0)
+    def network(self, frame: Frame | np.ndarray, region: Box | None = None) -> np.ndarray:
+        linear = frame.display_rgb() if isinstance(frame, Frame) else frame
+        if region is not None:
+            linear = linear[region[1] : region[3], region[0] : region[2]]
+        return np.clip(self.colour.to_network(linear), 0.0, 1.0)
 
 
 def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None] | None = None,
@@ -171,30 +194,31 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
         on_total(len(frames))
     for i, f in enumerate(frames):
         a0 = _frame(files["actor"], f)
-        a0_net = reader.network(a0)
-        h, w = a0_net.shape[:2]
+        a0_linear = a0.display_rgb()
+        h, w = a0_linear.shape[:2]
         ref = landmarks["actor"][i]
         box = mouth_box(ref, size, w, h) if np.isfinite(ref).all() else None
         if box:
-            x0, y0, x1, y1 = box
-            boxes["actor"].append(a0_net[y0:y1, x0:x1])
-            a0_sharp.append(im.sharpness(a0_net[y0:y1, x0:x1]))
+            a0_mouth = reader.network(a0_linear, box)  # a copy: no view keeps the whole frame alive
+            boxes["actor"].append(a0_mouth)
+            a0_sharp.append(im.sharpness(a0_mouth))
         for name in RESULTS:
             out = _frame(files[name], f)
             mask = _frame(files[f"{name}_mask"], f)
             changed = im.changed_outside(a0, out, mask)
-            out_net = reader.network(out)
-            psnr, ssim = whole_frame_fidelity(a0_net, out_net, _mask_box(mask, w, h) if changed == 0 else None)
+            region = union(_mask_box(mask, w, h), box) if changed == 0 else (0, 0, w, h)
+            a0_net, out_net = reader.network(a0_linear, region), reader.network(out, region)
+            psnr, ssim = whole_frame_fidelity(a0_net, out_net, h, w)
             values = per_frame[name]
             values["changed"].append(changed)
             values["psnr"].append(psnr)
             values["ssim"].append(ssim)
             if box:
-                x0, y0, x1, y1 = box
-                crop = out_net[y0:y1, x0:x1]
+                rows, cols = inside(box, region)
+                crop = out_net[rows, cols].copy()
                 boxes[name].append(crop)
-                values["mouth_psnr"].append(im.psnr(a0_net[y0:y1, x0:x1], crop))
-                values["mouth_ssim"].append(im.ssim(a0_net[y0:y1, x0:x1], crop))
+                values["mouth_psnr"].append(im.psnr(a0_net[rows, cols], crop))
+                values["mouth_ssim"].append(im.ssim(a0_net[rows, cols], crop))
                 values["sharpness"].append(im.sharpness(crop))
             else:
                 for key in ("mouth_psnr", "mouth_ssim", "sharpness"):

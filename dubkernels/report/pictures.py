@@ -53,12 +53,13 @@ def tile(frame: Frame | None, square: tuple[float, float, float], size: int, col
          label: str, mask: bool = False) -> np.ndarray:
     """A labelled ``size`` square of ``frame`` around ``square`` in network space (black when absent)."""
     out: np.ndarray = np.zeros((size, size, 3), np.uint8)
-    if frame is not None:
-        cx, cy, side = square
-        scale = size / side
-        matrix = np.array([[scale, 0.0, size / 2 - cx * scale], [0.0, scale, size / 2 - cy * scale]])
-        rgb = frame.display_rgb()  # a one-channel mask comes as grey RGB
+    cx, cy, side = square
+    x0, y0 = max(int(cx - side / 2) - 2, 0), max(int(cy - side / 2) - 2, 0)
+    rgb = frame.display_rgb()[y0 : int(cy + side / 2) + 3, x0 : int(cx + side / 2) + 3] if frame is not None else None
+    if rgb is not None and rgb.size:  # only the face region is converted (a mask comes as grey RGB)
         image = to_uint8(rgb if mask else colour.to_network(rgb))
+        scale = size / side
+        matrix = np.array([[scale, 0.0, size / 2 - (cx - x0) * scale], [0.0, scale, size / 2 - (cy - y0) * scale]])
         out = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
     cv2.putText(out, label, (6, size - 8), cv2.FONT_HERSHEY_SIMPLEX, size / 512, (255, 255, 255), 1, cv2.LINE_AA)
     return out
