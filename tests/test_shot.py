@@ -15,7 +15,8 @@ def _write(tmp_path, text: str):
     return path
 
 
-def test_the_template_is_a_valid_shot_file_with_every_key(tmp_path, capsys):
+def test_the_template_is_a_valid_shot_file_with_every_key(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(["dub", "--template", str(tmp_path / "shot.toml"), "--actor", "a.mov", "--dubber", "d.####.exr"]) == 0
     shot = load_shot(tmp_path / "shot.toml")
     assert shot.actor.source == str(tmp_path / "a.mov") and shot.actor.is_video
@@ -95,3 +96,11 @@ def test_the_demo_writes_a_shot_file_that_dub_goes_on_with(tmp_path):
     assert (again.work, again.output, again.train.minutes, again.name) == (
         tmp_path / "demo" / "work", str(tmp_path / "demo" / "final" / "final.####.exr"), 2.0, "demo")
     assert again.actor.source.endswith("a.mov") and shot.work == again.work
+
+
+def test_template_takes_are_given_from_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["dub", "--template", "shots/s.toml", "--actor", "plates/a.####.exr", "--dubber", "d.mov"]) == 0
+    shot = load_shot(tmp_path / "shots" / "s.toml")
+    assert shot.actor.source == str(tmp_path / "plates" / "a.####.exr")
+    assert shot.dubber.source == str(tmp_path / "d.mov")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -39,12 +40,15 @@ def run(args: argparse.Namespace) -> int:
     from dubkernels.pipeline.shot import ShotError, load_shot, template
 
     if args.template:
-        text = template(args.actor or "", args.dubber or "")
+        folder = (args.shot or Path(".")).resolve().parent
+        takes = [_relative(take, folder) for take in (args.actor, args.dubber)]  # given from here, read from there
+        text = template(*takes)
         if args.shot is None:
             print(text)
             return 0
         if args.shot.exists():
             raise ShotError(f"{args.shot} exists; choose another name for the template.")
+        args.shot.parent.mkdir(parents=True, exist_ok=True)
         args.shot.write_text(text + "\n", encoding="utf-8")
         print(f"shot file: {args.shot} (edit the [actor] and [dubber] sources, then `dubkernels dub {args.shot}`)")
         return 0
@@ -82,6 +86,13 @@ def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] |
         print(f"review movie: {result.report.movie}")
         print(f"metrics:      {result.report.metrics}")
     return 0
+
+
+def _relative(take: str | None, folder: Path) -> str:
+    """A take given on the command line, as a path relative to the shot file's folder (the file resolves it so)."""
+    if not take or "://" in take:
+        return take or ""
+    return os.path.relpath(Path(take).resolve(), folder)
 
 
 def _logger(mode: str) -> Callable[[str], None]:

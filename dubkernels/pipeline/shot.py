@@ -12,6 +12,7 @@ error that lists the valid ones.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,7 +184,7 @@ def _section(data: dict[str, Any], section: str, where: str) -> dict[str, Any]:
 def _resolve(folder: Path, value: str) -> str:
     if not value or "://" in value or Path(value).is_absolute():
         return value
-    return str(folder / value)
+    return os.path.normpath(folder / value)
 
 
 def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
