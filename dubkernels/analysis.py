@@ -32,7 +32,7 @@ from dubkernels.errors import FaceError
 from dubkernels.face.detect import Detection, FaceDetector, iou, to_gray
 from dubkernels.face.landmarks68 import interocular
 from dubkernels.face.pose import estimate_head_pose
-from dubkernels.io.frames import check_finite, read_frame
+from dubkernels.io.frames import Window, check_finite, read_frame, read_region
 from dubkernels.io.sequences import FrameSequence, format_frames
 from dubkernels.tracks import FrameRecord, Track, box_from_landmarks, file_digest
 
@@ -127,20 +127,28 @@ class FaceAnalyzer:
         found = [d for d in found if iou(d.box, prev.box) >= MIN_TRACK_IOU]
         return max(found, key=lambda d: iou(d.box, prev.box)) if found else None
 
-    def _landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    def _landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float],
+                   origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """Landmarks of the face in ``box``; ``rgb`` covers the plate from pixel ``origin``."""
         h, w = rgb.shape[:2]
+        ox, oy = origin
         bw, bh = box[2] - box[0], box[3] - box[1]
-        x0, y0 = int(max(box[0] - 0.5 * bw, 0)), int(max(box[1] - 0.5 * bh, 0))
-        x1, y1 = int(min(box[2] + 0.5 * bw, w)), int(min(box[3] + 0.5 * bh, h))
+        x0, y0 = int(max(box[0] - 0.5 * bw - ox, 0)), int(max(box[1] - 0.5 * bh - oy, 0))
+        x1, y1 = int(min(box[2] + 0.5 * bw - ox, w)), int(min(box[3] + 0.5 * bh - oy, h))
         gray = self._gray(rgb[y0:y1, x0:x1])
-        local = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
-        return self.detector.landmarks(gray, local) + (x0, y0)
+        local = (box[0] - ox - x0, box[1] - oy - y0, box[2] - ox - x0, box[3] - oy - y0)
+        return self.detector.landmarks(gray, local) + (x0 + ox, y0 + oy)
 
-    def guided(self, rgb: np.ndarray, frame: int, guide: np.ndarray) -> FrameRecord:
-        """Landmarks fitted in the box of known landmarks ``guide``; the guide itself where they stray."""
-        h, w = rgb.shape[:2]
+    def guided(self, rgb: np.ndarray, frame: int, guide: np.ndarray, origin: tuple[int, int] = (0, 0),
+               size: tuple[int, int] | None = None) -> FrameRecord:
+        """Landmarks fitted in the box of known landmarks ``guide``; the guide itself where they stray.
+
+        ``rgb`` covers the plate from pixel ``origin`` (see :func:`guide_region`); ``size`` is the
+        plate's (width, height) when ``rgb`` is a region of it.
+        """
+        w, h = size or (rgb.shape[1], rgb.shape[0])
         box = box_from_landmarks(guide)
-        landmarks = self._landmarks(rgb, box)
+        landmarks = self._landmarks(rgb, box, origin)
         error = float(np.linalg.norm(landmarks - guide, axis=1).mean() / max(interocular(guide), 1e-6))
         flag, confidence = "detected", max(0.0, 1.0 - error)
         if error > self.settings.guide_tolerance:
@@ -162,6 +170,15 @@ class FaceAnalyzer:
         h, w = rgb.shape[:2]
         pose = estimate_head_pose(landmarks, w, h).as_dict()
         return FrameRecord(frame, "detected", landmarks, found.box, found.score, pose)
+
+
+def guide_region(guide: np.ndarray) -> Window:
+    """The plate region (display coordinates) guided analysis looks at: the guide's box and half its
+    size around it, plus a few pixels."""
+    x0, y0, x1, y1 = box_from_landmarks(guide)
+    bw, bh = x1 - x0, y1 - y0
+    left, top = int(np.floor(x0 - 0.5 * bw)) - 2, int(np.floor(y0 - 0.5 * bh)) - 2
+    return Window(left, top, int(np.ceil(x1 + 0.5 * bw)) + 2 - left, int(np.ceil(y1 + 0.5 * bh)) + 2 - top)
 
 
 def fill_gaps(records: list[FrameRecord], width: int, height: int, max_gap: int, passthrough: bool, source: str) -> list[str]:
@@ -237,7 +254,9 @@ def analyze_sequence(
     size: tuple[int, int] | None = None
     for number in sequence.frames:
         path = sequence.path(number)
-        frame = read_frame(path, number)
+        known = (guide or {}).get(number)
+        region = guide_region(known) if known is not None else None
+        frame = read_region(path, region, number) if region is not None else read_frame(path, number)
         disp = frame.display_window
         if size is None:
             size = (disp.width, disp.height)
@@ -246,9 +265,12 @@ def analyze_sequence(
                 f"{path} (frame {number}): display window {disp.width}x{disp.height} differs from the "
                 f"first frame's {size[0]}x{size[1]}; every frame of a plate must have one resolution."
             )
-        rgb = frame.display_rgb()
+        rgb = frame.region_rgb(region) if region is not None else frame.display_rgb()
         check_finite(rgb, f"{path} (frame {number})")
-        record = analyzer.analyze(rgb, number, (guide or {}).get(number))
+        if region is not None and known is not None:  # a guide: only the region around it is read
+            record = analyzer.guided(rgb, number, known, (region.x, region.y), size)
+        else:
+            record = analyzer.analyze(rgb, number)
         record.digest = file_digest(path)
         records.append(record)
         if progress:

@@ -15,6 +15,7 @@ recomputed from the corrected landmarks.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -35,7 +36,13 @@ FAR_OFF = 6.0  # a landmark this many times the median distance from the face ce
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
-    """BLAKE2b digest (16 bytes, hex) of a file's bytes."""
+    """BLAKE2b digest (16 bytes, hex) of a file's bytes (remembered while its size and mtime stay)."""
+    st = os.stat(path)
+    return _digest(os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -82,7 +82,7 @@ def test_cache_round_trip_and_no_reread(shot, actor, tmp_path, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("frames were read again")
 
-    monkeypatch.setattr(data, "read_frame", refuse)
+    monkeypatch.setattr(data, "read_region", refuse)
     totals, steps = [], []
     second = load_or_extract(clip, SIZE, tmp_path / "cache", progress=steps.append, on_total=totals.append)
     np.testing.assert_array_equal(second.images, first.images)

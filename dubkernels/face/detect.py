@@ -7,6 +7,7 @@ coordinates of the image given.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,10 +58,10 @@ class FaceDetector:
             raise FaceError(f"unknown detector '{method}'; choose one of {', '.join(DETECTORS)}.")
         self.method = method
         if method == "hog":
-            self._hog = dlib.get_frontal_face_detector()
+            self._hog = _hog_detector()
         else:
-            self._cnn = dlib.cnn_face_detection_model_v1(str(model_path(CNN_DETECTOR, cnn_model)))
-        self._predictor = dlib.shape_predictor(str(model_path(PREDICTOR_68, predictor)))
+            self._cnn = _cnn_detector(str(model_path(CNN_DETECTOR, cnn_model)))
+        self._predictor = _shape_predictor(str(model_path(PREDICTOR_68, predictor)))
 
     def detect(self, gray: np.ndarray, upsample: int = 0) -> list[Detection]:
         """Faces in an 8-bit grayscale image, best score first."""
@@ -77,6 +78,23 @@ class FaceDetector:
         rect = dlib.rectangle(*(int(round(v)) for v in box))
         shape = self._predictor(gray, rect)
         return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=1)
+def _hog_detector() -> dlib.fhog_object_detector:
+    """dlib's frontal face detector, built once per process (half a second each time otherwise)."""
+    return dlib.get_frontal_face_detector()
+
+
+@functools.lru_cache(maxsize=4)
+def _shape_predictor(path: str) -> dlib.shape_predictor:
+    """The 68-point model, loaded once per process (about a second each time otherwise)."""
+    return dlib.shape_predictor(path)
+
+
+@functools.lru_cache(maxsize=2)
+def _cnn_detector(path: str) -> dlib.cnn_face_detection_model_v1:
+    return dlib.cnn_face_detection_model_v1(path)
 
 
 def _rect_box(rect: "dlib.rectangle") -> tuple[float, float, float, float]:

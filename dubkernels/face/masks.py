@@ -26,12 +26,17 @@ class Mask:
 
     def full(self, width: int, height: int) -> np.ndarray:
         """The mask pasted into a (height, width) zero image."""
-        out = np.zeros((height, width), np.float32)
+        return self.over(Window(0, 0, width, height))
+
+    def over(self, region: Window) -> np.ndarray:
+        """The mask's values over plate window ``region`` (0 where it does not reach)."""
+        out = np.zeros((region.height, region.width), np.float32)
         w = self.window
-        x0, y0 = max(w.x, 0), max(w.y, 0)
-        x1, y1 = min(w.x_end, width), min(w.y_end, height)
+        x0, y0 = max(w.x, region.x), max(w.y, region.y)
+        x1, y1 = min(w.x_end, region.x_end), min(w.y_end, region.y_end)
         if x1 > x0 and y1 > y0:
-            out[y0:y1, x0:x1] = self.values[y0 - w.y : y1 - w.y, x0 - w.x : x1 - w.x]
+            out[y0 - region.y : y1 - region.y, x0 - region.x : x1 - region.x] = \
+                self.values[y0 - w.y : y1 - w.y, x0 - w.x : x1 - w.x]
         return out
 
 

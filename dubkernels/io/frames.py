@@ -124,6 +124,23 @@ class Frame:
         """RGB of the data window as float32 (height, width, 3)."""
         return self.pixels[..., self._rgb_selector()].astype(np.float32)
 
+    def window_pixels(self, region: Window, channels: list[int]) -> np.ndarray:
+        """``channels`` of the main part over ``region`` as float32, 0 outside the data window."""
+        out = np.zeros((region.height, region.width, len(channels)), np.float32)
+        dw = self.data_window
+        x0, y0 = max(dw.x, region.x), max(dw.y, region.y)
+        x1, y1 = min(dw.x_end, region.x_end), min(dw.y_end, region.y_end)
+        if x1 > x0 and y1 > y0:
+            out[y0 - region.y : y1 - region.y, x0 - region.x : x1 - region.x] = \
+                self.pixels[y0 - dw.y : y1 - dw.y, x0 - dw.x : x1 - dw.x][..., channels]
+        return out
+
+    def region_rgb(self, region: Window) -> np.ndarray:
+        """RGB over ``region`` of the display window as float32 (height, width, 3), 0 outside the data window."""
+        disp = self.display_window
+        return self.window_pixels(Window(region.x + disp.x, region.y + disp.y, region.width, region.height),
+                                  self.rgb_indices())
+
     def display_rgb(self, fill: float = 0.0) -> np.ndarray:
         """RGB over the display window as float32; pixels outside the data window are ``fill``."""
         dw, disp = self.data_window, self.display_window
@@ -178,6 +195,48 @@ def read_frame(path: str | os.PathLike[str], frame_number: int | None = None) ->
     if not parts:
         raise FrameError(f"{where}: no image data; re-render the frame.")
     return Frame(parts, path)
+
+
+def read_region(path: str | os.PathLike[str], region: Window, frame_number: int | None = None) -> Frame:
+    """The main part of an image file over ``region`` (clipped to its data window), decoding only the
+    scanlines the region crosses: for looking at a face in a large plate, not for writing the plate back.
+
+    ``region`` is in display-window coordinates, where landmarks live ((0, 0) is the display window's
+    top left). The result's data window is the clipped region (one pixel when the region misses the data
+    window); its display window and metadata are the file's.
+    """
+    path = Path(path)
+    where = f"{path}" + (f" (frame {frame_number})" if frame_number is not None else "")
+    if not path.is_file():
+        raise FrameError(f"{where}: file not found; render or copy the frame, or narrow --frames.")
+    inp = oiio.ImageInput.open(str(path))
+    if inp is None:
+        raise FrameError(f"{where}: cannot open ({oiio.geterror().strip()}); the file is corrupt or not an image.")
+    try:
+        spec = oiio.ImageSpec(inp.spec())
+        if spec.deep:
+            raise FrameError(f"{where}: deep EXR parts are not supported; flatten the plate first.")
+        rx, ry = region.x + spec.full_x, region.y + spec.full_y
+        x0, y0 = max(rx, spec.x), max(ry, spec.y)
+        x1, y1 = min(rx + region.width, spec.x + spec.width), min(ry + region.height, spec.y + spec.height)
+        if x1 <= x0 or y1 <= y0:
+            x0, y0, x1, y1 = spec.x, spec.y, spec.x + 1, spec.y + 1
+        fmt = oiio.FLOAT if len(spec.channelformats) else oiio.UNKNOWN
+        if spec.tile_width:  # tiles: read the whole part (tiled plates are rare; their tiles are small anyway)
+            pixels = inp.read_image(0, 0, 0, spec.nchannels, fmt)
+            rows = slice(y0 - spec.y, y1 - spec.y)
+        else:
+            pixels = inp.read_scanlines(0, 0, y0, y1, 0, 0, spec.nchannels, fmt)
+            rows = slice(0, y1 - y0)
+        if pixels is None or inp.has_error:
+            raise FrameError(f"{where}: corrupt pixel data ({inp.geterror().strip()}); re-render the frame.")
+    finally:
+        inp.close()
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    pixels = np.ascontiguousarray(pixels[rows, x0 - spec.x : x1 - spec.x])
+    spec.x, spec.y, spec.width, spec.height = x0, y0, x1 - x0, y1 - y0
+    return Frame([Part(spec, pixels)], path)
 
 
 def read_spec(path: str | os.PathLike[str], frame_number: int | None = None) -> oiio.ImageSpec:

@@ -11,6 +11,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ def format_frames(frames: list[int]) -> str:
     return str(fileseq.FrameSet(sorted(frames))) if frames else "none"
 
 
+@functools.lru_cache(maxsize=256)  # parsing costs milliseconds; a dub asks for the same patterns thousands of times
 def _parse_pattern(pattern: str) -> fileseq.FileSequence:
     try:
         seq = fileseq.FileSequence(str(pattern), pad_style=PAD_STYLE)

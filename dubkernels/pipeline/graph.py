@@ -5,7 +5,8 @@ outputs it reads. Pass 1: ingest (videos) -> analyze -> PoseAlign (the dubber in
 pose, and the actor's own render) -> train -> IdentitySwap -> LandmarkStabilize ->
 MouthComposite onto A0. Pass 2: the same with the pass-1 result as the dubber (same pose, so
 no PoseAlign) -> the final shot. A baseline "paste" (the PoseAlign render composited with the
-same mask, no network) is made for the report.
+same mask, no network) is made for the report. Only the final shot is written at plate extent; the
+pass-1 result and the paste cover the region around the face (pass 2 and the report look nowhere else).
 
 Generated faces are analysed with a guide: the landmarks PoseAlign drew and the landmarks of
 each step's input (IdentitySwap keeps the expression; LandmarkStabilize writes where it moved
@@ -134,7 +135,8 @@ class _Builder:
         self.add(f"composite_{group}", "mouth_composite",
                  {"actor": actor, "actor_track": actor_track, "face": stab, "face_track": stab_track},
                  {"out": out, "mask": self.seq(f"{group}/mask", "mask")}, group,
-                 "the new mouth composited into A0; every other pixel kept", {"uncovered": "copy"})
+                 "the new mouth composited into A0; every other pixel kept",
+                 {"uncovered": "copy", "extent": "plate" if group == "pass2" else "face"})
         self.files[f"{group}_face"], self.files[f"{group}_face_track"] = stab, stab_track
         self.files[f"{group}_mask"] = self.seq(f"{group}/mask", "mask")
         return out
@@ -168,7 +170,7 @@ class _Builder:
                  {"actor": actor, "actor_track": actor_track, "face": pa, "face_track": pa_track},
                  {"out": paste, "mask": self.seq("baseline/mask", "mask")}, "baseline",
                  "baseline for the report: the PoseAlign render pasted with the same mask, no network",
-                 {"uncovered": "copy"})
+                 {"uncovered": "copy", "extent": "face"})
         paste_track = self.analyze_face("paste", paste, pa_track, "baseline", "pasted baseline")
         self.files.update({"actor": actor, "actor_track": actor_track, "dubber": dubber, "dubber_track": dubber_track,
                            "dubber_render": pa, "dubber_render_track": pa_track, "pass1": comp1,

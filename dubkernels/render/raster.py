@@ -42,23 +42,32 @@ def rasterize(xy: np.ndarray, depth: np.ndarray, triangles: np.ndarray, window: 
     zbuf = np.full((h, w), np.inf, np.float32)
     tri_map = np.full((h, w), -1, np.int32)
     bary = np.zeros((h, w, 3), np.float32)
-    pts = xy - (window.x, window.y)
+    pts = (xy - (window.x, window.y)).astype(np.float64)
+    # Per-triangle constants at once; the loop does only the per-pixel work.
+    pa_all, pb_all, pc_all = pts[triangles[:, 0]], pts[triangles[:, 1]], pts[triangles[:, 2]]
+    areas = ((pb_all[:, 0] - pa_all[:, 0]) * (pc_all[:, 1] - pa_all[:, 1])
+             - (pb_all[:, 1] - pa_all[:, 1]) * (pc_all[:, 0] - pa_all[:, 0]))
+    corners = np.stack([pa_all, pb_all, pc_all])
+    boxes = np.stack([np.maximum(np.floor(corners[..., 0].min(axis=0) - 1), 0),
+                      np.minimum(np.ceil(corners[..., 0].max(axis=0) + 1), w - 1),
+                      np.maximum(np.floor(corners[..., 1].min(axis=0) - 1), 0),
+                      np.minimum(np.ceil(corners[..., 1].max(axis=0) + 1), h - 1)], axis=1).astype(int).tolist()
+    tols = (EDGE_TOLERANCE_PX / np.maximum(np.abs(areas), 1e-300))[:, None] * np.stack(
+        [np.hypot(*(q - p).T) for p, q in ((pb_all, pc_all), (pc_all, pa_all), (pa_all, pb_all))], axis=1)
     for t, (a, b, c) in enumerate(triangles):
-        pa, pb, pc = pts[a], pts[b], pts[c]
-        area = (pb[0] - pa[0]) * (pc[1] - pa[1]) - (pb[1] - pa[1]) * (pc[0] - pa[0])
+        area = areas[t]
         if abs(area) < 1e-9:
             continue
-        x0 = max(int(np.floor(min(pa[0], pb[0], pc[0]) - 1)), 0)
-        x1 = min(int(np.ceil(max(pa[0], pb[0], pc[0]) + 1)), w - 1)
-        y0 = max(int(np.floor(min(pa[1], pb[1], pc[1]) - 1)), 0)
-        y1 = min(int(np.ceil(max(pa[1], pb[1], pc[1]) + 1)), h - 1)
+        x0, x1, y0, y1 = boxes[t]
         if x1 < x0 or y1 < y0:
             continue
-        gx, gy = np.meshgrid(np.arange(x0, x1 + 1, dtype=np.float64), np.arange(y0, y1 + 1, dtype=np.float64))
-        wa = ((pb[0] - gx) * (pc[1] - gy) - (pb[1] - gy) * (pc[0] - gx)) / area
-        wb = ((pc[0] - gx) * (pa[1] - gy) - (pc[1] - gy) * (pa[0] - gx)) / area
+        (ax, ay), (bx, by), (cx, cy) = pts[a], pts[b], pts[c]
+        gx = np.arange(x0, x1 + 1, dtype=np.float64)[None, :]
+        gy = np.arange(y0, y1 + 1, dtype=np.float64)[:, None]
+        wa = ((bx - gx) * (cy - gy) - (by - gy) * (cx - gx)) / area
+        wb = ((cx - gx) * (ay - gy) - (cy - gy) * (ax - gx)) / area
         wc = 1.0 - wa - wb
-        tol = [EDGE_TOLERANCE_PX * np.hypot(*(q - p)) / abs(area) for p, q in ((pb, pc), (pc, pa), (pa, pb))]
+        tol = tols[t]
         inside = (wa >= -tol[0]) & (wb >= -tol[1]) & (wc >= -tol[2])
         z = wa * depth[a] + wb * depth[b] + wc * depth[c]
         sub = zbuf[y0 : y1 + 1, x0 : x1 + 1]

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from dubkernels.colour import ColourSpaces, to_uint8
-from dubkernels.io.frames import Frame, read_frame
+from dubkernels.io.frames import Frame, Window, read_region
 from dubkernels.io.sequences import output_sequence
 from dubkernels.preview import Movie
 from dubkernels.report.collect import RESULTS, ShotMetrics
@@ -27,9 +27,17 @@ MOVIE_TILE = 192
 SHEET_FRAMES = 6
 
 
-def _frame(pattern: str, frame: int) -> Frame | None:
+def _region(square: tuple[float, float, float]) -> Window:
+    """The plate pixels a tile of ``square`` (centre x, centre y, side) shows, with a small margin."""
+    cx, cy, side = square
+    x0, y0 = int(cx - side / 2) - 2, int(cy - side / 2) - 2
+    return Window(x0, y0, int(cx + side / 2) + 3 - x0, int(cy + side / 2) + 3 - y0)
+
+
+def _frame(pattern: str, frame: int, square: tuple[float, float, float]) -> tuple[Frame, Window] | None:
+    """Frame ``frame`` of ``pattern`` read over the tile's region (None when the file is absent)."""
     path = output_sequence(pattern, [frame]).path(frame)
-    return read_frame(path, frame) if path.is_file() else None
+    return (read_region(path, _region(square), frame), _region(square)) if path.is_file() else None
 
 
 def face_square(track: Track, frames: list[int]) -> dict[int, tuple[float, float, float]]:
@@ -49,13 +57,16 @@ def face_square(track: Track, frames: list[int]) -> dict[int, tuple[float, float
     return out
 
 
-def tile(frame: Frame | None, square: tuple[float, float, float], size: int, colour: ColourSpaces,
+def tile(read: tuple[Frame, Window] | None, square: tuple[float, float, float], size: int, colour: ColourSpaces,
          label: str, mask: bool = False) -> np.ndarray:
-    """A labelled ``size`` square of ``frame`` around ``square`` in network space (black when absent)."""
+    """A labelled ``size`` square around ``square`` in network space of a frame read over a region
+    (black when absent)."""
     out: np.ndarray = np.zeros((size, size, 3), np.uint8)
     cx, cy, side = square
-    x0, y0 = max(int(cx - side / 2) - 2, 0), max(int(cy - side / 2) - 2, 0)
-    rgb = frame.display_rgb()[y0 : int(cy + side / 2) + 3, x0 : int(cx + side / 2) + 3] if frame is not None else None
+    rgb, x0, y0 = None, 0, 0
+    if read is not None:
+        frame, region = read
+        rgb, x0, y0 = frame.region_rgb(region), region.x, region.y
     if rgb is not None and rgb.size:  # only the face region is converted (a mask comes as grey RGB)
         image = to_uint8(rgb if mask else colour.to_network(rgb))
         scale = size / side
@@ -68,7 +79,7 @@ def tile(frame: Frame | None, square: tuple[float, float, float], size: int, col
 def row(files: dict[str, str], frame: int, square: tuple[float, float, float], size: int,
         colour: ColourSpaces) -> np.ndarray:
     """The columns of one frame side by side."""
-    tiles = [tile(_frame(files[key], frame), square, size, colour, label if key != "actor" else f"{label} {frame}",
+    tiles = [tile(_frame(files[key], frame, square), square, size, colour, label if key != "actor" else f"{label} {frame}",
                   mask=key.endswith("mask")) for key, label in COLUMNS]
     return np.concatenate(tiles, axis=1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from dubkernels.errors import DubKernelsError
-from dubkernels.io.frames import Frame, Window, new_frame, read_frame
+from dubkernels.io.frames import Frame, Window, new_frame, read_frame, read_region
 from dubkernels.io.sequences import FrameSequence, format_frames, resolve_sequence
 from dubkernels.tracks import Track, check_plate, load_track
 
@@ -55,6 +55,16 @@ def read_checked(sequence: FrameSequence, frame: int, track: Track, what: str) -
     image = read_frame(sequence.path(frame), frame)
     require_size(track, image, what)
     return image
+
+
+def read_box(sequence: FrameSequence, frame: int, track: Track, what: str,
+             box: tuple[int, int, int, int]) -> tuple[Frame, np.ndarray]:
+    """A frame of an input read only over plate box (x0, y0, x1, y1), checked against its track:
+    the frame (its header and the region) and the box's RGB (float32, 0 outside the data window)."""
+    region = Window(box[0], box[1], box[2] - box[0], box[3] - box[1])
+    image = read_region(sequence.path(frame), region, frame)
+    require_size(track, image, what)
+    return image, image.region_rgb(region)
 
 
 def face_layer(rgba: np.ndarray, origin: tuple[int, int], display: Window, attributes: dict | None = None) -> Frame:

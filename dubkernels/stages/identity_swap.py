@@ -18,13 +18,13 @@ from dubkernels.colour import colour_spaces
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.align import CropTransform
 from dubkernels.face.masks import face_mask
-from dubkernels.io.frames import Frame, copy_metadata
+from dubkernels.io.frames import Frame, Window, copy_metadata
 from dubkernels.io.sequences import FrameSequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.nets.device import pick_device
 from dubkernels.nets.ynet import ActorSwap, YNet
 from dubkernels.stages.base import Stage, fail
-from dubkernels.stages.common import face_layer, plate, plate_notes, read_checked, track_for
+from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
 from dubkernels.tracks import Track
 from dubkernels.train.checkpoint import load_checkpoint
 
@@ -71,16 +71,26 @@ class IdentitySwap(Stage):
         return self.render_batch([frame])[0]
 
     def render_batch(self, frames: list[int]) -> list[dict[str, Frame]]:
-        """Crop every frame, run the network once on the stack, paste each result back."""
+        """Crop every frame (reading only the region under the crop), run the network once on the stack,
+        paste each result back."""
         net, resolution = _network(self.job.inputs["checkpoint"], self.device)
         colour = colour_spaces(self.job.ocio)
-        images = [read_checked(self.sequence, f, self.track, "face") for f in frames]
-        faces = [(i, CropTransform.from_landmarks(lm, resolution), lm) for i, f in enumerate(frames)
-                 if (lm := self.track.record(f).landmarks) is not None]
-        crops = [np.clip(colour.to_network(crop.warp(images[i].display_rgb())), 0.0, 1.0) for i, crop, _ in faces]
+        headers: list[Frame] = []
+        faces = []
+        for i, f in enumerate(frames):
+            landmarks = self.track.record(f).landmarks
+            if landmarks is None:
+                headers.append(read_box(self.sequence, f, self.track, "face", (0, 0, 1, 1))[0])  # checked, rendered empty
+                continue
+            crop = CropTransform.from_landmarks(landmarks, resolution)
+            box = crop.source_box()
+            image, rgb = read_box(self.sequence, f, self.track, "face", box)
+            headers.append(image)
+            warped = crop.warp(rgb, origin=(box[0], box[1]))
+            faces.append((i, crop, landmarks, np.clip(colour.to_network(warped), 0.0, 1.0)))
         results: list[np.ndarray] = []
-        if crops:
-            stack = np.stack(crops)
+        if faces:
+            stack = np.stack([face[3] for face in faces])
             # Always the same batch size (zero-padded): the kernels, and so the bits of every frame, do not
             # depend on how frames were chunked or where a killed run resumed.
             padded = np.zeros((max(self.params.batch, len(stack)),) + stack.shape[1:], stack.dtype)
@@ -88,9 +98,9 @@ class IdentitySwap(Stage):
             with torch.no_grad():
                 x = torch.from_numpy(padded).permute(0, 3, 1, 2).to(self.device)
                 results = list(net(x).permute(0, 2, 3, 1).float().cpu().numpy()[: len(stack)])
-        out = [self._empty(image) for image in images]
-        for (i, crop, landmarks), y in zip(faces, results):
-            out[i] = self._paste(frames[i], images[i], crop, landmarks, y)
+        out = [self._empty(image) for image in headers]
+        for (i, crop, landmarks, _), y in zip(faces, results):
+            out[i] = self._paste(frames[i], headers[i], crop, landmarks, y)
         return out
 
     @staticmethod
@@ -102,16 +112,15 @@ class IdentitySwap(Stage):
                result: np.ndarray) -> dict[str, Frame]:
         """The network's crop back in plate coordinates as a premultiplied RGBA face layer."""
         display = image.display_window
-        swapped, coverage = crop.paste(np.ascontiguousarray(result), display.width, display.height)
+        x0, y0, x1, y1 = crop.paste_box(display.width, display.height)
+        region = Window(x0, y0, x1 - x0, y1 - y0)
+        swapped, coverage = crop.paste(np.ascontiguousarray(result), region.width, region.height, origin=(x0, y0))
         linear = colour_spaces(self.job.ocio).from_network(swapped)
-        mask = face_mask(landmarks, self.params.mask_grow, self.params.mask_feather).full(display.width, display.height)
+        mask = face_mask(landmarks, self.params.mask_grow, self.params.mask_feather).over(region)
         alpha = np.clip(mask * coverage, 0.0, 1.0)
-        rows, cols = np.nonzero(alpha > 0)
-        if not len(rows):
+        if not (alpha > 0).any():
             raise fail(self.name, f"frame {frame}: the face mask is empty; check the track's landmarks.")
-        y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-        a = alpha[y0:y1, x0:x1, None]
-        rgba = np.dstack([np.maximum(linear[y0:y1, x0:x1], 0.0) * a, a]).astype(np.float32)
-        layer = face_layer(rgba, (display.x + int(x0), display.y + int(y0)), display)
+        rgba = np.dstack([np.maximum(linear, 0.0) * alpha[..., None], alpha]).astype(np.float32)
+        layer = face_layer(rgba, (display.x + x0, display.y + y0), display)
         copy_metadata(layer, image.spec)
         return {"out": layer}

@@ -4,6 +4,9 @@ The mask is the union of the mouth masks of A0's and the face layer's landmarks 
 feathered in interocular distances, IOD) times the face layer's alpha. Where it is 0 every
 value of every channel and part keeps A0's bits; inside, RGB = A0 + m * (F - A0), with F
 optionally colour-matched on a ring around the mouth and Poisson-corrected (``blend="poisson"``).
+
+``extent="face"`` writes only A0's main part around the face (read and written as a region): the
+intermediate pass-1 result, which the next pass crops the face from, without a whole-plate write.
 """
 from __future__ import annotations
 
@@ -14,14 +17,15 @@ import numpy as np
 
 from dubkernels.colour import ColourSpaces, colour_spaces, to_uint8
 from dubkernels.errors import DubKernelsError
+from dubkernels.face.align import CropTransform
 from dubkernels.face.landmarks68 import interocular
-from dubkernels.face.masks import Mask, mouth_mask
+from dubkernels.face.masks import mouth_mask
 from dubkernels.io.frames import Frame, Window, new_frame
 from dubkernels.io.sequences import format_frames, parse_frames
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.jobs.params import MouthCompositeParams
 from dubkernels.stages.base import Stage
-from dubkernels.stages.common import plate, plate_notes, read_checked, require_frames, track_for
+from dubkernels.stages.common import plate, plate_notes, read_box, read_checked, require_frames, track_for
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,7 @@ MIN_RING_PIXELS = 16
 GAIN_RANGE = (0.5, 2.0)
 POISSON_MARGIN_PX = 4  # dst pixels kept around the Poisson region
 CORRECTION_BLUR_PX = 2.0  # blur of the Poisson correction, against 8-bit quantisation noise
+EXTENT_MARGIN = 0.15  # a face-extent output reaches this far (of the crop's size) beyond the face's crop
 
 
 def intersect(a: Window, b: Window) -> Window | None:
@@ -48,22 +53,6 @@ def bounding(a: Window, b: Window, margin: int) -> Window:
 def within(inner: Window, outer: Window) -> tuple[slice, slice]:
     """Row and column slices of ``inner`` in an array covering ``outer``."""
     return slice(inner.y - outer.y, inner.y_end - outer.y), slice(inner.x - outer.x, inner.x_end - outer.x)
-
-
-def crop(frame: Frame, region: Window, channels: list[int]) -> np.ndarray:
-    """``channels`` of the main part over ``region`` as float32, 0 outside the data window."""
-    out = np.zeros((region.height, region.width, len(channels)), np.float32)
-    inner = intersect(frame.data_window, region)
-    if inner:
-        out[within(inner, region)] = frame.pixels[within(inner, frame.data_window)][..., channels]
-    return out
-
-
-def in_region(mask: Mask, region: Window) -> np.ndarray:
-    """A mask's values over ``region`` (0 where it does not reach)."""
-    w = mask.window
-    moved = Mask(mask.values, Window(w.x - region.x, w.y - region.y, w.width, w.height))
-    return moved.full(region.width, region.height)
 
 
 def alpha_index(face: Frame) -> int:
@@ -200,12 +189,17 @@ class MouthComposite(Stage):
         return notes
 
     def render(self, frame: int) -> dict[str, Frame]:
-        a0 = read_checked(self.actor, frame, self.actor_track, "actor")
-        display = a0.display_window
-        region, m = display, np.zeros((1, 1), np.float32)
+        face = None
         if frame not in self.passthrough:
             assert self.face is not None
             face = read_checked(self.face, frame, self.face_track, "face")
+        if self.params.extent == "face":
+            a0 = read_box(self.actor, frame, self.actor_track, "actor", self._face_box(frame, face))[0]
+        else:
+            a0 = read_checked(self.actor, frame, self.actor_track, "actor")
+        display = a0.display_window
+        region, m = display, np.zeros((1, 1), np.float32)
+        if face is not None:
             size = face.display_window
             if size != display:
                 raise DubKernelsError(
@@ -217,6 +211,19 @@ class MouthComposite(Stage):
         if "mask" in self.job.outputs:
             result["mask"] = mask_frame(m, region, display)
         return result
+
+    def _face_box(self, frame: int, face: Frame | None) -> tuple[int, int, int, int]:
+        """What a face-extent output covers (display coordinates): the face's aligned crop with a margin,
+        and the face layer's data window, so a later pass can crop the face from it as from the plate."""
+        if face is None:
+            return 0, 0, 1, 1
+        landmarks = self.face_track.record(frame).landmarks
+        assert landmarks is not None
+        x0, y0, x1, y1 = CropTransform.from_landmarks(landmarks).source_box()
+        margin = int(EXTENT_MARGIN * max(x1 - x0, y1 - y0))
+        dw, disp = face.data_window, face.display_window
+        return (min(x0 - margin, dw.x - disp.x), min(y0 - margin, dw.y - disp.y),
+                max(x1 + margin, dw.x_end - disp.x), max(y1 + margin, dw.y_end - disp.y))
 
     def composite(self, a0: Frame, face: Frame, frame: int) -> tuple[Window, np.ndarray]:
         """Blend the face into A0's main part in place; return the mask and its region."""
@@ -230,9 +237,9 @@ class MouthComposite(Stage):
         if region is None:
             return a0.display_window, np.zeros((1, 1), np.float32)
         rgb = a0.rgb_indices()
-        rgba = crop(face, region, face.rgb_indices() + [alpha_index(face)])
-        plate_rgb = crop(a0, region, rgb)
-        mouth = np.maximum(in_region(masks[0], region), in_region(masks[1], region))
+        rgba = face.window_pixels(region, face.rgb_indices() + [alpha_index(face)])
+        plate_rgb = a0.window_pixels(region, rgb)
+        mouth = np.maximum(masks[0].over(region), masks[1].over(region))
         m = np.clip(mouth * rgba[..., 3], 0.0, 1.0)
         m[m < MASK_MIN] = 0.0
         if not m.any():

@@ -29,17 +29,18 @@ from dubkernels.face.landmarks68 import interocular
 from dubkernels.face.masks import face_mask, mouth_mask
 from dubkernels.face.mesh import base_points, lift, project, repose, snap, topology
 from dubkernels.face.pose import HeadPose
-from dubkernels.io.frames import Frame, Window, copy_metadata, read_frame, read_spec
+from dubkernels.io.frames import Frame, copy_metadata, read_frame, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.render.raster import coverage, rasterize, region, texture_maps
 from dubkernels.render.reinhard import LabStats, masked_stats, robust, transfer
 from dubkernels.stages.base import Stage, fail
-from dubkernels.stages.common import face_layer, plate, plate_notes, read_checked, track_for
+from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
 from dubkernels.tracks import FrameRecord, Track, save_landmarks
 
 STATS_FACE_SHRINK = -0.15  # colour statistics skip the face border (hair, background)...
 STATS_MOUTH_GROW = 0.15  # ...and the mouth, whose interior differs between takes
+SOURCE_PAD_PX = 3  # dubber pixels read beyond the texture's reach (the cubic filter's taps)
 
 
 def _pose(rec: FrameRecord) -> HeadPose:
@@ -163,9 +164,8 @@ class PoseAlign(Stage):
                 continue
             mask = face_mask(lm, STATS_FACE_SHRINK, 0.0)
             w = mask.window
-            rgb = read_checked(sequence, f, track, what).display_rgb()
-            crop = _crop(rgb, w)
-            keep = (mask.values > 0.5) & ~(_crop(mouth_mask(lm, STATS_MOUTH_GROW, 0.0).full(*rgb.shape[1::-1]), w) > 0)
+            crop = read_box(sequence, f, track, what, (w.x, w.y, w.x_end, w.y_end))[1]
+            keep = (mask.values > 0.5) & ~(mouth_mask(lm, STATS_MOUTH_GROW, 0.0).over(w) > 0)
             stats = masked_stats(self._colour().to_network(crop, space), keep)
             if stats:
                 samples.append(stats)
@@ -186,8 +186,8 @@ class PoseAlign(Stage):
         window = region(mesh.dest, *self.actor_size)
         raster = rasterize(mesh.dest, mesh.depth, topo.triangles, window)
         map_x, map_y = texture_maps(raster, mesh.uv, topo.triangles)
-        source = self._source(self._dubber_frame(frame), mesh)
-        rgb = cv2.remap(source, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT)
+        source, (x0, y0) = self._source(self._dubber_frame(frame), mesh)
+        rgb = cv2.remap(source, map_x - x0, map_y - y0, cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT)
         rgb = self._recolour(rgb)
         alpha = coverage(mesh.dest[topo.outline], window) * (raster.triangle >= 0)
         rgba = np.dstack([np.maximum(rgb, 0.0) * alpha[..., None], alpha]).astype(np.float32)
@@ -195,32 +195,29 @@ class PoseAlign(Stage):
         copy_metadata(layer, read_spec(self.actor.path(frame), frame))  # the actor's timecode, fps...
         return {"out": layer}
 
-    def _source(self, dubber_frame: int, mesh: _FrameMesh) -> np.ndarray:
-        """The dubber frame in scene-linear, pre-filtered when the render shrinks it."""
+    def _source(self, dubber_frame: int, mesh: _FrameMesh) -> tuple[np.ndarray, tuple[int, int]]:
+        """The dubber's face region in scene-linear, pre-filtered when the render shrinks it, and its
+        origin (x, y) in the dubber plate: only the region the texture samples is read."""
+        sigma = 0.5 * (1.0 / mesh.scale - 1.0) + 1e-3 if mesh.scale < 1.0 else 0.0
+        pad = SOURCE_PAD_PX + int(np.ceil(4.0 * sigma))  # the cubic taps and the blur kernel stay inside
+        x0, y0 = np.floor(mesh.uv.min(axis=0)).astype(int) - pad
+        x1, y1 = np.ceil(mesh.uv.max(axis=0)).astype(int) + pad
+        x0, y0 = max(int(x0), 0), max(int(y0), 0)
+        x1, y1 = min(int(x1), self.dubber_size[0]), min(int(y1), self.dubber_size[1])
         sequence = plate(self.job.inputs["dubber"], [dubber_frame], "dubber")
-        rgb = read_checked(sequence, dubber_frame, self.dubber_track, "dubber").display_rgb()
+        rgb = read_box(sequence, dubber_frame, self.dubber_track, "dubber", (x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)))[1]
         space = self.params.dubber_colourspace
         if space:
             rgb = self._colour().convert(rgb, space, self._colour().working)
-        if mesh.scale < 1.0:
-            rgb = cv2.GaussianBlur(rgb, (0, 0), 0.5 * (1.0 / mesh.scale - 1.0) + 1e-3)
-        return rgb
+        if sigma:
+            rgb = cv2.GaussianBlur(rgb, (0, 0), sigma)
+        return rgb, (x0, y0)
 
     def _recolour(self, rgb: np.ndarray) -> np.ndarray:
         if self.stats is None:
             return rgb
         colour = self._colour()
         return colour.from_network(transfer(colour.to_network(rgb), *self.stats))
-
-
-def _crop(image: np.ndarray, w: Window) -> np.ndarray:
-    """``image`` over window ``w``, zero-padded where the window leaves the image."""
-    out = np.zeros((w.height, w.width) + image.shape[2:], image.dtype)
-    x0, y0 = max(w.x, 0), max(w.y, 0)
-    x1, y1 = min(w.x_end, image.shape[1]), min(w.y_end, image.shape[0])
-    if x1 > x0 and y1 > y0:
-        out[y0 - w.y : y1 - w.y, x0 - w.x : x1 - w.x] = image[y0:y1, x0:x1]
-    return out
 
 
 def _smooth(meshes: dict[int, _FrameMesh | None], window: int) -> dict[int, _FrameMesh | None]:

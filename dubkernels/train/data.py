@@ -33,7 +33,7 @@ from dubkernels.errors import DubKernelsError, TrackError
 from dubkernels.face.align import CropTransform
 from dubkernels.face.masks import face_mask, mouth_mask
 from dubkernels.io.files import atomic_write
-from dubkernels.io.frames import Frame, read_frame
+from dubkernels.io.frames import Frame, Window, read_region
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.stages.common import require_frames, require_size
 from dubkernels.stages.mouth_composite import alpha_index
@@ -139,16 +139,11 @@ def _records(track: Track, clip: FaceClip, frames: list[int] | None) -> list[Fra
     return records
 
 
-def _display_alpha(frame: Frame) -> np.ndarray:
-    """The frame's alpha over its display window as float32; 0 outside the data window."""
-    dw, disp = frame.data_window, frame.display_window
-    out = np.zeros((disp.height, disp.width), np.float32)
-    x0, y0 = max(dw.x, disp.x), max(dw.y, disp.y)
-    x1, y1 = min(dw.x_end, disp.x_end), min(dw.y_end, disp.y_end)
-    if x1 > x0 and y1 > y0:
-        source = frame.pixels[y0 - dw.y : y1 - dw.y, x0 - dw.x : x1 - dw.x, alpha_index(frame)]
-        out[y0 - disp.y : y1 - disp.y, x0 - disp.x : x1 - disp.x] = source
-    return out
+def _region_alpha(frame: Frame, region: Window) -> np.ndarray:
+    """The frame's alpha over ``region`` of its display window as float32; 0 outside the data window."""
+    disp = frame.display_window
+    absolute = Window(region.x + disp.x, region.y + disp.y, region.width, region.height)
+    return frame.window_pixels(absolute, [alpha_index(frame)])[..., 0]
 
 
 def _mask_u8(values: np.ndarray) -> np.ndarray:
@@ -203,15 +198,17 @@ def extract_crops(
     face_masks = np.empty((n, size, size), np.uint8)
     mouth_masks = np.empty((n, size, size), np.uint8)
     for i, record in enumerate(records):
-        image = read_frame(sequence.path(record.frame), record.frame)
-        require_size(track, image, _where(clip, record.frame))
         landmarks = record.landmarks
         assert landmarks is not None  # _records keeps only frames with landmarks
         crop = _transform(clip, record.frame, landmarks, size)
-        images[i] = to_uint8(colour.to_network(crop.warp(image.display_rgb())))
+        x0, y0, x1, y1 = crop.source_box()  # only the region under the crop is read
+        region = Window(x0, y0, x1 - x0, y1 - y0)
+        image = read_region(sequence.path(record.frame), region, record.frame)
+        require_size(track, image, _where(clip, record.frame))
+        images[i] = to_uint8(colour.to_network(crop.warp(image.region_rgb(region), origin=(x0, y0))))
         face, mouth = crop_masks(crop, landmarks)
         if clip.is_render:
-            face = np.minimum(face, crop.warp(_display_alpha(image), cv2.INTER_LINEAR))
+            face = np.minimum(face, crop.warp(_region_alpha(image, region), cv2.INTER_LINEAR, origin=(x0, y0)))
         face_masks[i] = _mask_u8(face)
         mouth_masks[i] = _mask_u8(np.minimum(mouth, face))
         if progress:
