@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable, Iterable
 
 import cv2
 import numpy as np
 
 from dubkernels.colour import ColourSpaces, to_uint8
-from dubkernels.errors import FaceError
+from dubkernels.errors import FaceError, FrameError
 from dubkernels.face.detect import Detection, FaceDetector, iou, to_gray
 from dubkernels.face.landmarks68 import interocular
 from dubkernels.face.pose import estimate_head_pose
@@ -39,6 +40,7 @@ from dubkernels.tracks import FrameRecord, Track, box_from_landmarks, file_diges
 log = logging.getLogger(__name__)
 
 TRACK_FACE_PX = 110.0  # the tracking search region is scaled so the face is about this wide
+TRACK_READ_WIDTHS = 1.8  # while tracking, only this many previous face widths around it are read (each way)
 MIN_TRACK_IOU = 0.3  # a detection in the search region must overlap the previous box this much
 
 
@@ -108,11 +110,23 @@ class FaceAnalyzer:
             return min(found, key=distance)
         return max(found, key=lambda d: d.width * max(d.score, 0.0))  # big and sure beats big and doubtful
 
-    def _near_previous(self, rgb: np.ndarray) -> Detection | None:
+    def search_region(self) -> Window | None:
+        """Where the next frame's face is looked for first, and its landmarks fitted (display coordinates):
+        around the previous box, wide enough for both; None before a face is tracked."""
         prev = self.previous
         if prev is None:
             return None
-        h, w = rgb.shape[:2]
+        cx, cy = (prev.box[0] + prev.box[2]) / 2, (prev.box[1] + prev.box[3]) / 2
+        half = int(np.ceil(prev.width * TRACK_READ_WIDTHS)) + 2
+        return Window(int(cx) - half, int(cy) - half, 2 * half, 2 * half)
+
+    def _near_previous(self, rgb: np.ndarray, origin: tuple[int, int] = (0, 0),
+                       size: tuple[int, int] | None = None) -> Detection | None:
+        prev = self.previous
+        if prev is None:
+            return None
+        w, h = size or (rgb.shape[1], rgb.shape[0])
+        ox, oy = origin
         cx, cy = (prev.box[0] + prev.box[2]) / 2, (prev.box[1] + prev.box[3]) / 2
         half = prev.width * 1.1
         x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
@@ -120,7 +134,7 @@ class FaceAnalyzer:
         if x1 - x0 < 16 or y1 - y0 < 16:
             return None
         scale = min(1.0, TRACK_FACE_PX / prev.width)
-        region = rgb[y0:y1, x0:x1]
+        region = rgb[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
         if scale < 1.0:
             region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         found = [d.scaled(1.0 / scale, x0, y0) for d in self.detector.detect(self._gray(region))]
@@ -165,9 +179,19 @@ class FaceAnalyzer:
         if found is None:
             self.previous = None
             return FrameRecord(frame, "missing")
+        return self._detected(rgb, frame, found)
+
+    def track(self, rgb: np.ndarray, frame: int, origin: tuple[int, int], size: tuple[int, int]) -> FrameRecord | None:
+        """The face near the previous one in ``rgb``, the plate's :meth:`search_region` from ``origin``;
+        None when it is not there (then look at the whole frame with :meth:`analyze`)."""
+        found = self._near_previous(rgb, origin, size)
+        return self._detected(rgb, frame, found, origin, size) if found else None
+
+    def _detected(self, rgb: np.ndarray, frame: int, found: Detection, origin: tuple[int, int] = (0, 0),
+                  size: tuple[int, int] | None = None) -> FrameRecord:
         self.previous = found
-        landmarks = self._landmarks(rgb, found.box)
-        h, w = rgb.shape[:2]
+        landmarks = self._landmarks(rgb, found.box, origin)
+        w, h = size or (rgb.shape[1], rgb.shape[0])
         pose = estimate_head_pose(landmarks, w, h).as_dict()
         return FrameRecord(frame, "detected", landmarks, found.box, found.score, pose)
 
@@ -255,22 +279,21 @@ def analyze_sequence(
     for number in sequence.frames:
         path = sequence.path(number)
         known = (guide or {}).get(number)
-        region = guide_region(known) if known is not None else None
-        frame = read_region(path, region, number) if region is not None else read_frame(path, number)
-        disp = frame.display_window
-        if size is None:
-            size = (disp.width, disp.height)
-        elif size != (disp.width, disp.height):
-            raise FaceError(
-                f"{path} (frame {number}): display window {disp.width}x{disp.height} differs from the "
-                f"first frame's {size[0]}x{size[1]}; every frame of a plate must have one resolution."
-            )
-        rgb = frame.region_rgb(region) if region is not None else frame.display_rgb()
-        check_finite(rgb, f"{path} (frame {number})")
-        if region is not None and known is not None:  # a guide: only the region around it is read
-            record = analyzer.guided(rgb, number, known, (region.x, region.y), size)
-        else:
+        # Only a region is read where the face is known (a guide) or expected (tracking); the whole frame
+        # when it is not, or not found there.
+        region = guide_region(known) if known is not None else analyzer.search_region()
+        record = None
+        origin = (0, 0)
+        if region is not None:
+            rgb, size = _read(path, number, size, region)
+            origin = (region.x, region.y)
+            record = analyzer.guided(rgb, number, known, origin, size) if known is not None else \
+                analyzer.track(rgb, number, origin, size)
+        if record is None:
+            rgb, size, origin = *_read(path, number, size), (0, 0)
             record = analyzer.analyze(rgb, number)
+        if record.box is not None:
+            _check_face_finite(rgb, origin, record.box, f"{path} (frame {number})")
         record.digest = file_digest(path)
         records.append(record)
         if progress:
@@ -283,6 +306,37 @@ def analyze_sequence(
         records, size[0], size[1], settings.max_gap, settings.passthrough_missing, sequence.pattern
     )
     return Track(sequence.pattern, size[0], size[1], records, _settings_dict(settings, colour), notes)
+
+
+def _read(path: Path, number: int, size: tuple[int, int] | None,
+          region: Window | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """RGB of a frame over ``region`` (else the display window), checked against the plate's resolution
+    (``size``, the first frame's); returns it and the frame's (width, height)."""
+    frame = read_region(path, region, number) if region is not None else read_frame(path, number)
+    disp = frame.display_window
+    if size is not None and size != (disp.width, disp.height):
+        raise FaceError(
+            f"{path} (frame {number}): display window {disp.width}x{disp.height} differs from the "
+            f"first frame's {size[0]}x{size[1]}; every frame of a plate must have one resolution."
+        )
+    rgb = frame.region_rgb(region) if region is not None else frame.display_rgb()
+    return rgb, (disp.width, disp.height)
+
+
+def _check_face_finite(rgb: np.ndarray, origin: tuple[int, int], box: tuple[float, float, float, float],
+                       where: str) -> None:
+    """NaN/Inf around the face (the box and half its size each way) is an error naming the frame; elsewhere
+    the plate's pixels are its own and pass through the dub untouched."""
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    x0, y0 = max(int(box[0] - 0.5 * bw) - origin[0], 0), max(int(box[1] - 0.5 * bh) - origin[1], 0)
+    x1, y1 = max(int(box[2] + 0.5 * bw) - origin[0], 0), max(int(box[3] + 0.5 * bh) - origin[1], 0)
+    area = rgb[y0:y1, x0:x1]
+    try:
+        check_finite(area, where)
+    except FrameError as exc:  # name the pixel in plate coordinates
+        bad = np.argwhere(~np.isfinite(area).all(axis=-1))[0]
+        raise FrameError(str(exc).replace(f"x={bad[1]}, y={bad[0]}",
+                                          f"x={bad[1] + x0 + origin[0]}, y={bad[0] + y0 + origin[1]}")) from None
 
 
 def _settings_dict(settings: AnalysisSettings, colour: ColourSpaces) -> dict:

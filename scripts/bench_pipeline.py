@@ -6,12 +6,14 @@ writes a shot file, writes the graph's job specs (`dubkernels dub --dry-run`), t
 step as its own `dubkernels run WORK/jobs/STEP.json` process and reports its wall time, time
 per frame and peak resident memory (the largest process of the step, workers included).
 Training runs a fixed number of iterations and is reported apart. Then MouthComposite on a
-40-frame chunk is timed against oiiotool reading and writing the same 40 plate frames.
+40-frame chunk is timed against oiiotool reading and writing the same 40 plate frames. With
+``--mode dub`` (or ``both``, the default) the whole shot also runs as one `dubkernels dub` process,
+as on a workstation, and each step's time comes from its state record.
 
 Targets (issue 8): every step but training at most 1 s per 1080p frame on 2 cores; peak
 memory of a 4K shot at most 4 GiB.
 
-    python scripts/bench_pipeline.py --sizes 1080p 4k --frames 40 --iterations 20
+    python scripts/bench_pipeline.py --sizes 1080x1920 4k --frames 40 --iterations 10
 """
 from __future__ import annotations
 
@@ -83,20 +85,53 @@ def bench_size(name: str, frames: int, iterations: int, work: Path, colour: Colo
     return rows
 
 
+def bench_dub(name: str, frames: int, iterations: int, work: Path, colour: ColourSpaces) -> dict:
+    """`dubkernels dub` of the whole shot as one process (a workstation run): each step's time from its
+    state record, the whole wall time and peak memory."""
+    folder = work / f"{name}-dub"
+    (folder / "actor").mkdir(parents=True)
+    (folder / "dubber").mkdir()
+    actor = make_plates(folder / "actor", SIZES[name], frames, colour)
+    dubber = make_plates(folder / "dubber", SIZES[name], frames, colour)
+    shot = folder / "shot.toml"
+    shot.write_text(template(actor, dubber).replace("iterations = 0 ", f"iterations = {iterations} "))
+    wall, rss = run_process(dubkernels("dub", str(shot), "--no-report", "--progress", "none"))
+    steps = {p.stem: json.loads(p.read_text())["seconds"] for p in sorted((folder / "work" / "state").glob("*.json"))}
+    training = sum(v for k, v in steps.items() if k.startswith("train"))
+    other = sum(v for k, v in steps.items() if not k.startswith("train"))
+    for step, seconds in steps.items():
+        print(f"{name:>9} dub {step:<22} {seconds:8.1f} s {1000 * seconds / frames:8.0f} ms/frame", flush=True)
+    print(f"{name:>9} dub: {wall:.0f} s in all, training {training:.0f} s, every other step {other:.0f} s = "
+          f"{1000 * other / frames:.0f} ms/frame; peak {rss:.0f} MiB", flush=True)
+    return {"size": name, "step": "dub (one process)", "seconds": wall, "training": training, "other": other,
+            "other_per_frame": other / frames, "rss_mib": rss, "steps": steps}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["1080p", "4k"])
     parser.add_argument("--frames", type=int, default=40, help="frames per shot (default 40)")
     parser.add_argument("--iterations", type=int, default=20, help="training iterations per pass (default 20)")
+    parser.add_argument("--mode", choices=("steps", "dub", "both"), default="both",
+                        help="steps: one process per step, as a farm runs them; dub: `dubkernels dub` as one "
+                             "process, as a workstation runs it (default both)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args()
     colour = ColourSpaces()
     rows = []
     with tempfile.TemporaryDirectory(prefix="dubkernels-bench-") as tmp:
         for name in args.sizes:
-            rows += bench_size(name, args.frames, args.iterations, Path(tmp), colour)
+            if args.mode in ("dub", "both"):
+                rows.append(bench_dub(name, args.frames, args.iterations, Path(tmp), colour))
+            if args.mode in ("steps", "both"):
+                rows += bench_size(name, args.frames, args.iterations, Path(tmp), colour)
     print("\nsummary (training apart):")
-    for name in args.sizes:
+    for row in rows:
+        if row["step"] == "dub (one process)":
+            print(f"{row['size']}: dub in one process: every step but training {row['other']:.0f} s for "
+                  f"{args.frames} frames ({1000 * row['other_per_frame']:.0f} ms/frame); training "
+                  f"{row['training']:.0f} s; peak memory {row['rss_mib']:.0f} MiB")
+    for name in args.sizes if args.mode != "dub" else []:
         steps = [r for r in rows if r["size"] == name and "per_frame" in r]
         other = [r for r in steps if not r["step"].startswith("train")]
         worst = max(other, key=lambda r: r["per_frame"])

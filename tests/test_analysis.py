@@ -85,15 +85,26 @@ def test_several_faces_keep_the_tracked_one_and_say_so(tmp_path, colour):
 
 
 def test_nan_pixels_and_resolution_change_name_the_frame(tmp_path, colour):
+    clean = analyze_sequence(_shot(tmp_path / "clean", colour, frames=range(1001, 1004)), colour=colour)
+    nose_x, nose_y = clean.record(1002).landmarks[30].astype(int)  # NaN/Inf where the face is read
+
     def poison(frame, img):
         if frame == 1002:
             img = img.copy()
-            img[10, 20, 0] = np.inf
+            img[nose_y, nose_x, 0] = np.inf
         return img
 
     seq = _shot(tmp_path / "nan", colour, frames=range(1001, 1004), make=poison)
     with pytest.raises(FrameError, match=r"shot\.1002\.exr \(frame 1002\): 1 NaN/Inf"):
         analyze_sequence(seq, colour=colour)
+
+    def far_off(frame, img):  # away from the face nothing is read: the plate's pixel passes through untouched
+        img = img.copy()
+        img[2, 2, 0] = np.nan
+        return img
+
+    seq = _shot(tmp_path / "far", colour, frames=range(1001, 1004), make=far_off)
+    assert analyze_sequence(seq, colour=colour).counts()["detected"] == 3
 
     seq = _shot(tmp_path / "res", colour, frames=range(1001, 1003))
     write_frame(seq.path(1002), new_frame(np.zeros((100, 100, 3), np.float32)))

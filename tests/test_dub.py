@@ -20,8 +20,10 @@ from dubkernels.io.frames import read_frame
 from dubkernels.metrics.image import changed_outside
 from dubkernels.pipeline.dub import dub_shot
 from dubkernels.pipeline.shot import load_shot, template
+from dubkernels.report.write import write_report
 from dubkernels.sample import make_sample
 from tests.conftest import REPO
+from tests.fake_metric_models import save_fake_models
 
 FRAMES = [1001, 1002, 1003, 1004, 1005]
 TINY = {"name": "tiny", "model": {"resolution": 32, "widths": [8, 16, 32]},
@@ -85,6 +87,21 @@ def test_no_pixel_outside_the_mask_changes_in_any_final_frame(dubbed):
         mask = read_frame(result.graph.files["pass2_mask"].replace("####", str(f)))
         assert changed_outside(a0, out, mask) == 0
         assert out.channel_names == a0.channel_names and out.pixels.dtype == a0.pixels.dtype
+
+
+def test_the_report_measures_lpips_and_fid_only_when_given(dubbed, tmp_path):
+    root, made, shot, result = dubbed
+    models = save_fake_models(tmp_path)
+    plain = write_report(shot.work)
+    summary = json.loads(plain.metrics.read_text())["summary"]
+    assert all("lpips" not in summary[n] and "fid" not in summary[n] for n in ("paste", "pass1", "pass2"))
+    assert "LPIPS: skipped: no LPIPS model given" in plain.index.read_text()
+    measured = write_report(shot.work, lpips_model=models[0], fid_model=models[1])
+    summary = json.loads(measured.metrics.read_text())["summary"]
+    for name in ("paste", "pass1", "pass2"):
+        assert summary[name]["lpips"] >= 0.0 and np.isfinite(summary[name]["fid"])
+    html = measured.index.read_text()
+    assert "LPIPS vs A0, mouth box" in html and "skipped: no LPIPS" not in html
 
 
 def test_a_rerun_skips_everything_and_a_changed_parameter_reruns_exactly_its_dependants(dubbed):

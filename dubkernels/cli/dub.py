@@ -80,6 +80,9 @@ def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] |
         return 0
     ran, skipped = result.run.ran(), result.run.skipped()
     print(f"dub {shot.name}: {len(ran)} steps run, {len(skipped)} up to date")
+    if ran:
+        print(f"time:         {result.run.seconds(True):.0f} s training, {result.run.seconds(False):.0f} s the other "
+              "steps")
     print(f"final shot:   {result.output}")
     if result.report is not None:
         print(f"report:       {result.report.index}")

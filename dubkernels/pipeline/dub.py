@@ -2,7 +2,7 @@
 
 Each step's job spec is written to ``WORK/jobs/STEP.json`` (what the farm and Nuke run).
 When a step succeeds, ``WORK/state/STEP.json`` records what it was made from (parameters,
-OCIO config, the content of its inputs) and what it wrote. A rerun compares: a step whose
+OCIO config, the content of its inputs), what it wrote and how long it took. A rerun compares: a step whose
 record still holds is skipped; any other runs, and the log says why (new, parameters,
 an input, missing outputs, unfinished training). Inside a step the job's own identity
 skips frames already rendered, so a killed run resumes where it stopped.
@@ -23,6 +23,7 @@ from dubkernels.jobs.spec import JobError, save_job
 from dubkernels.jobs.summary import Summary
 from dubkernels.pipeline.graph import Graph, Step
 from dubkernels.pipeline.runner import run_job
+from dubkernels.stages.base import worker_context
 
 
 @dataclass
@@ -45,6 +46,10 @@ class DubRun:
 
     def skipped(self) -> list[str]:
         return [r.name for r in self.results if r.action == "skipped"]
+
+    def seconds(self, training: bool) -> float:
+        """Wall time of the steps run: the training steps, or every other step."""
+        return sum(r.seconds for r in self.results if r.name.startswith("train_") == training)
 
 
 def step_record(step: Step) -> dict[str, Any]:
@@ -123,6 +128,7 @@ def run_graph(
     """Run the steps of ``graph`` in order (those between ``start`` and ``until``)."""
     overall, step_progress = overall or Progress(), step_progress or Progress()
     first, last = _window(graph, start, until)
+    worker_context(job_kind(s.job.stage).runner.split(":")[0] for s in graph.steps if job_kind(s.job.stage).per_frame)
     run = DubRun()
     for step in graph.steps:
         save_job(step.job, work / "jobs" / f"{step.name}.json")
@@ -150,9 +156,11 @@ def run_graph(
         for note in summary.notes:
             log(f"    note: {note}")
         complete = not any("time budget" in note for note in summary.notes)
-        atomic_write_text(_state_path(work, step.name), json.dumps({**step_record(step), "complete": complete},
-                                                                   indent=1) + "\n")
-        run.results.append(StepResult(step.name, "ran", reason, summary, time.monotonic() - began))
+        seconds = time.monotonic() - began
+        log(f"    {step.name}: {seconds:.1f} s")
+        record = {**step_record(step), "complete": complete, "seconds": round(seconds, 2)}
+        atomic_write_text(_state_path(work, step.name), json.dumps(record, indent=1) + "\n")
+        run.results.append(StepResult(step.name, "ran", reason, summary, seconds))
         overall.advance(1)
     overall.finish()
     return run
@@ -196,5 +204,6 @@ def dub_shot(shot: Any, *, start: str | None = None, until: str | None = None, d
         from dubkernels.report.write import write_report
 
         log("report: measuring the paste baseline, pass 1 and pass 2")
-        result.report = write_report(shot.work, shot.name, shot.ocio or None, step_progress)
+        result.report = write_report(shot.work, shot.name, shot.ocio or None, step_progress,
+                                     shot.lpips_model or None, shot.fid_model or None)
     return result

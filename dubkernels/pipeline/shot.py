@@ -3,7 +3,8 @@
 ``dubkernels dub --template`` writes a commented one. Sections: ``[shot]`` (output, work
 folder, frames, OCIO config, device), ``[actor]`` and ``[dubber]`` (an EXR pattern or a
 mov/mp4, with its colourspace; the dubber's offset), ``[train]`` (preset, iterations,
-time budget, pre-training checkpoint), and one section per job kind whose parameters
+time budget, pre-training checkpoint), ``[report]`` (local LPIPS and FID model files), and one
+section per job kind whose parameters
 you want to change (``[analyze]``, ``[pose_align]``, ``[identity_swap]``, ``[stabilize]``,
 ``[mouth_composite]``). Relative paths resolve against the shot file's folder. Any key
 can be overridden on the command line as ``section.key=value``; an unknown key is an
@@ -77,6 +78,8 @@ class Shot:
     workers: int = 0  # processes for per-frame steps (0: one per core)
     train: TrainSettings = field(default_factory=TrainSettings)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lpips_model: str = ""  # the report's LPIPS and FID model files (empty: skipped)
+    fid_model: str = ""
 
 
 # section -> key -> (default, help); the template is written from this table.
@@ -106,6 +109,10 @@ SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
         "init": ("", "pre-training checkpoint (encoder + style module); pass 2 starts from pass 1's"),
         "seed": (0, "random seed"),
         "workers": (-1, "data-loading processes (-1: a quarter of the cores, at most 4; 0: none)"),
+    },
+    "report": {
+        "lpips_model": ("", "local vgg16.pt (StyleGAN2-ADA metrics) to measure LPIPS (empty: skipped)"),
+        "fid_model": ("", "local inception-2015-12-05.pt (StyleGAN2-ADA metrics) to measure FID (empty: skipped)"),
     },
 }
 
@@ -192,7 +199,7 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
     where = str(path)
     _check_keys(data, where)
     folder = path.resolve().parent
-    s, a, d, t = (_section(data, name, where) for name in ("shot", "actor", "dubber", "train"))
+    s, a, d, t, r = (_section(data, name, where) for name in ("shot", "actor", "dubber", "train", "report"))
     for role, take in (("actor", a), ("dubber", d)):
         if role not in data or "source" not in data[role]:
             raise ShotError(f"{where}: [{role}] needs a source (an EXR pattern or a mov/mp4).")
@@ -219,7 +226,8 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
     return Shot(path, s["name"], _resolve(folder, s["output"]), Path(_resolve(folder, s["work"])),
                 Take(_resolve(folder, a["source"]), a["colourspace"]),
                 Take(_resolve(folder, d["source"]), d["colourspace"], d["offset"]),
-                s["frames"], ocio, s["device"], s["workers"], train, stages)
+                s["frames"], ocio, s["device"], s["workers"], train, stages, _resolve(folder, r["lpips_model"]),
+                _resolve(folder, r["fid_model"]))
 
 
 def load_shot(path: str | Path, overrides: list[str] | None = None) -> Shot:

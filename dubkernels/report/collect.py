@@ -26,6 +26,7 @@ from dubkernels.colour import ColourSpaces, colour_spaces, to_uint8
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.landmarks68 import MOUTH
 from dubkernels.io.frames import Frame, read_frame
+from dubkernels.metrics.perceptual import PerceptualModels, frechet_distance
 from dubkernels.io.sequences import output_sequence
 from dubkernels.metrics import image as im
 from dubkernels.metrics import lipsync
@@ -162,8 +163,11 @@ class _Reader:
 
 
 def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None] | None = None,
-            on_total: Callable[[int], None] | None = None) -> ShotMetrics:
-    """Measure the dub in ``work`` frame by frame (frames stream: nothing holds the shot in memory)."""
+            on_total: Callable[[int], None] | None = None, perceptual: PerceptualModels | None = None) -> ShotMetrics:
+    """Measure the dub in ``work`` frame by frame (frames stream: nothing holds the shot in memory).
+
+    ``perceptual`` adds LPIPS and FID of the mouth boxes against A0's (each when its model is given).
+    """
     files = load_files(work)
     colour = colour_spaces(ocio)
     reader = _Reader(colour)
@@ -248,8 +252,20 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
             "flicker": flick, "flicker_vs_actor": flick / max(a0_flicker, 1e-12),
             "frames_without_face": int(np.count_nonzero(~np.isfinite(landmarks[name]).all(axis=(1, 2)))),
             **identity.get(name, {}),
+            **_perceptual(perceptual, boxes["actor"], boxes[name]),
         }
     return metrics
+
+
+def _perceptual(models: PerceptualModels | None, a0: list[np.ndarray], result: list[np.ndarray]) -> dict[str, float]:
+    """Mean LPIPS of the result's mouth boxes against A0's, and the FID of the two sets (when models are given)."""
+    out: dict[str, float] = {}
+    if models is not None and models.vgg16 is not None:
+        out["lpips"] = _mean([models.lpips([a], [r])[0] for a, r in zip(a0, result)])
+    if models is not None and models.inception is not None:
+        out["fid"] = frechet_distance(np.concatenate([models.features([a]) for a in a0]),
+                                      np.concatenate([models.features([r]) for r in result]))
+    return out
 
 
 def _mean(values: Any) -> float:

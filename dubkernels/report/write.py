@@ -32,6 +32,8 @@ ROWS = (
     ("ssim", "SSIM vs A0, whole frame", "", "{:.5f}"),
     ("mouth_psnr", "PSNR vs A0, mouth box (dB)", "", "{:.2f}"),
     ("mouth_ssim", "SSIM vs A0, mouth box", "", "{:.4f}"),
+    ("lpips", "LPIPS vs A0, mouth box", "lower: nearer the plate (paper 0.02-0.04, whole face)", "{:.4f}"),
+    ("fid", "FID vs A0's mouth boxes", "lower is better (few frames: a rough guide)", "{:.2f}"),
     ("sharpness_vs_actor", "mouth sharpness / A0's", "1 = as sharp as the plate", "{:.3f}"),
     ("jitter_vs_dubber", "mouth jitter / dubber's", "1 = as steady as the dubber", "{:.3f}"),
     ("flicker_vs_actor", "mouth-box flicker / A0's", "1 = as steady as the plate", "{:.3f}"),
@@ -96,18 +98,29 @@ same mask and no identity network; pass 2 is the delivered shot.</p>
 """
 
 
-def write_report(work: str | Path, name: str = "", ocio: str | None = None,
-                 progress: Progress | None = None) -> Report:
-    """Measure the dub in ``work`` and write its report under ``work/report``."""
+def write_report(work: str | Path, name: str = "", ocio: str | None = None, progress: Progress | None = None,
+                 lpips_model: str | Path | None = None, fid_model: str | Path | None = None) -> Report:
+    """Measure the dub in ``work`` and write its report under ``work/report``.
+
+    LPIPS and FID are measured when their TorchScript files are given (see metrics/perceptual.py).
+    """
     work = Path(work)
     progress = progress or Progress()
     files = load_files(work)
     name = name or json.loads((work / "files.json").read_text(encoding="utf-8")).get("name", work.name)
+    models = None
+    if lpips_model or fid_model:
+        from dubkernels.metrics.perceptual import PerceptualModels
+
+        models = PerceptualModels.load(lpips_model, fid_model)  # a bad file fails before any measuring
     progress.start("report: measure", None)
-    metrics = collect(work, ocio, progress.callback(), progress.set_total)
+    metrics = collect(work, ocio, progress.callback(), progress.set_total, models)
     progress.finish()
-    skipped = ["LPIPS and FID: skipped: they need local weight files and nothing downloads at run time; this "
-               "version takes none yet"]
+    skipped = [f"{what}: skipped: no {option} given (a local {file}; nothing downloads at run time)"
+               for what, option, file, given in (
+                   ("LPIPS", "LPIPS model", "vgg16.pt of the StyleGAN2-ADA metrics", lpips_model),
+                   ("FID", "FID model", "inception-2015-12-05.pt of the StyleGAN2-ADA metrics", fid_model))
+               if not given]
     colour = colour_spaces(ocio)
     track = load_track(files["actor_track"])
     folder = work / "report"

@@ -108,6 +108,26 @@ def output_is_current(path: Path, identity: str, key: str) -> bool:
 _WORKER_STAGE: Stage | None = None
 
 
+def worker_context(modules: Iterable[str] = ()) -> multiprocessing.context.BaseContext:
+    """The start method of worker processes: a fork server that imports ``modules`` once (each worker then
+    starts in milliseconds, not the seconds a fresh interpreter takes to import OpenImageIO, OpenCV and
+    torch), or fresh interpreters where there is no fork server (Windows).
+
+    The modules named by the first call are the ones preloaded: a dub names every stage's at its start.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    global _PRELOADED
+    if not _PRELOADED:
+        context.set_forkserver_preload(sorted(set(modules)))
+        _PRELOADED = True
+    return context
+
+
+_PRELOADED = False
+
+
 def _init_worker(stage: Stage) -> None:
     global _WORKER_STAGE
     _WORKER_STAGE = stage
@@ -164,7 +184,7 @@ def run_stage(stage: Stage, *, force: bool = False, workers: int | None = None,
         finished = (_render_and_write((stage, b, outputs, identity, keys)) for b in batches)
         _collect(finished, summary, progress)
     else:
-        context = multiprocessing.get_context("spawn")
+        context = worker_context([type(stage).__module__])
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(stage,)) as pool:
             args = [(None, b, outputs, identity, {f: keys[f] for f in b}) for b in batches]
             _collect(pool.map(_render_and_write, args), summary, progress)
