@@ -138,6 +138,16 @@ KINDS: dict[str, JobKind] = {k.name: k for k in (
                                           "`analyze --guide`)", optional=True)),
         params=P.PoseAlignParams, runner="dubkernels.stages.pose_align:PoseAlign", per_frame=True),
     JobKind(
+        "own_mouth", "Warp the actor's own nearest mouth onto the dubber's mouth shape, frame by frame.",
+        inputs=(_io("actor", "sequence", "actor plate A0 (the mouths to choose from)"),
+                _io("actor_track", "track", "track of the actor plate"),
+                _io("target_track", "track", "where each frame's mouth must be: the track of PoseAlign's render "
+                                             "(the dubber's mouth in the actor's pose)")),
+        outputs=(_io("out", "sequence", "RGBA face layer in the actor's plate coordinates"),
+                 _io("landmarks", "file", "the 68 landmarks the layer was warped onto (a guide for "
+                                          "`analyze --guide`)", optional=True)),
+        params=P.OwnMouthParams, runner="dubkernels.stages.own_mouth:OwnMouth", per_frame=True),
+    JobKind(
         "identity_swap", "Give the input face the actor's identity with the trained Y-network.",
         inputs=(_io("face", "sequence", "input face sequence: aligned dubber render (pass 1) or the pass-1 result (pass 2)"),
                 _io("face_track", "track", "track of the input face sequence"),

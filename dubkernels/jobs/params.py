@@ -86,6 +86,19 @@ class PoseAlignParams:
 
 
 @dataclass
+class OwnMouthParams:
+    """How the actor's own mouth frames are chosen."""
+
+    jump_cost: float = param(0.02, "cost of cutting to a non-consecutive actor frame, in interocular distances "
+                                   "of mouth shape (higher: longer runs of the actor's own motion)", min=0.0, max=10.0)
+    candidates: int = param(8, "nearest actor frames considered per frame", min=1, max=1000)
+    pose_weight: float = param(0.1, "weight of the head-pose difference (yaw, pitch in radians) against mouth "
+                                    "shape", min=0.0, max=10.0)
+    max_distance: float = param(0.08, "frames whose nearest actor mouth is further than this (interocular "
+                                      "distances) are named: the take lacks that shape", min=0.0, max=10.0)
+
+
+@dataclass
 class IdentitySwapParams:
     mask_grow: float = param(0.0, "face mask growth, fraction of the IOD", min=-0.5, max=2.0)
     mask_feather: float = param(0.08, "face mask feather, fraction of the IOD", min=0.0, max=1.0)

@@ -1,0 +1,122 @@
+"""OwnMouth: the actor's own mouth, re-timed to the dubber's (a training-free baseline and quick look).
+
+Sequence-level (``prepare``): the mouth shape of every actor frame and of every target frame (the
+landmarks PoseAlign drew: the dubber's mouth in the actor's pose), and for each target the actor
+frame with the nearest shape, chosen along the shot so consecutive actor frames follow on
+(:mod:`dubkernels.face.mouth_match`). Targets no actor frame comes near are named in a note:
+the take lacks that shape (often a wide-open mouth with teeth).
+
+Per frame (``render``): the chosen actor frame's face is warped with the dense face mesh from its
+own landmarks onto the target landmarks, so the real lips, teeth and skin of the actor land
+exactly where the dubber's mouth is, as an RGBA face layer like PoseAlign's (alpha = the mesh's
+coverage). It is sharp and the actor's identity by construction; MouthComposite puts it in A0.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dubkernels.face.mesh import base_points, topology
+from dubkernels.face.mouth_match import choose_frames, mouth_shapes, shape_distances
+from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
+from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
+from dubkernels.jobs.kinds import KINDS
+from dubkernels.render.raster import coverage, rasterize, region, texture_maps
+from dubkernels.stages.base import Stage, fail
+from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
+from dubkernels.tracks import Track, save_landmarks
+
+SOURCE_PAD_PX = 3  # actor pixels read beyond the texture's reach (the cubic filter's taps)
+
+
+def _landmarks(track: Track, frames: list[int]) -> np.ndarray:
+    """(N, 68, 2) landmarks of ``frames`` (NaN without a face)."""
+    out = np.full((len(frames), 68, 2), np.nan)
+    for i, f in enumerate(frames):
+        lm = track.record(f).landmarks
+        if lm is not None:
+            out[i] = lm
+    return out
+
+
+def _poses(track: Track, frames: list[int]) -> np.ndarray:
+    """(N, 2) yaw and pitch in radians (NaN without a pose)."""
+    out = np.full((len(frames), 2), np.nan)
+    for i, f in enumerate(frames):
+        pose = track.record(f).pose
+        if pose:
+            out[i] = np.radians([pose["yaw"], pose["pitch"]])
+    return out
+
+
+class OwnMouth(Stage):
+    """Warp the actor's own nearest mouth onto the dubber's mouth shape, frame by frame."""
+
+    kind = KINDS["own_mouth"]
+
+    def frames(self) -> list[int]:
+        target = track_for(self.job.inputs["target_track"], "target_track")
+        actor = set(track_for(self.job.inputs["actor_track"], "actor_track").frames)
+        return [f for f in target.frames if f in actor]
+
+    def prepare(self) -> list[str]:
+        self.actor_track = track_for(self.job.inputs["actor_track"], "actor_track")
+        self.target_track = track_for(self.job.inputs["target_track"], "target_track")
+        shot = self.frames()
+        sources = [f for f in self.actor_track.frames if self.actor_track.record(f).landmarks is not None]
+        if not sources:
+            raise fail(self.name, "the actor track has no frame with a face; analyze the actor plate first.")
+        chunk = parse_frames(self.job.frames) if self.job.frames else shot
+        targets = _landmarks(self.target_track, shot)
+        distances = shape_distances(mouth_shapes(targets), mouth_shapes(_landmarks(self.actor_track, sources)),
+                                    _poses(self.target_track, shot), _poses(self.actor_track, sources),
+                                    self.params.pose_weight)
+        picks = choose_frames(distances, self.params.jump_cost, self.params.candidates)
+        self.source = {f: sources[p] for f, p in zip(shot, picks) if p >= 0}
+        used = {self.source[f] for f in chunk if f in self.source}
+        self.plate = plate(self.job.inputs["actor"], sorted(used | set(chunk)), "actor")  # sources, and timecodes
+        notes = plate_notes(self.actor_track, self.plate, sorted(used), "actor_track")
+        nearest = distances[np.arange(len(shot)), np.maximum(picks, 0)]
+        far = [f for f, d, p in zip(shot, nearest, picks) if p >= 0 and d > self.params.max_distance]
+        if far:
+            notes.append(f"frames {format_frames(far)}: no actor frame has a mouth near the dubber's (nearest "
+                         f"{float(nearest[[shot.index(f) for f in far]].max()):.3f} interocular distances, more than "
+                         f"max_distance {self.params.max_distance}): the actor's take lacks that shape")
+        jumps = sum(1 for a, b in zip(shot, shot[1:]) if a in self.source and b in self.source
+                    and self.source[b] != self.source[a] + 1)
+        notes.append(f"{len(set(self.source.values()))} actor frames used, {jumps} cuts between runs")
+        if "landmarks" in self.job.outputs:
+            save_landmarks(self.job.outputs["landmarks"], {f: targets[i] for i, f in enumerate(shot)
+                                                           if f in self.source}, "own_mouth")
+        return notes
+
+    def frame_inputs(self, frame: int) -> list[Path]:
+        source = self.source.get(frame, frame)
+        return [output_sequence(self.job.inputs["actor"], [source]).path(source)]
+
+    def render(self, frame: int) -> dict[str, Frame]:
+        target = self.target_track.record(frame).landmarks
+        width, height = self.actor_track.width, self.actor_track.height
+        if frame not in self.source or target is None:
+            return {"out": face_layer(np.zeros((1, 1, 4), np.float32), (0, 0), Window(0, 0, width, height))}
+        source_frame = self.source[frame]
+        source = self.actor_track.record(source_frame).landmarks
+        assert source is not None
+        topo = topology()
+        dest, uv = topo.dense(base_points(target)), topo.dense(base_points(source))
+        window = region(dest, width, height)
+        raster = rasterize(dest, np.zeros(len(dest)), topo.triangles, window)
+        map_x, map_y = texture_maps(raster, uv, topo.triangles)
+        x0, y0 = np.floor(uv.min(axis=0)).astype(int) - SOURCE_PAD_PX
+        x1, y1 = np.ceil(uv.max(axis=0)).astype(int) + SOURCE_PAD_PX
+        box = (max(int(x0), 0), max(int(y0), 0), min(int(x1), width), min(int(y1), height))
+        image, rgb = read_box(self.plate, source_frame, self.actor_track, "actor", box)
+        warped = cv2.remap(rgb, map_x - box[0], map_y - box[1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT)
+        alpha = coverage(dest[topo.outline], window) * (raster.triangle >= 0)
+        rgba = np.dstack([np.maximum(warped, 0.0) * alpha[..., None], alpha]).astype(np.float32)
+        display = image.display_window
+        layer = face_layer(rgba, (display.x + window.x, display.y + window.y), display)
+        copy_metadata(layer, read_spec(self.plate.path(frame), frame))  # frame's own timecode, not the source's
+        return {"out": layer}

@@ -1,0 +1,113 @@
+"""The actor's-own-mouth baseline: mouth shapes are pose-free, the nearest mouth is picked, runs of
+consecutive actor frames are preferred, and the stage warps the chosen frame onto the target."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skimage.transform import SimilarityTransform
+
+from dubkernels.face.align import template
+from dubkernels.face.landmarks68 import INNER_LIPS, JAW, OUTER_LIPS, STABLE
+from dubkernels.face.mouth_match import choose_frames, mouth_shapes, shape_distances
+from dubkernels.io.frames import read_frame
+from dubkernels.jobs.spec import Job
+from dubkernels.stages.base import run_stage
+from dubkernels.stages.own_mouth import OwnMouth
+from dubkernels.tracks import FrameRecord, Track, load_track, save_track
+from tests.stage_data import make_shot
+
+
+def face(opening: float, shift=(300.0, 200.0), scale: float = 1.0, roll: float = 0.0) -> np.ndarray:
+    """The frontal mean face with its lower lip and chin dropped by ``opening`` pixels (of a 256 crop)."""
+    points = template(256).copy()
+    lower = [i for i in OUTER_LIPS + INNER_LIPS if points[i, 1] > points[list(OUTER_LIPS)][:, 1].mean()]
+    points[lower, 1] += opening
+    points[list(JAW[5:12]), 1] += opening
+    c, s = np.cos(roll), np.sin(roll)
+    return (points - 128.0) @ np.array([[c, -s], [s, c]]).T * scale + shift
+
+
+def test_mouth_shapes_ignore_position_size_and_roll():
+    a = mouth_shapes(np.stack([face(6.0)]))
+    b = mouth_shapes(np.stack([face(6.0, shift=(900.0, 50.0), scale=2.5, roll=0.3)]))
+    np.testing.assert_allclose(a, b, atol=1e-9)
+    assert not np.allclose(a, mouth_shapes(np.stack([face(9.0)])))
+    assert np.isnan(mouth_shapes(np.full((1, 68, 2), np.nan))).all()
+
+
+def test_the_nearest_mouth_is_picked_and_runs_are_preferred():
+    openings = np.array([0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0])
+    actor = mouth_shapes(np.stack([face(o, scale=1.3) for o in openings]))
+    wanted = np.array([11.6, 0.3, 6.2, 3.9])
+    targets = mouth_shapes(np.stack([face(o, shift=(50.0, 60.0)) for o in wanted]))
+    distances = shape_distances(targets, actor)
+    picks = choose_frames(distances, jump_cost=0.0)
+    assert picks.tolist() == [6, 0, 3, 2]  # each the nearest opening
+
+    # A slow opening: frame by frame the nearest source alternates; a jump cost keeps a run of frames.
+    ramp = mouth_shapes(np.stack([face(o) for o in (2.9, 4.1, 4.9, 6.1, 7.1)]))
+    d = shape_distances(ramp, actor)
+    free, steady = choose_frames(d, jump_cost=0.0), choose_frames(d, jump_cost=1.0)
+    cuts = lambda p: int(np.sum(np.diff(p) != 1))  # noqa: E731
+    assert cuts(steady) < cuts(free) and cuts(steady) == 0
+
+
+def test_a_target_without_a_face_gets_no_source_and_pose_counts():
+    actor = mouth_shapes(np.stack([face(0.0), face(5.0)]))
+    targets = mouth_shapes(np.stack([face(5.0), np.full((68, 2), np.nan)]))
+    assert choose_frames(shape_distances(targets, actor), 0.01).tolist() == [1, -1]
+    same = np.stack([face(5.0), face(5.0)])
+    turned = shape_distances(mouth_shapes(same[:1]), mouth_shapes(same), np.zeros((1, 2)),
+                             np.array([[0.0, 0.0], [0.5, 0.0]]), pose_weight=1.0)
+    assert turned[0, 0] == pytest.approx(0.0) and turned[0, 1] == pytest.approx(0.5)
+
+
+@pytest.fixture(scope="module")
+def shot(tmp_path_factory):
+    return make_shot(tmp_path_factory.mktemp("own"))
+
+
+def _run(shot, tmp_path, target_track, **params):
+    job = Job("own_mouth", {"actor": shot.actor, "actor_track": shot.actor_track, "target_track": target_track},
+              {"out": str(tmp_path / "own.####.exr"), "landmarks": str(tmp_path / "own.landmarks.json")},
+              params=params)
+    return run_stage(OwnMouth(job), workers=1)
+
+
+def test_with_the_actor_as_target_every_frame_is_its_own_mouth(shot, tmp_path):
+    summary = _run(shot, tmp_path, shot.actor_track)
+    assert summary.done == shot.frames
+    assert any(f"{len(shot.frames)} actor frames used, 0 cuts" in n for n in summary.notes)
+    track = load_track(shot.actor_track)
+    for f in shot.frames:
+        layer = read_frame(tmp_path / f"own.{f}.exr")
+        plate = read_frame(shot.actor.replace("####", str(f)))
+        w = layer.data_window
+        alpha = layer.pixels[..., 3].astype(np.float32)
+        solid = alpha > 0.999
+        rgb = layer.pixels[..., :3].astype(np.float32)[solid]
+        original = plate.display_rgb()[w.y : w.y_end, w.x : w.x_end][solid]
+        assert solid.sum() > 1000 and np.abs(rgb - original).mean() < 0.01  # the identity warp: the plate itself
+        lm = track.record(f).landmarks
+        assert w.x <= lm[:, 0].min() and lm[:, 0].max() <= w.x_end  # the face layer covers the face
+
+
+def test_another_mouth_is_taken_from_the_actor_take(shot, tmp_path):
+    actor = load_track(shot.actor_track)
+    first, last = shot.frames[0], shot.frames[-1]
+    # Target: every frame wants the mouth the actor had on the last frame, at its own place and pose.
+    records = []
+    for f in shot.frames:
+        rec = actor.record(f)
+        lm = rec.landmarks.copy()
+        wanted = actor.record(last).landmarks
+        fit = SimilarityTransform.from_estimate(wanted[list(STABLE)], lm[list(STABLE)])
+        lm[48:68] = fit(wanted[48:68])
+        records.append(FrameRecord(f, "detected", lm, rec.box, 1.0, rec.pose))
+    target = Track(actor.source, actor.width, actor.height, records, {}, [])
+    save_track(target, tmp_path / "target.track.json")
+    summary = _run(shot, tmp_path, str(tmp_path / "target.track.json"), jump_cost=0.0)
+    assert summary.done == shot.frames
+    assert any(n.startswith("1 actor frames used") for n in summary.notes)  # the last frame's mouth, every time
+    assert first != last
