@@ -5,8 +5,10 @@ outputs it reads. Pass 1: ingest (videos) -> analyze -> PoseAlign (the dubber in
 pose, and the actor's own render) -> train -> IdentitySwap -> LandmarkStabilize ->
 MouthComposite onto A0. Pass 2: the same with the pass-1 result as the dubber (same pose, so
 no PoseAlign) -> the final shot. A baseline "paste" (the PoseAlign render composited with the
-same mask, no network) is made for the report. Only the final shot is written at plate extent; the
-pass-1 result and the paste cover the region around the face (pass 2 and the report look nowhere else).
+same mask, no network) is made for the report, and so is the training-free "own mouth" baseline (the
+actor's own nearest mouths warped onto the dubber's: OwnMouth), right after PoseAlign. Only the final
+shot is written at plate extent; the pass-1 result and the baselines cover the region around the face
+(pass 2 and the report look nowhere else).
 
 Generated faces are analysed with a guide: the landmarks PoseAlign drew and the landmarks of
 each step's input (IdentitySwap keeps the expression; LandmarkStabilize writes where it moved
@@ -141,6 +143,21 @@ class _Builder:
         self.files[f"{group}_mask"] = self.seq(f"{group}/mask", "mask")
         return out
 
+    def own_mouth(self, actor: str, actor_track: str, target_track: str) -> None:
+        """The training-free baseline: the actor's own nearest mouths on the dubber's, composited over the face."""
+        own, landmarks = self.seq("baseline/own", "own"), self.path("baseline/own/own.landmarks.json")
+        self.add("own_mouth", "own_mouth", {"actor": actor, "actor_track": actor_track, "target_track": target_track},
+                 {"out": own, "landmarks": landmarks}, "baseline",
+                 "baseline: the actor's own nearest mouth warped onto the dubber's (no training)")
+        own_track = self.analyze_face("own", own, landmarks, "baseline", "actor's-own-mouth layer")
+        comp, mask = self.seq("baseline/own_comp", "own_comp"), self.seq("baseline/own_mask", "own_mask")
+        self.add("composite_own", "mouth_composite",
+                 {"actor": actor, "actor_track": actor_track, "face": own, "face_track": own_track},
+                 {"out": comp, "mask": mask}, "baseline", "baseline: the actor's own mouth composited into A0",
+                 {"uncovered": "copy", "extent": "face"})
+        comp_track = self.analyze_face("own_comp", comp, own_track, "baseline", "actor's-own-mouth baseline")
+        self.files.update({"own": comp, "own_track": comp_track, "own_mask": mask})
+
     def build(self) -> Graph:
         actor, actor_track = self.take("actor")
         dubber, dubber_track = self.take("dubber")
@@ -156,6 +173,7 @@ class _Builder:
                  {"colour_transfer": False})
         pa_track = self.analyze_face("pa", pa, pa_landmarks, "pass1", "dubber render")
         par_track = self.analyze_face("par", par, par_landmarks, "pass1", "actor render")
+        self.own_mouth(actor, actor_track, pa_track)
         ckpt1 = self.train("pass1", {"actor": actor, "actor_track": actor_track, "dubber": dubber,
                                      "dubber_track": dubber_track, "actor_render": par, "actor_render_track": par_track,
                                      "dubber_render": pa, "dubber_render_track": pa_track}, self.shot.train.init)

@@ -1,4 +1,5 @@
-"""Per-frame and summary metrics of a dub: the baseline paste, pass 1 and pass 2 against A0 and the dubber.
+"""Per-frame and summary metrics of a dub: the baselines (paste, own mouth), pass 1 and pass 2 against A0
+and the dubber.
 
 Read from the dub's work folder (``files.json`` names every sequence and track). For each
 result: localisation (pixels outside its mask that differ from A0, all channels and parts),
@@ -33,8 +34,8 @@ from dubkernels.metrics import lipsync
 from dubkernels.metrics.face_identity import descriptor, distance
 from dubkernels.tracks import Track, load_track
 
-RESULTS = ("paste", "pass1", "pass2")
-LABELS = {"paste": "paste (no network)", "pass1": "pass 1", "pass2": "pass 2"}
+RESULTS = ("paste", "own", "pass1", "pass2")
+LABELS = {"paste": "paste (no network)", "own": "own mouth (no training)", "pass1": "pass 1", "pass2": "pass 2"}
 MOUTH_BOX_IOD = 1.3  # side of the mouth box, in interocular distances
 SSIM_REACH = 7  # a 7x7 window reaching a change (3 px) must sit wholly inside the region (3 px more), plus one
 IDENTITY_SAMPLES = 16

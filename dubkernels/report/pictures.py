@@ -1,4 +1,4 @@
-"""The report's pictures: face-region columns (actor | dubber | paste | pass 1 | pass 2 | mask) as a
+"""The report's pictures: face-region columns (actor | dubber | paste | own mouth | pass 1 | pass 2 | mask) as a
 contact sheet on chosen frames and as a review movie of every frame, and matplotlib plots of the
 per-frame curves.
 """
@@ -20,7 +20,7 @@ from dubkernels.report.collect import RESULTS, ShotMetrics
 from dubkernels.tracks import Track
 
 COLUMNS = (("actor", "actor A0"), ("dubber_render", "dubber (aligned)"), ("paste", "paste"),
-           ("pass1", "pass 1"), ("pass2", "pass 2"), ("pass2_mask", "mask"))
+           ("own", "own mouth"), ("pass1", "pass 1"), ("pass2", "pass 2"), ("pass2_mask", "mask"))
 FACE_SPAN = 2.6  # the face crop's side, in interocular distances
 SHEET_TILE = 256
 MOVIE_TILE = 192
@@ -97,7 +97,7 @@ def chosen_frames(metrics: ShotMetrics, count: int = SHEET_FRAMES) -> list[int]:
 
 
 def contact_sheet(files: dict[str, str], track: Track, frames: list[int], colour: ColourSpaces) -> np.ndarray:
-    """Rows of chosen frames, columns actor | dubber | paste | pass 1 | pass 2 | mask."""
+    """Rows of chosen frames, columns actor | dubber | paste | own mouth | pass 1 | pass 2 | mask."""
     squares = face_square(track, frames)
     return np.concatenate([row(files, f, squares[f], SHEET_TILE, colour) for f in frames], axis=0)
 
@@ -127,7 +127,8 @@ def plot_png(metrics: ShotMetrics) -> bytes:
     frames = metrics.frames
     fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
     styles = {"actor": ("grey", "actor A0"), "dubber": ("black", "dubber (aligned)"), "truth": ("green", "truth"),
-              "paste": ("tab:orange", "paste"), "pass1": ("tab:blue", "pass 1"), "pass2": ("tab:red", "pass 2")}
+              "paste": ("tab:orange", "paste"), "own": ("tab:purple", "own mouth"), "pass1": ("tab:blue", "pass 1"),
+              "pass2": ("tab:red", "pass 2")}
     for key, (colour, label) in styles.items():
         curve = metrics.curves.get(f"opening_{key}")
         if curve is not None:

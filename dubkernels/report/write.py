@@ -57,7 +57,7 @@ def _cell(value: Any, fmt: str) -> str:
 
 
 def summary_table(metrics: ShotMetrics) -> list[list[str]]:
-    """The table rows: label, paste, pass 1, pass 2, how to read it."""
+    """The table rows: label, paste, own mouth, pass 1, pass 2, how to read it."""
     rows = []
     for key, label, reading, fmt in ROWS:
         values = [metrics.summary[n].get(key) for n in RESULTS]
@@ -86,11 +86,12 @@ td,th{{border:1px solid #555;padding:4px 10px;text-align:right}}td:first-child,t
 img{{max-width:100%}}</style></head><body>
 <h1>DubKernels shot report: {html.escape(name)}</h1>
 <p>{len(frames)} frames, {frames[0]}-{frames[-1]}. Baseline "paste" is the PoseAlign render composited with the
-same mask and no identity network; pass 2 is the delivered shot.</p>
+same mask and no identity network; baseline "own mouth" is the actor's own nearest mouths warped onto the dubber's,
+no training; pass 2 is the delivered shot.</p>
 <h2>Summary</h2><table><tr>{head}</tr>{body}</table>
 <p>References: {html.escape(ref_text)}.</p>
 <h2>Per-frame curves</h2><img src="{_png_data(plot)}" alt="curves">
-<h2>Contact sheet</h2><p>actor A0 | dubber (aligned render) | paste | pass 1 | pass 2 | final mask</p>
+<h2>Contact sheet</h2><p>actor A0 | dubber (aligned render) | paste | own mouth | pass 1 | pass 2 | final mask</p>
 <img src="{_png_data(sheet)}" alt="contact sheet">
 <h2>Notes</h2><ul>{notes}</ul>
 <p>Every frame, the same columns: <a href="review.mp4">review.mp4</a>. Numbers: <a href="metrics.json">metrics.json</a>.</p>
