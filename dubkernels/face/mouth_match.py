@@ -2,9 +2,10 @@
 
 A mouth shape is the mouth (48-67) and lower jaw (4-12) landmarks after a similarity that puts the
 stable points (brows, nose, eyes) on the frontal mean face, in interocular distances: the same
-shape gives the same numbers whatever the head's position, size or roll. Distances between shapes
-are mean point distances in interocular distances, plus a head-pose term so a turned head does
-not lend its mouth to a frontal one.
+shape gives the same numbers whatever the head's position, size or roll. Two people's mouths are
+compared by their deviations from each one's median shape (the movement, not the lips' build).
+Distances are mean point distances in interocular distances, plus a head-pose term so a turned
+head does not lend its mouth to a frontal one.
 
 Choosing frame by frame would jump between distant moments of the take; the choice is a shortest
 path (Viterbi) over each frame's nearest candidates that charges ``jump_cost`` whenever the chosen
@@ -12,7 +13,7 @@ actor frames do not simply follow on, so runs of consecutive actor frames carry 
 
 Example:
     >>> shapes = mouth_shapes(actor_landmarks)            # (S, 29, 2)
-    >>> d = shape_distances(mouth_shapes(targets), shapes)  # (T, S)
+    >>> d = shape_distances(deviations(mouth_shapes(targets)), deviations(shapes))  # (T, S)
     >>> picks = choose_frames(d, jump_cost=0.02)
 """
 from __future__ import annotations
@@ -48,6 +49,24 @@ def mouth_shapes(landmarks: np.ndarray) -> np.ndarray:
         if fit:
             out[i] = fit(points[list(SHAPE_POINTS)])
     return out
+
+
+def deviations(shapes: np.ndarray) -> np.ndarray:
+    """Shapes (N, P, 2) less the person's median shape: the mouth's movement, not its build (lip thickness,
+    width), so one person's mouth can be matched to another's."""
+    finite = np.isfinite(shapes).all(axis=(1, 2))
+    if not finite.any():
+        return shapes.copy()
+    return shapes - np.median(shapes[finite], axis=0)
+
+
+def placed(shape: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """A pose-normalised shape (P, 2) put back into a face: the similarity of ``landmarks``' stable points
+    from the mean face, applied to the shape."""
+    fit = SimilarityTransform.from_estimate(_reference()[list(STABLE)], landmarks[list(STABLE)])
+    if not fit:
+        raise ValueError("landmarks are degenerate: no similarity transform fits them")
+    return fit(shape)
 
 
 def shape_distances(targets: np.ndarray, sources: np.ndarray, target_pose: np.ndarray | None = None,

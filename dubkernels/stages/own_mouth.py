@@ -2,14 +2,14 @@
 
 Sequence-level (``prepare``): the mouth shape of every actor frame and of every target frame (the
 landmarks PoseAlign drew: the dubber's mouth in the actor's pose), and for each target the actor
-frame with the nearest shape, chosen along the shot so consecutive actor frames follow on
-(:mod:`dubkernels.face.mouth_match`). Targets no actor frame comes near are named in a note:
-the take lacks that shape (often a wide-open mouth with teeth).
+frame whose mouth moves most alike (deviations from each person's median shape), chosen along the
+shot so consecutive actor frames follow on (:mod:`dubkernels.face.mouth_match`). Targets no actor
+frame comes near are named in a note: the take lacks that shape (often a wide-open mouth).
 
-Per frame (``render``): the chosen actor frame's face is warped with the dense face mesh from its
-own landmarks onto the target landmarks, so the real lips, teeth and skin of the actor land
-exactly where the dubber's mouth is, as an RGBA face layer like PoseAlign's (alpha = the mesh's
-coverage). It is sharp and the actor's identity by construction; MouthComposite puts it in A0.
+Per frame (``render``): the chosen actor frame's mouth and lower jaw are put into this frame's head
+pose (the actor's own lips, not the dubber's build), and the chosen frame's face is warped there
+with the dense face mesh, as an RGBA face layer like PoseAlign's (alpha = the mesh's coverage). It
+is sharp and the actor's identity by construction; MouthComposite puts it in A0.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from dubkernels.face.mesh import base_points, topology
-from dubkernels.face.mouth_match import choose_frames, mouth_shapes, shape_distances
+from dubkernels.face.mouth_match import SHAPE_POINTS, choose_frames, deviations, mouth_shapes, placed, shape_distances
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
@@ -69,12 +69,13 @@ class OwnMouth(Stage):
         if not sources:
             raise fail(self.name, "the actor track has no frame with a face; analyze the actor plate first.")
         chunk = parse_frames(self.job.frames) if self.job.frames else shot
-        targets = _landmarks(self.target_track, shot)
-        distances = shape_distances(mouth_shapes(targets), mouth_shapes(_landmarks(self.actor_track, sources)),
-                                    _poses(self.target_track, shot), _poses(self.actor_track, sources),
-                                    self.params.pose_weight)
+        actor_shapes = mouth_shapes(_landmarks(self.actor_track, sources))
+        distances = shape_distances(deviations(mouth_shapes(_landmarks(self.target_track, shot))),
+                                    deviations(actor_shapes), _poses(self.target_track, shot),
+                                    _poses(self.actor_track, sources), self.params.pose_weight)
         picks = choose_frames(distances, self.params.jump_cost, self.params.candidates)
         self.source = {f: sources[p] for f, p in zip(shot, picks) if p >= 0}
+        self.dest = {f: self._transplant(f, actor_shapes[p]) for f, p in zip(shot, picks) if p >= 0}
         used = {self.source[f] for f in chunk if f in self.source}
         self.plate = plate(self.job.inputs["actor"], sorted(used | set(chunk)), "actor")  # sources, and timecodes
         notes = plate_notes(self.actor_track, self.plate, sorted(used), "actor_track")
@@ -88,18 +89,28 @@ class OwnMouth(Stage):
                     and self.source[b] != self.source[a] + 1)
         notes.append(f"{len(set(self.source.values()))} actor frames used, {jumps} cuts between runs")
         if "landmarks" in self.job.outputs:
-            save_landmarks(self.job.outputs["landmarks"], {f: targets[i] for i, f in enumerate(shot)
-                                                           if f in self.source}, "own_mouth")
+            save_landmarks(self.job.outputs["landmarks"], self.dest, "own_mouth")
         return notes
+
+    def _transplant(self, frame: int, shape: np.ndarray) -> np.ndarray:
+        """The actor's landmarks at ``frame`` with the chosen frame's mouth and lower jaw (a normalised
+        ``shape``) put in their place: the actor's own mouth, in this frame's head pose."""
+        landmarks = self.actor_track.record(frame).landmarks
+        if landmarks is None:
+            raise fail(self.name, f"frame {frame}: the actor track has no face here; analyze the actor plate "
+                                  "over the whole shot.")
+        out = landmarks.copy()
+        out[list(SHAPE_POINTS)] = placed(shape, landmarks)
+        return out
 
     def frame_inputs(self, frame: int) -> list[Path]:
         source = self.source.get(frame, frame)
         return [output_sequence(self.job.inputs["actor"], [source]).path(source)]
 
     def render(self, frame: int) -> dict[str, Frame]:
-        target = self.target_track.record(frame).landmarks
+        target = self.dest.get(frame)
         width, height = self.actor_track.width, self.actor_track.height
-        if frame not in self.source or target is None:
+        if target is None:
             return {"out": face_layer(np.zeros((1, 1, 4), np.float32), (0, 0), Window(0, 0, width, height))}
         source_frame = self.source[frame]
         source = self.actor_track.record(source_frame).landmarks
