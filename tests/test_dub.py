@@ -167,6 +167,23 @@ def test_until_and_from(sample):
         dub_shot(shot, until="nothing", log=_quiet)
 
 
+def test_quick_look_runs_only_the_baselines_and_reports_them(sample, capsys):
+    root, made = sample
+    path = _shot_file(root, made, "quick")
+    assert main(["dub", str(path), "--quick", "--progress", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "train" not in out.split("dub quick:")[0].replace("training", "")  # no training step ran
+    assert "quick look:" in out and "own_comp" in out
+    work = root / "quick" / "work"
+    assert not (work / "pass1" / "train").exists() and not (root / "quick" / "final").exists()
+    metrics = json.loads((work / "report" / "metrics.json").read_text())
+    assert metrics["results"] == ["paste", "own"]
+    assert metrics["summary"]["own"]["changed_outside_mask"] == 0
+    assert metrics["summary"]["own"]["frames_without_face"] == 0
+    html = (work / "report" / "index.html").read_text()
+    assert "own mouth (no training)" in html and "pass 2" not in html.split("<h2>Summary</h2>")[1].split("</table>")[0]
+
+
 def test_bad_shot_files_are_clear_and_write_nothing(sample, tmp_path, capsys):
     root, made = sample
     (tmp_path / "unknown.toml").write_text(template(made.actor, made.dubber).replace("seed = 0 ", "speed = 2 "))

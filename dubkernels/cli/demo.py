@@ -39,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
                             progress.callback(), args.ocio)
     progress.finish()
     print(f"shot file: {shot.path}")
-    options = argparse.Namespace(start=None, until=None, dry_run=False, force=False, no_report=False,
+    options = argparse.Namespace(start=None, until=None, dry_run=False, force=False, no_report=False, quick=False,
                                  progress=args.progress)
     return run_shot(shot, options, extra)

@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--until", metavar="STEP", help="stop after this step")
     p.add_argument("--force", action="store_true", help="rerun every step, re-rendering every frame")
     p.add_argument("--no-report", action="store_true", help="skip the shot report at the end")
+    p.add_argument("--quick", action="store_true", help="quick look: only the training-free baselines (the actor's "
+                   "own mouth, the paste) and their report, to check sync and timing in minutes before training")
     add_progress_option(p)
     p.set_defaults(run=run)
 
@@ -70,7 +72,7 @@ def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] |
     log = _logger(args.progress)
     result = dub_shot(shot, start=args.start, until=args.until, dry_run=args.dry_run, force=args.force,
                       report=not args.no_report, extra_files=extra_files, overall=overall, step_progress=steps,
-                      log=log)
+                      quick=args.quick, log=log)
     if args.dry_run:
         for step in result.graph.steps:
             needs = f" (after {', '.join(step.needs)})" if step.needs else ""
@@ -83,7 +85,7 @@ def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] |
     if ran:
         print(f"time:         {result.run.seconds(True):.0f} s training, {result.run.seconds(False):.0f} s the other "
               "steps")
-    print(f"final shot:   {result.output}")
+    print(f"{'quick look:  ' if args.quick else 'final shot:  '} {result.output}")
     if result.report is not None:
         print(f"report:       {result.report.index}")
         print(f"review movie: {result.report.movie}")

@@ -124,21 +124,23 @@ def run_graph(
     overall: Progress | None = None,
     step_progress: Progress | None = None,
     log: Callable[[str], None] = print,
+    only: list[str] | None = None,
 ) -> DubRun:
-    """Run the steps of ``graph`` in order (those between ``start`` and ``until``)."""
+    """Run the steps of ``graph`` in order (those between ``start`` and ``until``, and in ``only`` if given)."""
     overall, step_progress = overall or Progress(), step_progress or Progress()
     first, last = _window(graph, start, until)
     worker_context(job_kind(s.job.stage).runner.split(":")[0] for s in graph.steps if job_kind(s.job.stage).per_frame)
     run = DubRun()
     for step in graph.steps:
         save_job(step.job, work / "jobs" / f"{step.name}.json")
-    chosen = graph.steps[first : last + 1]
+    chosen = [s.name for s in graph.steps[first : last + 1] if only is None or s.name in only]
     overall.start("dub", len(chosen), unit="step")
-    for index, step in enumerate(graph.steps):
-        if not first <= index <= last:
-            run.results.append(StepResult(step.name, "not run", "outside --from/--until"))
+    for step in graph.steps:
+        if step.name not in chosen:
+            run.results.append(StepResult(step.name, "not run", "outside --from/--until" if only is None else
+                                          "not part of this run"))
             continue
-        number = f"[{index - first + 1}/{len(chosen)}]"
+        number = f"[{chosen.index(step.name) + 1}/{len(chosen)}]"
         if dry_run:
             run.results.append(StepResult(step.name, "dry-run", ""))
             continue
@@ -187,23 +189,28 @@ def write_manifest(work: Path, name: str, graph: Graph, extra: dict[str, str] | 
 def dub_shot(shot: Any, *, start: str | None = None, until: str | None = None, dry_run: bool = False,
              force: bool = False, report: bool = True, extra_files: dict[str, str] | None = None,
              overall: Progress | None = None, step_progress: Progress | None = None,
-             log: Callable[[str], None] = print) -> DubResult:
-    """Build ``shot``'s graph, run it, and write the shot report when the final shot is complete."""
-    from dubkernels.pipeline.graph import build_graph
+             log: Callable[[str], None] = print, quick: bool = False) -> DubResult:
+    """Build ``shot``'s graph, run it, and write the shot report when the final shot is complete.
+
+    ``quick`` runs only the training-free baselines (the actor's own mouth, the paste) and their report:
+    a look at sync and timing in minutes, before any training.
+    """
+    from dubkernels.pipeline.graph import QUICK_LOOK, build_graph
     from dubkernels.pipeline.preflight import preflight
 
     for note in preflight(shot):  # before anything is written
         log(f"note: {note}")
     graph = build_graph(shot)
     write_manifest(shot.work, shot.name, graph, extra_files)
+    only = graph.needed_for(list(QUICK_LOOK)) if quick else None
     run = run_graph(graph, shot.work, start=start, until=until, dry_run=dry_run, force=force,
-                    workers=shot.workers or None, overall=overall, step_progress=step_progress, log=log)
-    result = DubResult(graph, run, graph.files["pass2"])
+                    workers=shot.workers or None, overall=overall, step_progress=step_progress, log=log, only=only)
+    result = DubResult(graph, run, graph.files["own"] if quick else graph.files["pass2"])
     finished = until is None or graph.names.index(until) == len(graph.names) - 1
     if report and finished and not dry_run:
         from dubkernels.report.write import write_report
 
-        log("report: measuring the paste baseline, pass 1 and pass 2")
+        log("report: measuring " + ("the baselines (quick look)" if quick else "the baselines, pass 1 and pass 2"))
         result.report = write_report(shot.work, shot.name, shot.ocio or None, step_progress,
                                      shot.lpips_model or None, shot.fid_model or None)
     return result

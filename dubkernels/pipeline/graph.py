@@ -58,6 +58,19 @@ class Graph:
     def names(self) -> list[str]:
         return [s.name for s in self.steps]
 
+    def needed_for(self, targets: list[str]) -> list[str]:
+        """The steps ``targets`` need, themselves included, in run order."""
+        needed, todo = set(), list(targets)
+        while todo:
+            name = todo.pop()
+            if name not in needed:
+                needed.add(name)
+                todo += self.step(name).needs
+        return [n for n in self.names if n in needed]
+
+
+QUICK_LOOK = ("analyze_own_comp", "analyze_paste")  # the training-free baselines: `dub --quick`
+
 
 class _Builder:
     def __init__(self, shot: Shot):

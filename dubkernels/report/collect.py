@@ -54,6 +54,7 @@ class ShotMetrics:
     summary: dict[str, dict[str, Any]] = field(default_factory=dict)  # result -> metric -> value
     references: dict[str, Any] = field(default_factory=dict)  # actor / dubber own figures
     notes: list[str] = field(default_factory=list)
+    results: list[str] = field(default_factory=lambda: list(RESULTS))  # the results measured, in RESULTS' order
 
     def as_dict(self) -> dict[str, Any]:
         def clean(value: Any) -> Any:
@@ -67,7 +68,16 @@ class ShotMetrics:
 
         return {"format": "dubkernels-report", "version": 1, "frames": self.frames,
                 "summary": clean(self.summary), "references": clean(self.references),
-                "curves": clean(self.curves), "notes": self.notes}
+                "curves": clean(self.curves), "notes": self.notes, "results": self.results}
+
+
+def present_results(files: dict[str, str]) -> list[str]:
+    """The results a work folder holds (a quick look has only the baselines), in RESULTS' order."""
+    present = [n for n in RESULTS if n in files and Path(files.get(f"{n}_track", "")).is_file()]
+    if not present:
+        raise ReportError("the work folder holds no finished result (no result's track); run `dubkernels dub` "
+                          "to the end, or `dub --quick` for the baselines.")
+    return present
 
 
 def load_files(work: Path) -> dict[str, str]:
@@ -173,15 +183,16 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
     colour = colour_spaces(ocio)
     reader = _Reader(colour)
     actor_track = _track(files, "actor_track")
-    final_track = _track(files, "pass2_track")
+    results = present_results(files)
+    final_track = _track(files, f"{results[-1]}_track")  # the delivered shot, or the last baseline of a quick look
     dubber_track = _track(files, "dubber_render_track")
     frames = [f for f in final_track.frames if f in set(actor_track.frames) & set(dubber_track.frames)]
     if not frames:
         raise ReportError("the final shot's track shares no frame with the actor's and the dubber render's.")
     tracks = {"actor": actor_track, "dubber": dubber_track,
-              **{name: _track(files, f"{name}_track") for name in RESULTS}}
+              **{name: _track(files, f"{name}_track") for name in results}}
     landmarks = {name: _landmarks(t, frames) for name, t in tracks.items()}
-    metrics = ShotMetrics(frames)
+    metrics = ShotMetrics(frames, results=results)
     openings = {name: lipsync.mouth_opening(lm) for name, lm in landmarks.items()}
     metrics.curves.update({f"opening_{k}": v.tolist() for k, v in openings.items()})
     truth = _truth_curve(files, frames)
@@ -192,8 +203,8 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
     iod = float(np.nanmedian(lipsync.interoculars(landmarks["actor"])))
     size = max(16, int(round(MOUTH_BOX_IOD * iod)))
     per_frame: dict[str, dict[str, list[float]]] = {n: {k: [] for k in ("changed", "psnr", "ssim", "mouth_psnr",
-                                                                         "mouth_ssim", "sharpness")} for n in RESULTS}
-    boxes: dict[str, list[np.ndarray]] = {n: [] for n in ("actor",) + RESULTS}
+                                                                         "mouth_ssim", "sharpness")} for n in results}
+    boxes: dict[str, list[np.ndarray]] = {n: [] for n in ["actor", *results]}
     a0_sharp: list[float] = []
     if on_total:
         on_total(len(frames))
@@ -207,7 +218,7 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
             a0_mouth = reader.network(a0_linear, box)  # a copy: no view keeps the whole frame alive
             boxes["actor"].append(a0_mouth)
             a0_sharp.append(im.sharpness(a0_mouth))
-        for name in RESULTS:
+        for name in results:
             out = _frame(files[name], f)
             mask = _frame(files[f"{name}_mask"], f)
             changed = im.changed_outside(a0, out, mask)
@@ -233,7 +244,7 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
     identity = _identity(files, tracks, frames, reader, metrics)
     a0_flicker = im.flicker(boxes["actor"])
     metrics.references.update({"actor_flicker": a0_flicker, "actor_sharpness": _mean(a0_sharp)})
-    for name in RESULTS:
+    for name in results:
         values = per_frame[name]
         lmd = lipsync.lmd(landmarks[name], landmarks["dubber"])
         metrics.curves[f"lmd_{name}"] = lmd.tolist()
@@ -310,7 +321,7 @@ def _identity(files: dict[str, str], tracks: dict[str, Track], frames: list[int]
     actor_ref, dubber_ref = np.mean(actor, axis=0), np.mean(dubber, axis=0)
     metrics.references["actor_dubber_identity_distance"] = distance(actor_ref, dubber_ref)
     out = {}
-    for name in RESULTS:
+    for name in metrics.results:
         found = descriptors(files[name], tracks[name], sampled)
         if found:
             out[name] = {"identity_to_actor": float(np.mean([distance(d, actor_ref) for d in found])),

@@ -16,11 +16,11 @@ from dubkernels.colour import ColourSpaces, to_uint8
 from dubkernels.io.frames import Frame, Window, read_region
 from dubkernels.io.sequences import output_sequence
 from dubkernels.preview import Movie
-from dubkernels.report.collect import RESULTS, ShotMetrics
+from dubkernels.report.collect import ShotMetrics
 from dubkernels.tracks import Track
 
 COLUMNS = (("actor", "actor A0"), ("dubber_render", "dubber (aligned)"), ("paste", "paste"),
-           ("own", "own mouth"), ("pass1", "pass 1"), ("pass2", "pass 2"), ("pass2_mask", "mask"))
+           ("own", "own mouth"), ("pass1", "pass 1"), ("pass2", "pass 2"))
 FACE_SPAN = 2.6  # the face crop's side, in interocular distances
 SHEET_TILE = 256
 MOVIE_TILE = 192
@@ -76,11 +76,17 @@ def tile(read: tuple[Frame, Window] | None, square: tuple[float, float, float], 
     return out
 
 
+def columns(results: list[str]) -> list[tuple[str, str]]:
+    """(files key, label) of each column: actor, dubber, the results measured, the last result's mask."""
+    shown = [(key, label) for key, label in COLUMNS if key in ("actor", "dubber_render") or key in results]
+    return shown + [(f"{results[-1]}_mask", "mask")]
+
+
 def row(files: dict[str, str], frame: int, square: tuple[float, float, float], size: int,
-        colour: ColourSpaces) -> np.ndarray:
+        colour: ColourSpaces, results: list[str]) -> np.ndarray:
     """The columns of one frame side by side."""
     tiles = [tile(_frame(files[key], frame, square), square, size, colour, label if key != "actor" else f"{label} {frame}",
-                  mask=key.endswith("mask")) for key, label in COLUMNS]
+                  mask=key.endswith("mask")) for key, label in columns(results)]
     return np.concatenate(tiles, axis=1)
 
 
@@ -96,20 +102,21 @@ def chosen_frames(metrics: ShotMetrics, count: int = SHEET_FRAMES) -> list[int]:
     return [frames[i] for i in sorted(picks)]
 
 
-def contact_sheet(files: dict[str, str], track: Track, frames: list[int], colour: ColourSpaces) -> np.ndarray:
+def contact_sheet(files: dict[str, str], track: Track, frames: list[int], colour: ColourSpaces,
+                  results: list[str]) -> np.ndarray:
     """Rows of chosen frames, columns actor | dubber | paste | own mouth | pass 1 | pass 2 | mask."""
     squares = face_square(track, frames)
-    return np.concatenate([row(files, f, squares[f], SHEET_TILE, colour) for f in frames], axis=0)
+    return np.concatenate([row(files, f, squares[f], SHEET_TILE, colour, results) for f in frames], axis=0)
 
 
 def review_movie(path: Path, files: dict[str, str], track: Track, frames: list[int], colour: ColourSpaces,
-                 fps: Fraction, progress: Callable[[int], None] | None = None) -> Path:
+                 fps: Fraction, results: list[str], progress: Callable[[int], None] | None = None) -> Path:
     """Every frame's columns side by side as an H.264 MP4."""
     squares = face_square(track, frames)
-    movie = Movie(path, MOVIE_TILE * len(COLUMNS), MOVIE_TILE, fps)
+    movie = Movie(path, MOVIE_TILE * len(columns(results)), MOVIE_TILE, fps)
     try:
         for f in frames:
-            movie.add(row(files, f, squares[f], MOVIE_TILE, colour))
+            movie.add(row(files, f, squares[f], MOVIE_TILE, colour, results))
             if progress:
                 progress(1)
     finally:
@@ -135,7 +142,7 @@ def plot_png(metrics: ShotMetrics) -> bytes:
             axes[0].plot(frames, curve, color=colour, label=label, lw=1.8 if key == "pass2" else 1.0)
     axes[0].set_ylabel("mouth opening / IOD")
     axes[0].legend(loc="upper right", fontsize=8, ncol=3)
-    for key in RESULTS:
+    for key in metrics.results:
         colour, label = styles[key]
         axes[1].plot(frames, metrics.curves[f"lmd_{key}"], color=colour, label=label, lw=1.0)
         axes[2].plot(frames, metrics.curves[f"mouth_psnr_{key}"], color=colour, label=label, lw=1.0)

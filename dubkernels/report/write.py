@@ -15,8 +15,8 @@ from dubkernels.io.files import atomic_write, atomic_write_text
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.jobs.progress import Progress
 from dubkernels.preview import plate_fps, write_png
-from dubkernels.report.collect import LABELS, RESULTS, ShotMetrics, collect, load_files
-from dubkernels.report.pictures import chosen_frames, contact_sheet, plot_png, review_movie
+from dubkernels.report.collect import LABELS, ShotMetrics, collect, load_files
+from dubkernels.report.pictures import chosen_frames, columns, contact_sheet, plot_png, review_movie
 from dubkernels.tracks import load_track
 
 # (key, label, how to read it, format)
@@ -60,7 +60,7 @@ def summary_table(metrics: ShotMetrics) -> list[list[str]]:
     """The table rows: label, paste, own mouth, pass 1, pass 2, how to read it."""
     rows = []
     for key, label, reading, fmt in ROWS:
-        values = [metrics.summary[n].get(key) for n in RESULTS]
+        values = [metrics.summary[n].get(key) for n in metrics.results]
         if all(v is None for v in values):
             continue
         rows.append([label] + [_cell(v, fmt) for v in values] + [reading])
@@ -73,7 +73,7 @@ def _png_data(png: bytes) -> str:
 
 def render_html(name: str, metrics: ShotMetrics, plot: bytes, sheet: bytes, skipped: list[str]) -> str:
     """The self-contained report page."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in ["metric"] + [LABELS[n] for n in RESULTS] + ["reading"])
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in ["metric"] + [LABELS[n] for n in metrics.results] + ["reading"])
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in summary_table(metrics))
     refs = metrics.references
     ref_text = ", ".join(f"{k.replace('_', ' ')} {_cell(v, '{:.3f}')}" for k, v in refs.items())
@@ -91,7 +91,7 @@ no training; pass 2 is the delivered shot.</p>
 <h2>Summary</h2><table><tr>{head}</tr>{body}</table>
 <p>References: {html.escape(ref_text)}.</p>
 <h2>Per-frame curves</h2><img src="{_png_data(plot)}" alt="curves">
-<h2>Contact sheet</h2><p>actor A0 | dubber (aligned render) | paste | own mouth | pass 1 | pass 2 | final mask</p>
+<h2>Contact sheet</h2><p>{html.escape(" | ".join(label for _, label in columns(metrics.results)))}</p>
 <img src="{_png_data(sheet)}" alt="contact sheet">
 <h2>Notes</h2><ul>{notes}</ul>
 <p>Every frame, the same columns: <a href="review.mp4">review.mp4</a>. Numbers: <a href="metrics.json">metrics.json</a>.</p>
@@ -126,7 +126,7 @@ def write_report(work: str | Path, name: str = "", ocio: str | None = None, prog
     track = load_track(files["actor_track"])
     folder = work / "report"
     sheet_path = folder / "contact_sheet.png"
-    write_png(sheet_path, contact_sheet(files, track, chosen_frames(metrics), colour))
+    write_png(sheet_path, contact_sheet(files, track, chosen_frames(metrics), colour, metrics.results))
     plot = plot_png(metrics)
     atomic_write(folder / "curves.png", lambda tmp: Path(tmp).write_bytes(plot), suffix=".png")
     index = folder / "index.html"
@@ -136,6 +136,6 @@ def write_report(work: str | Path, name: str = "", ocio: str | None = None, prog
     progress.start("report: review movie", len(metrics.frames))
     movie = folder / "review.mp4"
     atomic_write(movie, lambda tmp: review_movie(Path(tmp), files, track, metrics.frames, colour, fps,
-                                                 progress.callback()), suffix=".mp4")
+                                                 metrics.results, progress.callback()), suffix=".mp4")
     progress.finish()
     return Report(folder, index, folder / "metrics.json", movie, metrics)
