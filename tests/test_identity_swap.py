@@ -17,7 +17,7 @@ from dubkernels.stages.base import run_stage
 from dubkernels.stages.identity_swap import IdentitySwap
 from dubkernels.jobs.spec import Job
 from dubkernels.tracks import load_track
-from dubkernels.train.checkpoint import CheckpointError, save_checkpoint
+from dubkernels.nets.checkpoint import CheckpointError, save_checkpoint
 from tests.stage_data import make_shot
 
 TINY = {"name": "tiny", "model": {"resolution": 32, "widths": [8, 16, 32]}}

@@ -11,7 +11,7 @@ from skimage import data
 from dubkernels.cli.main import main
 from dubkernels.io.frames import read_frame
 from dubkernels.preview import write_png
-from dubkernels.train.checkpoint import load_checkpoint
+from dubkernels.nets.checkpoint import load_checkpoint
 from tests.stage_data import make_shot
 
 TINY = {"name": "tiny", "model": {"resolution": 32, "widths": [8, 16, 32]},

@@ -17,7 +17,7 @@ from dubkernels.jobs.spec import Job
 from dubkernels.pipeline.runner import run_job
 from dubkernels.tasks.train import loader_workers, read_stamp
 from dubkernels.train import trainer as trainer_module
-from dubkernels.train.checkpoint import CheckpointError, load_state, state_path
+from dubkernels.nets.checkpoint import CheckpointError, load_state, state_path
 from tests.conftest import REPO
 from tests.stage_data import make_shot
 

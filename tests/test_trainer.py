@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dubkernels.nets.config import config_from_dict
-from dubkernels.train.checkpoint import load_checkpoint, save_checkpoint
+from dubkernels.nets.checkpoint import load_checkpoint, save_checkpoint
 from dubkernels.train.data import FaceClip, PairDataset, extract_crops
 from dubkernels.train.trainer import LATEST, Trainer, TrainOptions
 from dubkernels.nets.ynet import YNet

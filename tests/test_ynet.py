@@ -9,7 +9,7 @@ import torch
 from dubkernels.nets.config import ConfigError, config_from_dict, load_config
 from dubkernels.nets.export import NukeActorSwap, export_torchscript
 from dubkernels.nets.ynet import ActorSwap, YNet, adain
-from dubkernels.train.checkpoint import (
+from dubkernels.nets.checkpoint import (
     CheckpointError,
     load_checkpoint,
     load_state,
@@ -132,6 +132,36 @@ def test_wrong_config_damaged_or_foreign_checkpoints_are_refused(tiny, tmp_path)
     (tmp_path / "bad.json").write_text(json.dumps({"name": "x"}))
     with pytest.raises(ConfigError, match="malformed"):
         load_config(str(tmp_path / "bad.json"))
+
+
+def test_checkpoints_name_their_architecture_and_old_ynet_files_still_load(tiny, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    path = tmp_path / "ck.safetensors"
+    save_checkpoint(path, YNet(tiny.model), tiny, "shot", 3)
+    weights = load_file(str(path))
+    meta = {"format": "dubkernels-ynet", "version": "1", "config": json.dumps(tiny.as_dict()), "kind": "shot",
+            "iteration": "3"}
+    save_file(weights, str(tmp_path / "old.safetensors"), metadata=meta)  # written before checkpoints moved to nets/
+    assert load_checkpoint(tmp_path / "old.safetensors").iteration == 3
+    save_file(weights, str(tmp_path / "sr.safetensors"), metadata={**meta, "format": "dubkernels-net", "version": "2",
+                                                                   "arch": "face_sr"})
+    with pytest.raises(CheckpointError, match="a 'face_sr' checkpoint, not a Y-network"):
+        load_checkpoint(tmp_path / "sr.safetensors")
+    with pytest.raises(CheckpointError, match="not a FaceSR one|not a face_sr one"):
+        load_checkpoint(path, arch="face_sr")
+    with pytest.raises(ConfigError, match="unknown architecture 'gan'"):
+        config_from_dict({**TINY, "arch": "gan"})
+
+
+def test_inference_never_imports_training_code():
+    import subprocess
+    import sys
+
+    code = ("import sys, dubkernels.stages.identity_swap, dubkernels.nets.export; "
+            "print(sorted(m for m in sys.modules if m.startswith('dubkernels.train')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_torchscript_export_equals_eager(tiny, tmp_path):

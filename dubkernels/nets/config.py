@@ -10,6 +10,7 @@ from typing import Any
 from dubkernels.errors import DubKernelsError
 
 PRESETS = ("paper", "preview")
+ARCHES = ("ynet",)  # network architectures a config (and a checkpoint) can name
 
 
 class ConfigError(DubKernelsError):
@@ -46,9 +47,10 @@ class Config:
     name: str
     model: ModelConfig
     train: TrainConfig
+    arch: str = "ynet"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "model": asdict(self.model), "train": asdict(self.train)}
+        return {"name": self.name, "arch": self.arch, "model": asdict(self.model), "train": asdict(self.train)}
 
 
 def config_from_dict(data: dict[str, Any], where: str = "config") -> Config:
@@ -56,9 +58,12 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> Config:
     try:
         model = dict(data["model"])
         model["widths"] = tuple(int(w) for w in model["widths"])
-        config = Config(str(data["name"]), ModelConfig(**model), TrainConfig(**data.get("train", {})))
+        config = Config(str(data["name"]), ModelConfig(**model), TrainConfig(**data.get("train", {})),
+                        str(data.get("arch", "ynet")))
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: malformed network config ({exc!r}).") from exc
+    if config.arch not in ARCHES:
+        raise ConfigError(f"{where}: unknown architecture '{config.arch}'; this version has {', '.join(ARCHES)}.")
     m = config.model
     if len(m.widths) < 2 or m.resolution % 2 ** (len(m.widths) - 1) or m.embedding < 1:
         raise ConfigError(f"{where}: resolution {m.resolution} must halve cleanly {len(m.widths) - 1} times.")

@@ -16,7 +16,7 @@ from torch import nn
 
 from dubkernels.io.files import atomic_write
 from dubkernels.nets.ynet import ActorSwap, YNet
-from dubkernels.train.checkpoint import load_checkpoint
+from dubkernels.nets.checkpoint import load_checkpoint
 
 
 class NukeActorSwap(nn.Module):

@@ -26,7 +26,7 @@ from dubkernels.nets.ynet import ActorSwap, YNet
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
 from dubkernels.tracks import Track
-from dubkernels.train.checkpoint import load_checkpoint
+from dubkernels.nets.checkpoint import load_checkpoint
 
 
 @lru_cache(maxsize=2)

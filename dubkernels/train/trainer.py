@@ -28,7 +28,7 @@ from dubkernels.nets.device import pick_device
 from dubkernels.jobs.progress import Progress
 from dubkernels.nets.ynet import YNet
 from dubkernels.preview import write_png
-from dubkernels.train.checkpoint import (
+from dubkernels.nets.checkpoint import (
     CheckpointError,
     load_checkpoint,
     load_state,

@@ -1,7 +1,9 @@
-"""Checkpoints: weights in safetensors with the config and a format version in the header;
-optimiser and RNG state beside them in a torch file loaded with ``weights_only=True``.
+"""Checkpoints of every network: weights in safetensors with the architecture, the config and a
+format version in the header; optimiser and RNG state beside them in a torch file loaded with
+``weights_only=True``.
 
-A checkpoint made with another config is refused with a clear error.
+A checkpoint of another architecture (a FaceSR checkpoint where a Y-network is needed) or made with
+another config is refused with a clear error. Inference and training both read them from here.
 """
 from __future__ import annotations
 
@@ -19,8 +21,10 @@ from dubkernels.errors import DubKernelsError
 from dubkernels.io.files import atomic_write
 from dubkernels.nets.config import Config, config_from_dict
 
-FORMAT = "dubkernels-ynet"
-FORMAT_VERSION = 1
+FORMAT = "dubkernels-net"
+FORMAT_VERSION = 2
+LEGACY_FORMATS = {("dubkernels-ynet", "1"): "ynet"}  # format, version -> architecture: still read
+ARCH_NAMES = {"ynet": "Y-network (IdentitySwap)"}
 PRETRAINED_PARTS = ("encoder.", "style.")  # what pre-training hands to per-shot training
 STATE_SUFFIX = ".state.pt"  # optimiser and RNG state, beside the weights
 
@@ -42,8 +46,8 @@ def save_checkpoint(path: str | os.PathLike[str], model: torch.nn.Module, config
     """Write ``path`` (safetensors) and, with ``state``, ``path``.state.pt (optimiser, RNG)."""
     path = Path(path)
     weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    meta = {"format": FORMAT, "version": str(FORMAT_VERSION), "config": json.dumps(config.as_dict()),
-            "kind": kind, "iteration": str(iteration)}
+    meta = {"format": FORMAT, "version": str(FORMAT_VERSION), "arch": config.arch,
+            "config": json.dumps(config.as_dict()), "kind": kind, "iteration": str(iteration)}
     atomic_write(path, lambda tmp: save_file(weights, tmp, metadata=meta))
     if state is not None:
         atomic_write(state_path(path), lambda tmp: torch.save(state, tmp))
@@ -53,8 +57,8 @@ def state_path(path: Path) -> Path:
     return path.with_name(path.name + STATE_SUFFIX)
 
 
-def load_checkpoint(path: str | os.PathLike[str], expect: Config | None = None) -> Checkpoint:
-    """Read a checkpoint; with ``expect``, refuse one whose model config differs."""
+def load_checkpoint(path: str | os.PathLike[str], expect: Config | None = None, arch: str = "ynet") -> Checkpoint:
+    """Read a checkpoint of architecture ``arch``; with ``expect``, refuse one whose model config differs."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} not found; check the path or train one first.")
@@ -74,11 +78,16 @@ def load_checkpoint(path: str | os.PathLike[str], expect: Config | None = None) 
     except (SafetensorError, ValueError, OSError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc}); "
                               "it is damaged or another kind of file.") from exc
-    if meta.get("format") != FORMAT or meta.get("version") != str(FORMAT_VERSION):
+    legacy = LEGACY_FORMATS.get((str(meta.get("format")), str(meta.get("version"))))
+    if legacy is None and (meta.get("format") != FORMAT or meta.get("version") != str(FORMAT_VERSION)):
         raise CheckpointError(
-            f"{path}: not a dubkernels Y-network checkpoint of format version {FORMAT_VERSION} "
+            f"{path}: not a dubkernels network checkpoint of format version {FORMAT_VERSION} "
             f"(found {meta.get('format')!r} version {meta.get('version')!r})."
         )
+    found = legacy or meta.get("arch", "")
+    if found != arch:
+        raise CheckpointError(f"{path}: a {ARCH_NAMES.get(found, repr(found))} checkpoint, not a "
+                              f"{ARCH_NAMES.get(arch, arch)} one; give the checkpoint trained for this stage.")
     config = config_from_dict(json.loads(meta["config"]), str(path))
     if expect is not None and config.model != expect.model:
         raise CheckpointError(
