@@ -28,7 +28,7 @@ def setup(tmp_path_factory):
     folder = tmp_path_factory.mktemp("swap")
     shot = make_shot(folder, frames=4)
     config = config_from_dict(TINY)
-    save_checkpoint(folder / "ck.safetensors", YNet(config.model).eval(), config, "shot", 1)
+    save_checkpoint(folder / "ck.safetensors", YNet(config.ynet).eval(), config, "shot", 1)
     return shot, folder / "ck.safetensors"
 
 

@@ -61,7 +61,7 @@ def test_resume_is_exact(dataset, tmp_path):
 
 def test_pretrained_encoder_and_style_only(dataset, tmp_path):
     config = _config()
-    pre = YNet(config.model)
+    pre = YNet(config.ynet)
     save_checkpoint(tmp_path / "pre.safetensors", pre, config, "pretrain", 100)
     shot = Trainer(config, dataset, TrainOptions(tmp_path / "shot", init=tmp_path / "pre.safetensors"))
     got, ref = shot.net.state_dict(), pre.state_dict()

@@ -51,7 +51,7 @@ def _pretrain(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     progress = make_progress(args.progress)
     progress.start("crops faces", None)
-    faces = photo_crops(args.faces, config.model.resolution, ColourSpaces(args.ocio), progress.callback(),
+    faces = photo_crops(args.faces, config.ynet.resolution, ColourSpaces(args.ocio), progress.callback(),
                         on_total=progress.set_total)
     progress.finish()
     print(f"{len(faces)} faces from {args.faces}")

@@ -24,7 +24,7 @@ from dubkernels.nets.config import Config, config_from_dict
 FORMAT = "dubkernels-net"
 FORMAT_VERSION = 2
 LEGACY_FORMATS = {("dubkernels-ynet", "1"): "ynet"}  # format, version -> architecture: still read
-ARCH_NAMES = {"ynet": "Y-network (IdentitySwap)"}
+ARCH_NAMES = {"ynet": "Y-network (IdentitySwap)", "face_sr": "FaceSR"}
 PRETRAINED_PARTS = ("encoder.", "style.")  # what pre-training hands to per-shot training
 STATE_SUFFIX = ".state.pt"  # optimiser and RNG state, beside the weights
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from dubkernels.errors import DubKernelsError
 
-PRESETS = ("paper", "preview")
-ARCHES = ("ynet",)  # network architectures a config (and a checkpoint) can name
+PRESETS = ("paper", "preview", "face_sr_paper", "face_sr_preview")
+ARCHES = ("ynet", "face_sr")  # network architectures a config (and a checkpoint) can name
 
 
 class ConfigError(DubKernelsError):
@@ -31,6 +31,28 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class SRModelConfig:
+    """FaceSR: input crop size (the swapped face's), scale factor, feature channels, residual blocks."""
+
+    resolution: int
+    scale: int = 2
+    channels: int = 64
+    blocks: int = 16
+
+    @property
+    def output(self) -> int:
+        """Side of the output crop."""
+        return self.resolution * self.scale
+
+    def check(self, where: str = "FaceSR") -> None:
+        if self.scale not in (2, 4):
+            raise ConfigError(f"{where}: scale {self.scale}: choose 2 or 4.")
+        if self.channels < 4 or self.blocks < 1 or self.resolution < 8:
+            raise ConfigError(f"{where}: FaceSR needs at least 4 channels, 1 block and an 8 px input "
+                              f"(got {self.channels}, {self.blocks}, {self.resolution}).")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     iterations: int = 60000
     batch_size: int = 8
@@ -45,26 +67,45 @@ class TrainConfig:
 @dataclass(frozen=True)
 class Config:
     name: str
-    model: ModelConfig
+    model: ModelConfig | SRModelConfig
     train: TrainConfig
     arch: str = "ynet"
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "arch": self.arch, "model": asdict(self.model), "train": asdict(self.train)}
 
+    @property
+    def ynet(self) -> ModelConfig:
+        """The Y-network's model config (an error for another architecture's config)."""
+        if not isinstance(self.model, ModelConfig):
+            raise ConfigError(f"config '{self.name}' is a {self.arch} config, not a Y-network one.")
+        return self.model
+
+    @property
+    def sr(self) -> SRModelConfig:
+        """FaceSR's model config (an error for another architecture's config)."""
+        if not isinstance(self.model, SRModelConfig):
+            raise ConfigError(f"config '{self.name}' is a {self.arch} config, not a FaceSR one.")
+        return self.model
+
 
 def config_from_dict(data: dict[str, Any], where: str = "config") -> Config:
     """Build and check a Config from its JSON form."""
+    arch = str(data.get("arch", "ynet"))
+    if arch not in ARCHES:
+        raise ConfigError(f"{where}: unknown architecture '{arch}'; this version has {', '.join(ARCHES)}.")
     try:
         model = dict(data["model"])
+        train = TrainConfig(**data.get("train", {}))
+        if arch == "face_sr":
+            sr = SRModelConfig(**model)
+            sr.check(where)
+            return Config(str(data["name"]), sr, train, arch)
         model["widths"] = tuple(int(w) for w in model["widths"])
-        config = Config(str(data["name"]), ModelConfig(**model), TrainConfig(**data.get("train", {})),
-                        str(data.get("arch", "ynet")))
+        config = Config(str(data["name"]), ModelConfig(**model), train, arch)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: malformed network config ({exc!r}).") from exc
-    if config.arch not in ARCHES:
-        raise ConfigError(f"{where}: unknown architecture '{config.arch}'; this version has {', '.join(ARCHES)}.")
-    m = config.model
+    m = config.ynet
     if len(m.widths) < 2 or m.resolution % 2 ** (len(m.widths) - 1) or m.embedding < 1:
         raise ConfigError(f"{where}: resolution {m.resolution} must halve cleanly {len(m.widths) - 1} times.")
     return config

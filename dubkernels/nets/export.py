@@ -42,9 +42,9 @@ class NukeActorSwap(nn.Module):
 def export_torchscript(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str]) -> torch.jit.ScriptModule:
     """Script the inference path of ``checkpoint`` and save it atomically to ``out``."""
     ckpt = load_checkpoint(checkpoint)
-    net = YNet(ckpt.config.model)
+    net = YNet(ckpt.config.ynet)
     net.load_state_dict(ckpt.weights)
-    module = NukeActorSwap(ActorSwap(net), ckpt.config.model.resolution).eval()
+    module = NukeActorSwap(ActorSwap(net), ckpt.config.ynet.resolution).eval()
     scripted = torch.jit.script(module)
     atomic_write(Path(out), lambda tmp: scripted.save(tmp))
     return scripted

@@ -8,34 +8,19 @@ can only add detail (lips, teeth, skin, grain) to it. Why this and not a GAN pri
 docs/face_sr.md.
 
 Example:
-    >>> net = FaceSR(SRModelConfig(scale=2, channels=32, blocks=8))
+    >>> net = FaceSR(SRModelConfig(resolution=128, scale=2, channels=32, blocks=8))
     >>> net(torch.rand(1, 3, 128, 128)).shape
     torch.Size([1, 3, 256, 256])
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dubkernels.nets.config import SRModelConfig
+
 RESIDUAL_SCALE = 0.1  # EDSR's residual scaling: keeps deep stacks stable without batch norm
-
-
-@dataclass(frozen=True)
-class SRModelConfig:
-    """Scale factor (2 or 4), feature channels and residual blocks."""
-
-    scale: int = 2
-    channels: int = 64
-    blocks: int = 16
-
-    def check(self) -> None:
-        if self.scale not in (2, 4):
-            raise ValueError(f"FaceSR scale {self.scale}: choose 2 or 4")
-        if self.channels < 4 or self.blocks < 1:
-            raise ValueError(f"FaceSR needs at least 4 channels and 1 block (got {self.channels}, {self.blocks})")
 
 
 class ResBlock(nn.Module):

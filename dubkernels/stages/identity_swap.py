@@ -33,11 +33,11 @@ from dubkernels.nets.checkpoint import load_checkpoint
 def _network(path: str, device: torch.device) -> tuple[ActorSwap, int]:
     """The inference path of a checkpoint, loaded once per process."""
     ckpt = load_checkpoint(path)
-    net = YNet(ckpt.config.model)
+    net = YNet(ckpt.config.ynet)
     net.load_state_dict(ckpt.weights)
     if multiprocessing.current_process().name != "MainProcess":
         torch.set_num_threads(1)  # the runner already spreads frames over the worker processes
-    return ActorSwap(net).eval().to(device), ckpt.config.model.resolution
+    return ActorSwap(net).eval().to(device), ckpt.config.ynet.resolution
 
 
 class IdentitySwap(Stage):

@@ -92,7 +92,7 @@ def run_train(job: Job, *, force: bool = False, progress: Progress | None = None
     for role in roles:
         clip = FaceClip(job.inputs[role], job.inputs[f"{role}_track"], role)
         progress.start(f"crops {role}", None)
-        sets.append(load_or_extract(clip, config.model.resolution, folder / "crops", colour, progress.callback(),
+        sets.append(load_or_extract(clip, config.ynet.resolution, folder / "crops", colour, progress.callback(),
                                     progress.set_total))
         progress.finish()
     dataset = PairDataset([s for s in sets if s.role in ACTOR_ROLES], [s for s in sets if s.role in DUBBER_ROLES],

@@ -65,7 +65,7 @@ class Trainer:
         _share_cores(options.workers, self.device)
         self.amp = self.device.type == "cuda"
         torch.manual_seed(options.seed)
-        self.net = YNet(config.model).to(self.device)
+        self.net = YNet(config.ynet).to(self.device)
         if self.amp:
             self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.train.lr)
