@@ -299,38 +299,54 @@ def _chw(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1), dtype=np.float32))
 
 
-class PairDataset(Dataset):
-    """Independent actor-side and dubber-side samples for the Y-network.
+class EpochDataset(Dataset):
+    """A training dataset whose samples depend on (seed, epoch, index) only, so a resumed run repeats them.
 
-    Item ``i`` holds actor sample ``i % n_actor`` and dubber sample
-    ``perm[i % n_dubber]``, ``perm`` a permutation seeded by (seed, epoch).
-    Keys: ``actor``/``dubber`` (3,S,S) and ``*_face_mask``/``*_mouth_mask``
-    (1,S,S), float32 in 0..1. The epoch lives in shared memory, so
-    :meth:`set_epoch` reaches persistent DataLoader workers too.
+    The epoch lives in shared memory, so :meth:`set_epoch` reaches persistent DataLoader workers too.
     """
 
-    def __init__(self, actor: Sequence[CropSet], dubber: Sequence[CropSet], seed: int = 0, augment: bool = True):
-        self.actor = _stack(actor, ACTOR_ROLES, "actor")
-        self.dubber = _stack(dubber, DUBBER_ROLES, "dubber")
-        if self.actor[0].shape[1] != self.dubber[0].shape[1]:
-            raise DubKernelsError(f"actor crops are {self.actor[0].shape[1]} px but dubber crops "
-                                  f"{self.dubber[0].shape[1]} px; extract both sides at one size.")
-        self.seed, self.augment = seed, augment
+    def __init__(self, seed: int = 0):
+        self.seed = seed
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
-        self._permutation: tuple[int, torch.Tensor] | None = None
 
     def __len__(self) -> int:
-        return max(len(self.actor[0]), len(self.dubber[0]))
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
 
     @property
     def epoch(self) -> int:
         return int(self._epoch)
 
     def set_epoch(self, epoch: int) -> None:
-        """Select the epoch's dubber permutation and augmentation (call before iterating a loader)."""
+        """Select the epoch's order and augmentation (call before iterating a loader)."""
         if epoch < 0:
             raise ValueError(f"epoch must be >= 0, got {epoch}")
         self._epoch.fill_(epoch)
+
+
+class PairDataset(EpochDataset):
+    """Independent actor-side and dubber-side samples for the Y-network.
+
+    Item ``i`` holds actor sample ``i % n_actor`` and dubber sample
+    ``perm[i % n_dubber]``, ``perm`` a permutation seeded by (seed, epoch).
+    Keys: ``actor``/``dubber`` (3,S,S) and ``*_face_mask``/``*_mouth_mask``
+    (1,S,S), float32 in 0..1.
+    """
+
+    def __init__(self, actor: Sequence[CropSet], dubber: Sequence[CropSet], seed: int = 0, augment: bool = True):
+        super().__init__(seed)
+        self.actor = _stack(actor, ACTOR_ROLES, "actor")
+        self.dubber = _stack(dubber, DUBBER_ROLES, "dubber")
+        if self.actor[0].shape[1] != self.dubber[0].shape[1]:
+            raise DubKernelsError(f"actor crops are {self.actor[0].shape[1]} px but dubber crops "
+                                  f"{self.dubber[0].shape[1]} px; extract both sides at one size.")
+        self.augment = augment
+        self._permutation: tuple[int, torch.Tensor] | None = None
+
+    def __len__(self) -> int:
+        return max(len(self.actor[0]), len(self.dubber[0]))
 
     def dubber_permutation(self) -> torch.Tensor:
         """This epoch's order of dubber samples."""
@@ -361,7 +377,7 @@ class PairDataset(Dataset):
 class EpochShuffle(Sampler[int]):
     """A shuffle whose order depends only on (seed, the dataset's epoch), so a resumed run repeats it."""
 
-    def __init__(self, dataset: PairDataset, seed: int):
+    def __init__(self, dataset: EpochDataset, seed: int):
         self.dataset, self.seed = dataset, seed
         self.start = 0  # position in the epoch's order to start from (resuming mid-epoch)
 
@@ -373,7 +389,7 @@ class EpochShuffle(Sampler[int]):
         return iter(torch.randperm(len(self.dataset), generator=generator).tolist()[self.start :])
 
 
-def make_loader(dataset: PairDataset, batch_size: int, workers: int, seed: int) -> DataLoader[dict[str, torch.Tensor]]:
+def make_loader(dataset: EpochDataset, batch_size: int, workers: int, seed: int) -> DataLoader[dict[str, torch.Tensor]]:
     """Shuffled batches (order seeded by (seed, epoch)), last partial batch dropped; call ``set_epoch`` per epoch.
 
     Workers are forked (crops shared copy-on-write). Never call ``cv2.setNumThreads``

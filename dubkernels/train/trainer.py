@@ -1,11 +1,11 @@
-"""The training loop of the Y-network, for pre-training and per-shot training.
+"""The training loop of every network (the Y-network's pre-training and per-shot training, FaceSR's
+fine-tune); what is particular to a network is its recipe (:mod:`dubkernels.train.recipes`).
 
 Long-run behaviour: device auto (CUDA, else CPU), AMP and channels-last on CUDA,
 checkpoints every ``checkpoint_every`` iterations, on Ctrl-C / SIGTERM and when a
 time budget runs out, exact resume (weights, optimiser, RNG and the position in
 the epoch's sample order), seeds, progress with loss and ETA, a loss log (JSON
-lines, flushed every line) and preview grids (input | actor decoder | dubber
-decoder) written as PNG so a person can watch it learn. Thread counts are set so
+lines, flushed every line) and preview grids written as PNG so a person can watch it learn. Thread counts are set so
 the main process and the loader workers never oversubscribe the cores.
 """
 from __future__ import annotations
@@ -23,23 +23,15 @@ import cv2
 import numpy as np
 import torch
 
+from dubkernels.jobs.progress import Progress
+from dubkernels.nets.checkpoint import load_checkpoint, load_state, save_checkpoint
 from dubkernels.nets.config import Config
 from dubkernels.nets.device import pick_device
-from dubkernels.jobs.progress import Progress
-from dubkernels.nets.ynet import YNet
 from dubkernels.preview import write_png
-from dubkernels.nets.checkpoint import (
-    CheckpointError,
-    load_checkpoint,
-    load_state,
-    pretrained_weights,
-    save_checkpoint,
-)
-from dubkernels.train.data import EpochShuffle, PairDataset, make_loader
-from dubkernels.train.losses import decoder_loss
+from dubkernels.train.data import EpochDataset, EpochShuffle, make_loader
+from dubkernels.train.recipes import RECIPES, Recipe
 
 LATEST = "latest.safetensors"
-PREVIEW_ROWS = 4
 
 
 @dataclass
@@ -55,17 +47,20 @@ class TrainOptions:
 
 
 class Trainer:
-    """Trains a YNet on a PairDataset, writing checkpoints, a loss log and previews to ``out_dir``."""
+    """Trains the network of ``config`` (its recipe) on a dataset, writing checkpoints, a loss log and previews
+    to ``out_dir``."""
 
-    def __init__(self, config: Config, dataset: PairDataset, options: TrainOptions, progress: Progress | None = None):
+    def __init__(self, config: Config, dataset: EpochDataset, options: TrainOptions, progress: Progress | None = None,
+                 recipe: Recipe | None = None):
         self.config, self.dataset, self.options = config, dataset, options
+        self.recipe = recipe or RECIPES[config.arch]
         self.progress = progress or Progress()
         self.stopped_by: str | None = None  # "signal" or "budget" when the run ended before ``total``
         self.device = pick_device(options.device)
         _share_cores(options.workers, self.device)
         self.amp = self.device.type == "cuda"
         torch.manual_seed(options.seed)
-        self.net = YNet(config.ynet).to(self.device)
+        self.net = self.recipe.build(config).to(self.device)
         if self.amp:
             self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.train.lr)
@@ -84,14 +79,11 @@ class Trainer:
         return self.options.iterations or self.config.train.iterations
 
     def _load_pretrained(self, path: Path) -> None:
-        ckpt = load_checkpoint(path, self.config)
-        missing = self.net.load_state_dict(pretrained_weights(ckpt), strict=False)
-        if any(k.startswith(("encoder.", "style.")) for k in missing.missing_keys):
-            raise CheckpointError(f"{path}: lacks encoder or style-module weights; give a pre-training checkpoint.")
+        self.recipe.init_weights(self.net, load_checkpoint(path, self.config, self.config.arch), path)
 
     def _resume(self) -> None:
         path = self.out / LATEST
-        ckpt = load_checkpoint(path, self.config)
+        ckpt = load_checkpoint(path, self.config, self.config.arch)
         self.net.load_state_dict(ckpt.weights)
         state = load_state(path)
         self.optimizer.load_state_dict(state["optimizer"])
@@ -125,36 +117,25 @@ class Trainer:
             yield from loader
 
     def step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        """One iteration: encoder and both decoders, actor and dubber losses summed."""
+        """One iteration: the recipe's forward pass (under autocast on a GPU) and loss, one optimiser step."""
         self.net.train()
         b = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         if self.amp:
             b = {k: v.contiguous(memory_format=torch.channels_last) for k, v in b.items()}
         with torch.autocast(self.device.type, enabled=self.amp):
-            actor_out = self.net.actor(self.net.embed(b["actor"]))
-            dubber_out = self.net.dubber(self.net.embed(b["dubber"]))
-        actor_loss, a = decoder_loss(actor_out.float(), b["actor"], b["actor_face_mask"], b["actor_mouth_mask"],
-                                     self.config.train)
-        dubber_loss, d = decoder_loss(dubber_out.float(), b["dubber"], b["dubber_face_mask"], b["dubber_mouth_mask"],
-                                      self.config.train)
-        loss = actor_loss + dubber_loss
+            out = self.recipe.forward(self.net, b)
+        loss, parts = self.recipe.loss(out, b, self.config)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        return {"loss": float(loss.detach()), "actor": float(actor_loss.detach()),
-                "dubber": float(dubber_loss.detach()), **{f"actor_{k}": v for k, v in a.items()},
-                **{f"dubber_{k}": v for k, v in d.items()}}
+        return parts
 
     def preview(self, batch: dict[str, torch.Tensor]) -> Path:
-        """A PNG grid: for a few actor and dubber crops, input | actor decoder | dubber decoder."""
+        """A PNG grid of the recipe's preview rows."""
         self.net.eval()
-        rows = []
         with torch.no_grad():
-            for key in ("actor", "dubber"):
-                x = batch[key][:PREVIEW_ROWS].to(self.device)
-                actor, dubber = self.net(x)
-                rows += [torch.cat([i, a, d], dim=2) for i, a, d in zip(x, actor, dubber)]
+            rows = self.recipe.preview_rows(self.net, batch, self.device)
         grid = torch.cat(rows, dim=1).clamp(0, 1).permute(1, 2, 0).float().cpu().numpy()
         path = self.out / "previews" / f"iter_{self.iteration:06d}.png"
         write_png(path, (grid * 255 + 0.5).astype(np.uint8))
