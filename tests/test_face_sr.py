@@ -1,15 +1,23 @@
-"""FaceSR network: shapes, an untrained network is bicubic, a short fine-tune on one face beats bicubic, and the
-TorchScript export equals eager (tiny configs, CPU)."""
+"""FaceSR: the network (shapes, bicubic when untrained, a short fine-tune on one face beats bicubic, TorchScript
+equals eager), its presets, its fine-tune pairs (degraded and self-swapped) and its training (tiny configs, CPU)."""
 from __future__ import annotations
 
+import json
+
+import cv2
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from skimage import data
 
-from dubkernels.nets.config import ConfigError, SRModelConfig, load_config
+from dubkernels.errors import DubKernelsError
+from dubkernels.nets.checkpoint import CheckpointError, load_checkpoint
+from dubkernels.nets.config import ConfigError, SRModelConfig, config_from_dict, load_config
 from dubkernels.nets.face_sr import FaceSR
+from dubkernels.train.data import CropSet
+from dubkernels.train.sr_data import SRDataset, downsample, self_swapped
+from dubkernels.train.trainer import Trainer, TrainOptions
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -67,3 +75,53 @@ def test_torchscript_export_equals_eager(tmp_path):
     scripted.save(str(tmp_path / "sr.pt"))
     loaded = torch.jit.load(str(tmp_path / "sr.pt"))
     torch.testing.assert_close(loaded(x), net(x))
+
+
+def _crops(count: int = 6, size: int = 64) -> CropSet:
+    """Real face crops (the astronaut, shifted a little per frame) with full masks."""
+    photo = data.astronaut()
+    images = np.stack([cv2.resize(photo[30 + 2 * i : 230 + 2 * i, 150:350], (size, size), interpolation=cv2.INTER_AREA)
+                       for i in range(count)])
+    masks = np.full((count, size, size), 255, np.uint8)
+    return CropSet(images, masks, masks.copy(), list(range(1001, 1001 + count)), "actor")
+
+
+def test_degraded_pairs_are_the_target_blurred_and_downsampled():
+    crops = _crops()
+    dataset = SRDataset(crops, 2, seed=3, augment=False)
+    sample = dataset[2]
+    assert sample["input"].shape == (3, 32, 32) and sample["target"].shape == (3, 64, 64)
+    assert sample["face_mask"].shape == sample["mouth_mask"].shape == (1, 64, 64)
+    plain = torch.from_numpy(downsample(crops.images[2:3], 32)[0].astype(np.float32) / 255.0).permute(2, 0, 1)
+    assert float((sample["input"] - plain).abs().mean()) < 0.04  # the same face, softer
+    torch.testing.assert_close(dataset[2]["input"], sample["input"])  # (seed, epoch, index) decide a sample
+    dataset.set_epoch(1)
+    assert not torch.equal(dataset[2]["input"], sample["input"])
+
+
+def test_self_swapped_inputs_are_used_for_about_half_the_samples():
+    crops = _crops(12)
+    low = downsample(crops.images, 32)
+    swapped = self_swapped(low, lambda x: 1.0 - x)  # a stand-in network: the negative
+    np.testing.assert_allclose(swapped.astype(int), 255 - low.astype(int), atol=1)
+    dataset = SRDataset(crops, 2, swapped, augment=False)
+    used = sum(torch.allclose(dataset[i]["input"], torch.from_numpy(swapped[i] / 255.0).permute(2, 0, 1).float())
+               for i in range(len(dataset)))
+    assert 0 < used < len(dataset)
+    with pytest.raises(DubKernelsError, match="do not match the 12 targets"):
+        SRDataset(crops, 2, swapped[:5])
+
+
+def test_training_face_sr_lowers_its_loss(tmp_path):
+    config = config_from_dict({"name": "tiny_sr", "arch": "face_sr",
+                               "model": {"resolution": 32, "scale": 2, "channels": 8, "blocks": 1},
+                               "train": {"iterations": 40, "batch_size": 2, "lr": 0.002, "checkpoint_every": 40,
+                                         "preview_every": 40}})
+    trainer = Trainer(config, SRDataset(_crops(), 2, seed=1), TrainOptions(tmp_path / "run", seed=1))
+    latest = trainer.run()
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "run" / "loss.jsonl").read_text().splitlines()]
+    assert len(losses) == 40 and np.mean(losses[-8:]) < np.mean(losses[:8])
+    assert (tmp_path / "run" / "previews" / "iter_000040.png").is_file()
+    assert load_checkpoint(latest, config, arch="face_sr").iteration == 40
+    with pytest.raises(CheckpointError, match="a FaceSR checkpoint, not a Y-network"):
+        load_checkpoint(latest)  # one network's checkpoint refused by the other

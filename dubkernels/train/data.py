@@ -292,7 +292,7 @@ def _augment(image: np.ndarray, masks: list[np.ndarray], rng: np.random.Generato
     return rgb, [m.astype(np.float32) / 255.0 for m in moved]
 
 
-def _chw(array: np.ndarray) -> torch.Tensor:
+def chw(array: np.ndarray) -> torch.Tensor:
     """(H,W,C) or (H,W) float32 -> contiguous (C,H,W) tensor."""
     if array.ndim == 2:
         array = array[..., None]
@@ -363,7 +363,7 @@ class PairDataset(EpochDataset):
             rgb, (face_f, mouth_f) = _augment(image, [face, mouth], rng)
         else:
             rgb, face_f, mouth_f = (a.astype(np.float32) / 255.0 for a in (image, face, mouth))
-        return {name: _chw(rgb), f"{name}_face_mask": _chw(face_f), f"{name}_mouth_mask": _chw(mouth_f)}
+        return {name: chw(rgb), f"{name}_face_mask": chw(face_f), f"{name}_mouth_mask": chw(mouth_f)}
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         if not 0 <= index < len(self):
