@@ -80,6 +80,6 @@ class SRDataset(EpochDataset):
         sigma = rng.uniform(*BLUR_SIGMA) * self.scale / 2.0
         blurred = cv2.GaussianBlur(target, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
         low = cv2.resize(blurred, (self.size, self.size), interpolation=cv2.INTER_AREA)
-        noise = rng.normal(0.0, rng.uniform(0.0, NOISE_SIGMA), low.shape).astype(np.float32)
+        noise = np.asarray(rng.normal(0.0, rng.uniform(0.0, NOISE_SIGMA), low.shape), np.float32)
         return np.clip(low + noise, 0.0, 1.0)
 
