@@ -13,11 +13,12 @@ import torch
 
 from dubkernels.cli.main import main
 from dubkernels.jobs.progress import Progress
-from dubkernels.jobs.spec import Job
+from dubkernels.jobs.spec import Job, JobError
+from dubkernels.nets.config import ConfigError
 from dubkernels.pipeline.runner import run_job
 from dubkernels.tasks.train import loader_workers, read_stamp
 from dubkernels.train import trainer as trainer_module
-from dubkernels.nets.checkpoint import CheckpointError, load_state, state_path
+from dubkernels.nets.checkpoint import CheckpointError, load_checkpoint, load_state, state_path
 from tests.conftest import REPO
 from tests.stage_data import make_shot
 
@@ -144,3 +145,29 @@ def test_the_command_line_makes_openmp_threads_wait_passively(monkeypatch, capsy
     with pytest.raises(SystemExit):
         main(["--version"])
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+TINY_SR = {"name": "tiny_sr", "arch": "face_sr", "model": {"resolution": 32, "scale": 2, "channels": 8, "blocks": 1},
+           "train": {"batch_size": 2, "iterations": 3, "checkpoint_every": 1, "preview_every": 1000}}
+
+
+def test_face_sr_fine_tunes_on_the_actor_with_self_swapped_inputs(setup, tmp_path):
+    shot, config = setup
+    run_job(_job(shot, config, tmp_path / "ynet"))  # the shot's IdentitySwap (tiny, 32 px)
+    sr_config = tmp_path / "tiny_sr.json"
+    sr_config.write_text(json.dumps(TINY_SR))
+    job = Job("train_sr", {"actor": shot.actor, "actor_track": shot.actor_track,
+                           "swap_checkpoint": str(tmp_path / "ynet" / "latest.safetensors")},
+              {"out": str(tmp_path / "sr")}, params={"config": str(sr_config), "workers": 0})
+    summary = run_job(job)
+    assert read_stamp(tmp_path / "sr")["iteration"] == 3 and summary.stage == "train_sr"
+    assert load_checkpoint(tmp_path / "sr" / "latest.safetensors", arch="face_sr").config.sr.output == 64
+    assert any("already trained" in n for n in run_job(job).notes)
+    job.params["config"] = str(config)  # a Y-network preset given to FaceSR
+    with pytest.raises(ConfigError, match="not a FaceSR one"):
+        run_job(job)
+    mismatched = {**TINY_SR, "name": "sr64", "model": {**TINY_SR["model"], "resolution": 64}}
+    sr_config.write_text(json.dumps(mismatched))
+    job.params["config"] = str(sr_config)
+    with pytest.raises(JobError, match="swap checkpoint works at 32 px but FaceSR 'sr64' takes 64 px"):
+        run_job(job)

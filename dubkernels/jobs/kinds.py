@@ -128,6 +128,16 @@ KINDS: dict[str, JobKind] = {k.name: k for k in (
                      positional=True),),
         params=P.TrainParams, runner="dubkernels.tasks.train:run_train", per_frame=False),
     JobKind(
+        "train_sr", "fine-tune FaceSR on the actor plate (pairs: its face crops degraded, and self-swapped)",
+        inputs=(_io("actor", "sequence", "actor plate A0: the faces FaceSR learns to restore"),
+                _io("actor_track", "track", "track of the actor plate"),
+                _io("swap_checkpoint", "checkpoint", "this shot's IdentitySwap checkpoint: its soft output of the "
+                                                     "actor's crops become training inputs", optional=True),
+                _io("init", "checkpoint", "a FaceSR checkpoint to start from", optional=True)),
+        outputs=(_io("out", "folder", "run folder: checkpoints, loss.jsonl, previews/ (an existing run resumes)",
+                     positional=True),),
+        params=P.TrainSRParams, runner="dubkernels.tasks.train:run_train_sr", per_frame=False),
+    JobKind(
         "pose_align", "Render the dubber's face in the actor's pose.",
         inputs=(_io("actor", "sequence", "actor plate A0 (resolution and colour statistics)"),
                 _io("actor_track", "track", "track of the actor plate"),

@@ -71,6 +71,11 @@ class TrainParams:
 
 
 @dataclass
+class TrainSRParams(TrainParams):
+    config: str = param("face_sr_preview", "FaceSR preset (face_sr_paper, face_sr_preview) or a JSON config file")
+
+
+@dataclass
 class PoseAlignParams:
     dubber_offset: int = param(0, "dubber frames to skip at the start of the dubber take (its first frame "
                                   "matched to the actor's first)")

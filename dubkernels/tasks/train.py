@@ -1,4 +1,5 @@
-"""The ``train`` job: per-shot training of the Y-network into a run folder, resumable.
+"""The ``train`` and ``train_sr`` jobs: per-shot training of the Y-network, and FaceSR's fine-tune on the actor
+plate, into a run folder, resumable.
 
 The run folder's ``job.json`` holds the identity of the job that trains into it and how far it
 got. The same job resumes (or is skipped once it reached its iterations); a job with other
@@ -13,7 +14,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from dubkernels.colour import colour_spaces
 from dubkernels.errors import Interrupted
@@ -21,10 +22,11 @@ from dubkernels.io.files import atomic_write_text
 from dubkernels.jobs.progress import Progress
 from dubkernels.jobs.spec import Job, JobError
 from dubkernels.jobs.summary import Summary
-from dubkernels.nets.config import load_config
+from dubkernels.nets.config import Config, load_config
 from dubkernels.nets.device import pick_device
 from dubkernels.tasks.common import Task
-from dubkernels.train.data import ACTOR_ROLES, DUBBER_ROLES, FaceClip, PairDataset, load_or_extract
+from dubkernels.train.data import ACTOR_ROLES, DUBBER_ROLES, EpochDataset, FaceClip, PairDataset, load_or_extract
+from dubkernels.train.sr_data import SRDataset, downsample, self_swapped
 from dubkernels.train.trainer import LATEST, Trainer, TrainOptions
 
 STAMP = "job.json"
@@ -70,22 +72,29 @@ def loader_workers(requested: int) -> int:
 
 
 def run_train(job: Job, *, force: bool = False, progress: Progress | None = None, **_: object) -> Summary:
-    """Train (or resume) the job's network; its latest checkpoint is OUT/latest.safetensors."""
-    start = time.monotonic()
-    progress = progress or Progress()
-    task = Task.of(job)
-    p = task.params
-    pick_device(p.device)  # a bad device fails before the crops are made
-    config = load_config(p.config)
-    folder = Path(job.outputs["out"])
-    identity = task.identity()
-    target = p.iterations or config.train.iterations
-    summary = Summary("train", identity, f"{target} iterations", outputs=[str(folder / LATEST)])
-    stamp = read_stamp(folder)
-    if not force and stamp and stamp.get("job") == identity and stamp.get("iteration", 0) >= target:
-        summary.notes.append(f"{folder} already trained to iteration {stamp['iteration']}; skipped")
-        return summary
-    summary.notes += _prepare_folder(folder, identity, force)
+    """Train (or resume) the job's Y-network; its latest checkpoint is OUT/latest.safetensors."""
+    return _run(job, force, progress or Progress(), _pair_dataset, lambda config: config.ynet)
+
+
+def run_train_sr(job: Job, *, force: bool = False, progress: Progress | None = None, **_: object) -> Summary:
+    """Fine-tune (or resume) FaceSR on the actor plate; its latest checkpoint is OUT/latest.safetensors."""
+    return _run(job, force, progress or Progress(), _sr_dataset, lambda config: _check_sr(job, config))
+
+
+def _check_sr(job: Job, config: Config) -> None:
+    """A FaceSR config whose input size is the swap checkpoint's (checked before the run folder is touched)."""
+    sr = config.sr
+    if job.inputs.get("swap_checkpoint"):
+        from dubkernels.nets.checkpoint import load_checkpoint
+
+        swap = load_checkpoint(job.inputs["swap_checkpoint"]).config.ynet
+        if swap.resolution != sr.resolution:
+            raise JobError(f"train_sr: the swap checkpoint works at {swap.resolution} px but FaceSR "
+                           f"'{config.name}' takes {sr.resolution} px; choose the FaceSR preset of the swap's size.")
+
+
+def _pair_dataset(job: Job, config: Config, folder: Path, seed: int, progress: Progress) -> EpochDataset:
+    """Actor-side and dubber-side crops at the Y-network's size."""
     colour = colour_spaces(job.ocio)
     roles = [r for r in ACTOR_ROLES + DUBBER_ROLES if job.inputs.get(r)]
     sets = []
@@ -95,8 +104,52 @@ def run_train(job: Job, *, force: bool = False, progress: Progress | None = None
         sets.append(load_or_extract(clip, config.ynet.resolution, folder / "crops", colour, progress.callback(),
                                     progress.set_total))
         progress.finish()
-    dataset = PairDataset([s for s in sets if s.role in ACTOR_ROLES], [s for s in sets if s.role in DUBBER_ROLES],
-                          seed=p.seed)
+    return PairDataset([s for s in sets if s.role in ACTOR_ROLES], [s for s in sets if s.role in DUBBER_ROLES],
+                       seed=seed)
+
+
+def _sr_dataset(job: Job, config: Config, folder: Path, seed: int, progress: Progress) -> EpochDataset:
+    """The actor's crops at FaceSR's output size, and their self-swapped versions when a swap checkpoint is given."""
+    sr = config.sr
+    clip = FaceClip(job.inputs["actor"], job.inputs["actor_track"], "actor")
+    progress.start("crops actor", None)
+    crops = load_or_extract(clip, sr.output, folder / "crops", colour_spaces(job.ocio), progress.callback(),
+                            progress.set_total)
+    progress.finish()
+    swapped = None
+    if job.inputs.get("swap_checkpoint"):
+        from dubkernels.nets.checkpoint import load_checkpoint
+        from dubkernels.nets.ynet import ActorSwap, YNet
+
+        ckpt = load_checkpoint(job.inputs["swap_checkpoint"])
+        net = YNet(ckpt.config.ynet)
+        net.load_state_dict(ckpt.weights)
+        progress.start("self-swap actor crops", len(crops))
+        swapped = self_swapped(downsample(crops.images, sr.resolution), ActorSwap(net).eval(), progress=progress.callback())
+        progress.finish()
+    return SRDataset(crops, sr.scale, swapped, seed=seed)
+
+
+def _run(job: Job, force: bool, progress: Progress, dataset_for: Callable[[Job, Config, Path, int, Progress], EpochDataset],
+         check: Callable[[Config], object]) -> Summary:
+    """Train the job's network into its run folder: resume, skip when done, supersede another job's run.
+    ``check`` refuses a config (or inputs) of another network before anything is written."""
+    start = time.monotonic()
+    task = Task.of(job)
+    p = task.params
+    pick_device(p.device)  # a bad device fails before the crops are made
+    config = load_config(p.config)
+    check(config)
+    folder = Path(job.outputs["out"])
+    identity = task.identity()
+    target = p.iterations or config.train.iterations
+    summary = Summary(task.kind.name, identity, f"{target} iterations", outputs=[str(folder / LATEST)])
+    stamp = read_stamp(folder)
+    if not force and stamp and stamp.get("job") == identity and stamp.get("iteration", 0) >= target:
+        summary.notes.append(f"{folder} already trained to iteration {stamp['iteration']}; skipped")
+        return summary
+    summary.notes += _prepare_folder(folder, identity, force)
+    dataset = dataset_for(job, config, folder, p.seed, progress)
     init = Path(job.inputs["init"]) if job.inputs.get("init") else None
     options = TrainOptions(folder, "shot", init, target, p.seed, loader_workers(p.workers), p.device, p.minutes)
     trainer = Trainer(config, dataset, options, progress)
@@ -107,8 +160,8 @@ def run_train(job: Job, *, force: bool = False, progress: Progress | None = None
     summary.outputs = [f"{latest} (iteration {trainer.iteration} of {trainer.total})",
                        f"loss log {folder / 'loss.jsonl'}; previews {folder / 'previews'}"]
     if trainer.stopped_by == "signal":
-        raise Interrupted(f"train: stopped by a signal at iteration {trainer.iteration} of {trainer.total}; "
-                          f"checkpoint {latest} saved. Run the same command again to resume.")
+        raise Interrupted(f"{task.kind.name}: stopped by a signal at iteration {trainer.iteration} of "
+                          f"{trainer.total}; checkpoint {latest} saved. Run the same command again to resume.")
     if trainer.stopped_by == "budget":
         summary.notes.append(f"time budget of {p.minutes:g} min reached at iteration {trainer.iteration} of "
                              f"{trainer.total}; checkpoint saved, a rerun goes on training")
