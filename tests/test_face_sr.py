@@ -12,12 +12,17 @@ import torch.nn.functional as F
 from skimage import data
 
 from dubkernels.errors import DubKernelsError
-from dubkernels.nets.checkpoint import CheckpointError, load_checkpoint
+from dubkernels.io.frames import read_frame
+from dubkernels.jobs.spec import Job
+from dubkernels.nets.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from dubkernels.nets.config import ConfigError, SRModelConfig, config_from_dict, load_config
 from dubkernels.nets.face_sr import FaceSR
+from dubkernels.nets.ynet import YNet
+from dubkernels.pipeline.runner import run_job
 from dubkernels.train.data import CropSet
 from dubkernels.train.sr_data import SRDataset, downsample, self_swapped
 from dubkernels.train.trainer import Trainer, TrainOptions
+from tests.stage_data import make_layered
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -125,3 +130,45 @@ def test_training_face_sr_lowers_its_loss(tmp_path):
     assert load_checkpoint(latest, config, arch="face_sr").iteration == 40
     with pytest.raises(CheckpointError, match="a FaceSR checkpoint, not a Y-network"):
         load_checkpoint(latest)  # one network's checkpoint refused by the other
+
+
+@pytest.fixture(scope="module")
+def layered(tmp_path_factory):
+    return make_layered(tmp_path_factory.mktemp("sr"))
+
+
+def _untrained_checkpoint(path):
+    config = config_from_dict({"name": "sr128", "arch": "face_sr",
+                               "model": {"resolution": 128, "scale": 2, "channels": 8, "blocks": 1}})
+    save_checkpoint(path, FaceSR(config.sr), config, "shot", 0)
+    return str(path)
+
+
+def _sr_job(layered, checkpoint, out, frames=None):
+    return Job("face_sr", {"face": layered.face, "face_track": layered.face_track, "checkpoint": checkpoint},
+               {"out": str(out)}, frames, params={"batch": 4})
+
+
+def test_the_stage_keeps_alpha_and_the_face_and_chunks_agree(layered, tmp_path):
+    checkpoint = _untrained_checkpoint(tmp_path / "sr.safetensors")
+    whole = run_job(_sr_job(layered, checkpoint, tmp_path / "a" / "sr.####.exr"), workers=1)
+    frames = whole.done
+    assert len(frames) == 4
+    run_job(_sr_job(layered, checkpoint, tmp_path / "b" / "sr.####.exr", "1001-1002"), workers=1)
+    run_job(_sr_job(layered, checkpoint, tmp_path / "b" / "sr.####.exr", "1003-1004"), workers=1)
+    for f in frames:
+        out = read_frame(tmp_path / "a" / f"sr.{f}.exr")
+        source = read_frame(layered.face.replace("####", str(f)))
+        np.testing.assert_array_equal(out.pixels[..., 3], source.pixels[..., 3])  # the layer's alpha, bit for bit
+        assert out.data_window == source.data_window
+        solid = source.pixels[..., 3].astype(np.float32) > 0.99
+        diff = np.abs(out.pixels[..., :3].astype(np.float32) - source.pixels[..., :3].astype(np.float32))[solid]
+        assert diff.mean() < 0.03  # an untrained FaceSR is bicubic: the same face, a little softer (0.018)
+        np.testing.assert_array_equal(out.pixels, read_frame(tmp_path / "b" / f"sr.{f}.exr").pixels)
+
+
+def test_the_stage_refuses_a_y_network_checkpoint(layered, tmp_path):
+    config = config_from_dict({"name": "tiny", "model": {"resolution": 32, "widths": [8, 16, 32]}})
+    save_checkpoint(tmp_path / "ynet.safetensors", YNet(config.ynet), config, "shot", 1)
+    with pytest.raises(CheckpointError, match="a Y-network \\(IdentitySwap\\) checkpoint, not a FaceSR one"):
+        run_job(_sr_job(layered, str(tmp_path / "ynet.safetensors"), tmp_path / "c" / "sr.####.exr"), workers=1)

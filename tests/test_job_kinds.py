@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ from dubkernels.jobs.spec import Job, save_job
 from dubkernels.pipeline.runner import run_job
 from dubkernels.tracks import file_digest, load_track, save_track
 from tests.conftest import REPO
-from tests.stage_data import Shot, make_shot
+from tests.stage_data import Layered, Shot, make_layered
 
 HEAVY = ("torch", "dlib", "OpenImageIO", "cv2", "av")
 
@@ -53,24 +52,9 @@ def test_describe_json_lists_every_kind_with_typed_params(capsys):
             "optional": False} == kinds["analyze"]["outputs"][0]
 
 
-@dataclass
-class Layered:
-    """The sample pair, and the dubber's PoseAlign face layer with its (guided) track."""
-
-    shot: Shot
-    face: str
-    face_track: str
-
-
 @pytest.fixture(scope="module")
 def layered(tmp_path_factory) -> Layered:
-    root = tmp_path_factory.mktemp("kinds")
-    shot = make_shot(root, frames=4)
-    face, landmarks = str(root / "pa" / "pa.####.exr"), str(root / "pa.landmarks.json")
-    run_job(Job("pose_align", {"actor": shot.actor, "actor_track": shot.actor_track, "dubber": shot.dubber,
-                               "dubber_track": shot.dubber_track}, {"out": face, "landmarks": landmarks}), workers=1)
-    run_job(Job("analyze", {"plate": face, "guide": landmarks}, {"out": str(root / "pa.track.json")}))
-    return Layered(shot, face, str(root / "pa.track.json"))
+    return make_layered(tmp_path_factory.mktemp("kinds"))
 
 
 @pytest.fixture(scope="module")

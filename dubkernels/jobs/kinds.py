@@ -174,6 +174,13 @@ KINDS: dict[str, JobKind] = {k.name: k for k in (
                                           "`analyze --guide`)", optional=True)),
         params=P.StabilizeParams, runner="dubkernels.stages.stabilize:LandmarkStabilize", per_frame=True),
     JobKind(
+        "face_sr", "Sharpen the face layer with the actor's fine-tuned FaceSR.",
+        inputs=(_io("face", "sequence", "RGBA face layer (premultiplied, plate coordinates), e.g. LandmarkStabilize's"),
+                _io("face_track", "track", "track of the face layer"),
+                _io("checkpoint", "checkpoint", "FaceSR checkpoint fine-tuned on this actor (`train-sr`)")),
+        outputs=(_io("out", "sequence", "the sharpened RGBA face layer (same alpha, plate coordinates)"),),
+        params=P.FaceSRParams, runner="dubkernels.stages.face_sr:FaceSRStage", per_frame=True),
+    JobKind(
         "mouth_composite", "Composite the generated face's mouth into the actor plate A0.",
         inputs=(_io("actor", "sequence", "actor plate A0 (EXR pattern)"),
                 _io("actor_track", "track", "track of A0"),

@@ -91,6 +91,15 @@ class PoseAlignParams:
 
 
 @dataclass
+class FaceSRParams:
+    device: str = param("cpu", "torch device for inference (cpu, cuda, cuda:N, auto)")
+    batch: int = param(8, "frames per network call", min=1, max=1024, identity=False)
+
+    def check(self, stage: str) -> None:
+        check_device_name(stage, self.device)
+
+
+@dataclass
 class OwnMouthParams:
     """How the actor's own mouth frames are chosen."""
 
