@@ -21,6 +21,7 @@ def write_shot_file(path: Path, actor: str, dubber: str, minutes: float, ocio: s
     """
     text = template(actor, dubber).replace('name = "shot"', 'name = "demo"', 1)
     text = text.replace('minutes = 0.0 ', f'minutes = {minutes} ', 1)
+    text = text.replace('sr_minutes = 0.0 ', f'sr_minutes = {minutes / 2} ', 1)  # FaceSR: half a pass's budget
     if ocio:
         text = text.replace('ocio = ""', f'ocio = "{ocio}"', 1)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -64,7 +64,8 @@ def bench_size(name: str, frames: int, iterations: int, work: Path, colour: Colo
     actor = make_plates(folder / "actor", SIZES[name], frames, colour)
     dubber = make_plates(folder / "dubber", SIZES[name], frames, colour)
     shot = folder / "shot.toml"
-    shot.write_text(template(actor, dubber).replace("iterations = 0 ", f"iterations = {iterations} "))
+    shot.write_text(template(actor, dubber).replace("iterations = 0 ", f"iterations = {iterations} ", 1)
+                    .replace("sr_iterations = 0 ", f"sr_iterations = {iterations} "))
     subprocess.run(dubkernels("dub", str(shot), "--dry-run", "--progress", "none"), check=True,
                    stdout=subprocess.DEVNULL)
     rows = []
@@ -94,7 +95,8 @@ def bench_dub(name: str, frames: int, iterations: int, work: Path, colour: Colou
     actor = make_plates(folder / "actor", SIZES[name], frames, colour)
     dubber = make_plates(folder / "dubber", SIZES[name], frames, colour)
     shot = folder / "shot.toml"
-    shot.write_text(template(actor, dubber).replace("iterations = 0 ", f"iterations = {iterations} "))
+    shot.write_text(template(actor, dubber).replace("iterations = 0 ", f"iterations = {iterations} ", 1)
+                    .replace("sr_iterations = 0 ", f"sr_iterations = {iterations} "))
     wall, rss = run_process(dubkernels("dub", str(shot), "--no-report", "--progress", "none"))
     steps = {p.stem: json.loads(p.read_text())["seconds"] for p in sorted((folder / "work" / "state").glob("*.json"))}
     training = sum(v for k, v in steps.items() if k.startswith("train"))

@@ -28,6 +28,8 @@ from tests.fake_metric_models import save_fake_models
 FRAMES = [1001, 1002, 1003, 1004, 1005]
 TINY = {"name": "tiny", "model": {"resolution": 32, "widths": [8, 16, 32]},
         "train": {"batch_size": 2, "iterations": 2, "checkpoint_every": 1, "preview_every": 1000}}
+TINY_SR = {"name": "tiny_sr", "arch": "face_sr", "model": {"resolution": 32, "scale": 2, "channels": 8, "blocks": 1},
+           "train": {"batch_size": 2, "iterations": 2, "checkpoint_every": 1, "preview_every": 1000}}
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +37,14 @@ def sample(tmp_path_factory):
     root = tmp_path_factory.mktemp("dub")
     made = make_sample(root / "sample", len(FRAMES))
     (root / "tiny.json").write_text(json.dumps(TINY))
+    (root / "tiny_sr.json").write_text(json.dumps(TINY_SR))
     return root, made
 
 
 def _shot_file(root: Path, made, name: str, extra: str = "") -> Path:
     text = template(made.actor, made.dubber)
-    text = text.replace('preset = "preview"', f'preset = "{root / "tiny.json"}"').replace(
+    text = text.replace('preset = "preview"', f'preset = "{root / "tiny.json"}"', 1).replace(
+        'sr_preset = ""', f'sr_preset = "{root / "tiny_sr.json"}"').replace(
         'work = "work"', f'work = "{name}/work"').replace('output = "final/final.####.exr"',
                                                           f'output = "{name}/final/final.####.exr"')
     text = text.replace("workers = 0 ", "workers = 1 ").replace("workers = -1 ", "workers = 0 ")
@@ -114,9 +118,10 @@ def test_a_rerun_skips_everything_and_a_changed_parameter_reruns_exactly_its_dep
     lines: list[str] = []
     changed = dub_shot(load_shot(copy.path, ["stabilize.beta=0.8"]), report=False, log=lines.append)
     assert set(changed.run.ran()) == {
-        "stabilize_pass1", "analyze_stab_pass1", "composite_pass1", "analyze_comp_pass1", "train_pass2",
-        "swap_pass2", "analyze_swap_pass2", "stabilize_pass2", "analyze_stab_pass2", "composite_pass2",
-        "analyze_final"}
+        "stabilize_pass1", "analyze_stab_pass1", "sr_pass1", "analyze_sr_pass1", "composite_pass1",
+        "analyze_comp_pass1", "train_pass2", "swap_pass2", "analyze_swap_pass2", "stabilize_pass2",
+        "analyze_stab_pass2", "sr_pass2", "analyze_sr_pass2", "composite_pass2", "analyze_final"}
+    assert "train_sr" not in changed.run.ran()  # FaceSR learns from the actor plate and pass 1's swap only
     assert any("stabilize_pass1: running (parameters changed: beta)" in line for line in lines)
     assert any("composite_pass1: running (input changed: face, face_track)" in line for line in lines)
     assert any("pose_align: up to date, skipped" in line for line in lines)

@@ -78,7 +78,7 @@ def test_bad_job_files(tmp_path):
     bad.write_text(json.dumps({"format": "dubkernels-job", "version": 1, "stage": "x"}))
     with pytest.raises(JobError, match="needs 'stage', 'inputs' and 'outputs'"):
         load_job(bad)
-    with pytest.raises(JobError, match="unknown stage 'face_sr'"):
-        make_stage(Job("face_sr", {}, {}))
+    with pytest.raises(JobError, match="unknown stage 'gpen'"):
+        make_stage(Job("gpen", {}, {}))
     with pytest.raises(JobError, match="not a per-frame stage"):
         make_stage(Job("analyze", {}, {}))

@@ -77,7 +77,16 @@ def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
     assert graph.step("train_pass1").job.inputs["init"] == str(tmp_path / "pre.safetensors")
     final = graph.step("composite_pass2").job
     assert final.outputs["out"] == shot.output and final.inputs["actor"] == train2.inputs["actor"]
-    assert final.inputs["face"] == graph.step("stabilize_pass2").job.outputs["out"]
+    assert final.inputs["face"] == graph.step("sr_pass2").job.outputs["out"]  # the sharpened face
+    sr = graph.step("sr_pass2").job
+    assert sr.inputs["face"] == graph.step("stabilize_pass2").job.outputs["out"]
+    assert sr.inputs["checkpoint"] == str(tmp_path / "work" / "face_sr" / "train" / "latest.safetensors")
+    train_sr = graph.step("train_sr").job
+    assert train_sr.params["config"] == "face_sr_preview"  # the preset's FaceSR
+    assert train_sr.inputs["swap_checkpoint"] == str(tmp_path / "work" / "pass1" / "train" / "latest.safetensors")
+    off = build_graph(load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), ["train.face_sr=false"]))
+    assert not any(n.startswith(("sr_", "train_sr")) for n in off.names)
+    assert off.step("composite_pass2").job.inputs["face"] == off.step("stabilize_pass2").job.outputs["out"]
     assert "swap_pass1" in graph.step("analyze_swap_pass1").needs
     assert graph.step("analyze_swap_pass1").job.inputs["guide"] == graph.step("swap_pass1").job.inputs["face_track"]
     paste = graph.step("composite_paste").job
@@ -104,3 +113,12 @@ def test_template_takes_are_given_from_the_current_folder(tmp_path, monkeypatch)
     shot = load_shot(tmp_path / "shots" / "s.toml")
     assert shot.actor.source == str(tmp_path / "plates" / "a.####.exr")
     assert shot.dubber.source == str(tmp_path / "d.mov")
+
+
+def test_a_custom_network_preset_needs_its_face_sr_preset(tmp_path):
+    path = _write(tmp_path, template("a.mov", "d.####.exr"))
+    with pytest.raises(ShotError, match="set train.sr_preset to a FaceSR config of the same input size"):
+        load_shot(path, ["train.preset='my_net.json'"])
+    shot = load_shot(path, ["train.preset='my_net.json'", "train.sr_preset='my_sr.json'"])
+    assert shot.train.sr_preset == str(tmp_path / "my_sr.json")
+    assert load_shot(path, ["train.preset='my_net.json'", "train.face_sr=false"]).train.face_sr is False

@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dubber", help="with --template: the dubber take to put in it")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a key of the shot file, e.g. --set train.minutes=30 (repeatable)")
-    p.add_argument("--train-minutes", type=float, metavar="N", help="bound each training pass to N minutes "
+    p.add_argument("--train-minutes", type=float, metavar="N", help="bound each training pass (and the FaceSR "
+                   "fine-tune) to N minutes "
                    "(a checkpoint, then the chain goes on; a rerun trains on)")
     p.add_argument("--dry-run", action="store_true", help="print the graph and its job specs; run nothing")
     p.add_argument("--from", dest="start", metavar="STEP", help="start at this step (earlier steps must be done)")
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise ShotError("give a shot file (write one with `dubkernels dub --template shot.toml`).")
     overrides = list(args.overrides)
     if args.train_minutes is not None:
-        overrides.append(f"train.minutes={args.train_minutes}")
+        overrides += [f"train.minutes={args.train_minutes}", f"train.sr_minutes={args.train_minutes}"]
     shot = load_shot(args.shot, overrides)
     return run_shot(shot, args)
 

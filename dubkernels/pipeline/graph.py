@@ -2,8 +2,8 @@
 
 Every step is a job spec writing under the work folder; a step depends on the steps whose
 outputs it reads. Pass 1: ingest (videos) -> analyze -> PoseAlign (the dubber in the actor's
-pose, and the actor's own render) -> train -> IdentitySwap -> LandmarkStabilize ->
-MouthComposite onto A0. Pass 2: the same with the pass-1 result as the dubber (same pose, so
+pose, and the actor's own render) -> train (and FaceSR's fine-tune on the actor) -> IdentitySwap
+-> LandmarkStabilize -> FaceSR -> MouthComposite onto A0. Pass 2: the same with the pass-1 result as the dubber (same pose, so
 no PoseAlign) -> the final shot. A baseline "paste" (the PoseAlign render composited with the
 same mask, no network) is made for the report, and so is the training-free "own mouth" baseline (the
 actor's own nearest mouths warped onto the dubber's: OwnMouth), right after PoseAlign. Only the final
@@ -134,9 +134,25 @@ class _Builder:
                  "train the Y-network: actor and dubber decoders on a shared encoder", params)
         return str(Path(folder) / "latest.safetensors")
 
+    def train_sr(self, actor: str, actor_track: str, swap_checkpoint: str) -> str:
+        """FaceSR fine-tuned on the actor plate, with the pass-1 swap's soft output among its inputs."""
+        folder = self.path("face_sr/train")
+        t = self.shot.train
+        params: dict[str, Any] = {"config": t.sr_preset, "seed": t.seed, "workers": t.workers,
+                                  "device": self.shot.device}
+        if t.sr_iterations:
+            params["iterations"] = t.sr_iterations
+        if t.sr_minutes:
+            params["minutes"] = t.sr_minutes
+        self.add("train_sr", "train_sr", {"actor": actor, "actor_track": actor_track,
+                                          "swap_checkpoint": swap_checkpoint}, {"out": folder}, "pass1",
+                 "fine-tune FaceSR on the actor's own face (degraded and self-swapped crops)", params)
+        return str(Path(folder) / "latest.safetensors")
+
     def identity_pass(self, group: str, actor: str, actor_track: str, face: str, face_track: str,
-                      checkpoint: str) -> str:
-        """IdentitySwap, its track, LandmarkStabilize, its track, MouthComposite onto A0: the pass's result."""
+                      checkpoint: str, sr_checkpoint: str | None) -> str:
+        """IdentitySwap, its track, LandmarkStabilize, its track, FaceSR and its track, MouthComposite onto A0:
+        the pass's result."""
         swap = self.seq(f"{group}/swap", "swap")
         self.add(f"swap_{group}", "identity_swap", {"face": face, "face_track": face_track, "checkpoint": checkpoint},
                  {"out": swap}, group, "the input face with the actor's identity", {"device": self.shot.device})
@@ -146,6 +162,12 @@ class _Builder:
         self.add(f"stabilize_{group}", "stabilize", {"face": swap, "face_track": swap_track},
                  {"out": stab, "landmarks": stab_landmarks}, group, "take the jitter out of the swapped face")
         stab_track = self.analyze_face(f"stab_{group}", stab, stab_landmarks, group, "stabilised face")
+        if sr_checkpoint:
+            sharp = self.seq(f"{group}/sr", "sr")
+            self.add(f"sr_{group}", "face_sr", {"face": stab, "face_track": stab_track, "checkpoint": sr_checkpoint},
+                     {"out": sharp}, group, "the stabilised face sharpened by the actor's FaceSR",
+                     {"device": self.shot.device})
+            stab, stab_track = sharp, self.analyze_face(f"sr_{group}", sharp, stab_track, group, "sharpened face")
         out = self.shot.output if group == "pass2" else self.seq(f"{group}/comp", "comp")
         self.add(f"composite_{group}", "mouth_composite",
                  {"actor": actor, "actor_track": actor_track, "face": stab, "face_track": stab_track},
@@ -190,11 +212,12 @@ class _Builder:
         ckpt1 = self.train("pass1", {"actor": actor, "actor_track": actor_track, "dubber": dubber,
                                      "dubber_track": dubber_track, "actor_render": par, "actor_render_track": par_track,
                                      "dubber_render": pa, "dubber_render_track": pa_track}, self.shot.train.init)
-        comp1 = self.identity_pass("pass1", actor, actor_track, pa, pa_track, ckpt1)
+        sr = self.train_sr(actor, actor_track, ckpt1) if self.shot.train.face_sr else None
+        comp1 = self.identity_pass("pass1", actor, actor_track, pa, pa_track, ckpt1, sr)
         comp1_track = self.analyze_face("comp_pass1", comp1, self.files["pass1_face_track"], "pass2", "pass-1 result")
         ckpt2 = self.train("pass2", {"actor": actor, "actor_track": actor_track, "dubber": comp1,
                                      "dubber_track": comp1_track}, ckpt1)
-        final = self.identity_pass("pass2", actor, actor_track, comp1, comp1_track, ckpt2)
+        final = self.identity_pass("pass2", actor, actor_track, comp1, comp1_track, ckpt2, sr)
         final_track = self.analyze_face("final", final, self.files["pass2_face_track"], "pass2", "final shot")
         paste = self.seq("baseline/paste", "paste")
         self.add("composite_paste", "mouth_composite",

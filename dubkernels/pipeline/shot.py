@@ -60,6 +60,10 @@ class TrainSettings:
     init: str = ""
     seed: int = 0
     workers: int = -1
+    face_sr: bool = True
+    sr_preset: str = ""
+    sr_iterations: int = 0
+    sr_minutes: float = 0.0
 
 
 @dataclass
@@ -109,6 +113,10 @@ SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
         "init": ("", "pre-training checkpoint (encoder + style module); pass 2 starts from pass 1's"),
         "seed": (0, "random seed"),
         "workers": (-1, "data-loading processes (-1: a quarter of the cores, at most 4; 0: none)"),
+        "face_sr": (True, "sharpen the swapped face with FaceSR fine-tuned on the actor (paper 3.3.2)"),
+        "sr_preset": ("", "FaceSR preset or JSON file (empty: face_sr_paper or face_sr_preview, as the preset)"),
+        "sr_iterations": (0, "FaceSR fine-tune iterations (0: the preset's, 1000)"),
+        "sr_minutes": (0.0, "time budget of the FaceSR fine-tune (0: none); a rerun goes on training"),
     },
     "report": {
         "lpips_model": ("", "local vgg16.pt (StyleGAN2-ADA metrics) to measure LPIPS (empty: skipped)"),
@@ -215,13 +223,21 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
         check_device_name("shot.device", s["device"])
     except DubKernelsError as exc:
         raise ShotError(f"{where}: {exc}") from exc
-    if s["workers"] < 0 or t["workers"] < -1 or t["minutes"] < 0 or t["iterations"] < 0:
-        raise ShotError(f"{where}: shot.workers, train.minutes and train.iterations must be 0 or more, "
-                        "train.workers -1 or more.")
+    if s["workers"] < 0 or t["workers"] < -1 or min(t["minutes"], t["iterations"], t["sr_minutes"],
+                                                     t["sr_iterations"]) < 0:
+        raise ShotError(f"{where}: shot.workers, train.minutes, train.iterations, train.sr_minutes and "
+                        "train.sr_iterations must be 0 or more, train.workers -1 or more.")
     train = TrainSettings(t["preset"], t["iterations"], t["minutes"], _resolve(folder, t["init"]), t["seed"],
-                          t["workers"])
+                          t["workers"], t["face_sr"], t["sr_preset"], t["sr_iterations"], t["sr_minutes"])
     if train.preset not in ("paper", "preview"):
         train.preset = _resolve(folder, train.preset)
+    if not train.sr_preset and train.face_sr:
+        if train.preset not in ("paper", "preview"):
+            raise ShotError(f"{where}: train.preset is a config file, so FaceSR cannot pick its preset: set "
+                            "train.sr_preset to a FaceSR config of the same input size, or train.face_sr = false.")
+        train.sr_preset = f"face_sr_{train.preset}"
+    elif train.sr_preset not in ("", "face_sr_paper", "face_sr_preview"):
+        train.sr_preset = _resolve(folder, train.sr_preset)
     ocio = _resolve(folder, s["ocio"])
     return Shot(path, s["name"], _resolve(folder, s["output"]), Path(_resolve(folder, s["work"])),
                 Take(_resolve(folder, a["source"]), a["colourspace"]),
