@@ -172,3 +172,18 @@ def test_the_stage_refuses_a_y_network_checkpoint(layered, tmp_path):
     save_checkpoint(tmp_path / "ynet.safetensors", YNet(config.ynet), config, "shot", 1)
     with pytest.raises(CheckpointError, match="a Y-network \\(IdentitySwap\\) checkpoint, not a FaceSR one"):
         run_job(_sr_job(layered, str(tmp_path / "ynet.safetensors"), tmp_path / "c" / "sr.####.exr"), workers=1)
+
+
+def test_patches_are_cut_alike_from_input_and_target_and_often_on_the_mouth():
+    crops = _crops(8)
+    crops.mouth_masks[:] = 0
+    crops.mouth_masks[:, 40:52, 24:40] = 255  # the mouth, low in the crop
+    dataset = SRDataset(crops, 2, seed=5, patch=8)
+    samples = [dataset[i] for i in range(len(dataset))]
+    assert all(s["input"].shape == (3, 8, 8) and s["target"].shape == (3, 16, 16) for s in samples)
+    on_mouth = sum(float(s["mouth_mask"].sum()) > 0 for s in samples)
+    assert on_mouth >= 3  # half aim at the mouth; a patch anywhere rarely meets it
+    plain = SRDataset(crops, 2, seed=5, augment=False, patch=8)[0]
+    assert float((F.avg_pool2d(plain["target"][None], 2)[0] - plain["input"]).abs().mean()) < 0.06  # the same place
+    with pytest.raises(DubKernelsError, match="patches of 40 px do not fit its 32 px input crops"):
+        SRDataset(crops, 2, patch=40)

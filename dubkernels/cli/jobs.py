@@ -16,7 +16,7 @@ from dubkernels.cli.common import add_colour_options, add_frames_option, add_pro
 from dubkernels.jobs.kinds import KINDS, JobKind, describe
 from dubkernels.jobs.spec import Job, save_job
 
-OUTPUT_LABELS = {"ingest": "frames", "analyze": "track", "train": "checkpoint"}
+OUTPUT_LABELS = {"ingest": "frames", "analyze": "track", "train": "checkpoint", "train_sr": "checkpoint"}
 
 
 def _flag(name: str) -> str:

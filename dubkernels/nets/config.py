@@ -62,6 +62,7 @@ class TrainConfig:
     ssim_window: int = 11
     checkpoint_every: int = 2000
     preview_every: int = 500
+    patch: int = 0  # FaceSR: train on input patches this wide (half of them on the mouth); 0: whole crops
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ def _sr_dataset(job: Job, config: Config, folder: Path, seed: int, progress: Pro
         progress.start("self-swap actor crops", len(crops))
         swapped = self_swapped(downsample(crops.images, sr.resolution), ActorSwap(net).eval(), progress=progress.callback())
         progress.finish()
-    return SRDataset(crops, sr.scale, swapped, seed=seed)
+    return SRDataset(crops, sr.scale, swapped, seed=seed, patch=config.train.patch)
 
 
 def _run(job: Job, force: bool, progress: Progress, dataset_for: Callable[[Job, Config, Path, int, Progress], EpochDataset],

@@ -45,10 +45,10 @@ def self_swapped(images: np.ndarray, swap: Callable[[torch.Tensor], torch.Tensor
 
 class SRDataset(EpochDataset):
     """Pairs for FaceSR. Keys: ``input`` (3,s,s), ``target`` (3,S,S), ``face_mask`` and ``mouth_mask``
-    (1,S,S), float32 in 0..1; S = scale * s."""
+    (1,S,S), float32 in 0..1; S = scale * s, s the input crop or, with ``patch``, a patch of it."""
 
     def __init__(self, targets: CropSet, scale: int, swapped: np.ndarray | None = None, seed: int = 0,
-                 augment: bool = True):
+                 augment: bool = True, patch: int = 0):
         super().__init__(seed)
         if targets.size % scale:
             raise DubKernelsError(f"FaceSR targets of {targets.size} px do not divide by the scale {scale}.")
@@ -56,7 +56,9 @@ class SRDataset(EpochDataset):
         if swapped is not None and swapped.shape[:3] != (len(targets), self.size, self.size):
             raise DubKernelsError(f"self-swapped inputs {swapped.shape[:3]} do not match the {len(targets)} targets "
                                   f"at {self.size} px; make them with the checkpoint of this shot's swap.")
-        self.swapped, self.augment = swapped, augment
+        if patch > self.size:
+            raise DubKernelsError(f"FaceSR patches of {patch} px do not fit its {self.size} px input crops.")
+        self.swapped, self.augment, self.patch = swapped, augment, patch
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -73,8 +75,25 @@ class SRDataset(EpochDataset):
             low = self._degraded(target, rng)
         if self.augment and rng.random() < 0.5:  # a mirrored face is still a face of this actor
             target, low, masks = target[:, ::-1], low[:, ::-1], [m[:, ::-1] for m in masks]
+        if self.patch:
+            x, y = self._patch_origin(masks[1], rng)
+            s, p = self.scale, self.patch
+            low, target = low[y : y + p, x : x + p], target[s * y : s * (y + p), s * x : s * (x + p)]
+            masks = [m[s * y : s * (y + p), s * x : s * (x + p)] for m in masks]
         return {"input": chw(low), "target": chw(target), "face_mask": chw(masks[0]),
                 "mouth_mask": chw(masks[1])}
+
+    def _patch_origin(self, mouth: np.ndarray, rng: np.random.Generator) -> tuple[int, int]:
+        """Where a patch starts in the input crop: on the mouth half the time (the composite uses the mouth),
+        anywhere otherwise."""
+        limit = self.size - self.patch
+        ys, xs = np.nonzero(mouth > 0.5)
+        if len(ys) and rng.random() < 0.5:
+            cy, cx = ys.mean() / self.scale, xs.mean() / self.scale
+            jitter = rng.integers(-self.patch // 4, self.patch // 4 + 1, size=2)
+            x, y = int(cx - self.patch / 2) + int(jitter[0]), int(cy - self.patch / 2) + int(jitter[1])
+            return min(max(x, 0), limit), min(max(y, 0), limit)
+        return int(rng.integers(0, limit + 1)), int(rng.integers(0, limit + 1))
 
     def _degraded(self, target: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         sigma = rng.uniform(*BLUR_SIGMA) * self.scale / 2.0
