@@ -57,15 +57,21 @@ def dubkernels(*args: str) -> list[str]:
     return [sys.executable, "-m", "dubkernels.cli.main", *args]
 
 
-def bench_size(name: str, frames: int, iterations: int, work: Path, colour: ColourSpaces) -> list[dict]:
-    folder = work / name
+def make_shot(folder: Path, size: str, frames: int, iterations: int, colour: ColourSpaces) -> tuple[str, Path]:
+    """Actor and dubber plates of ``size`` and a shot file training ``iterations`` per network: (actor, shot)."""
     (folder / "actor").mkdir(parents=True)
     (folder / "dubber").mkdir()
-    actor = make_plates(folder / "actor", SIZES[name], frames, colour)
-    dubber = make_plates(folder / "dubber", SIZES[name], frames, colour)
+    actor = make_plates(folder / "actor", SIZES[size], frames, colour)
+    dubber = make_plates(folder / "dubber", SIZES[size], frames, colour)
     shot = folder / "shot.toml"
     shot.write_text(template(actor, dubber).replace("iterations = 0 ", f"iterations = {iterations} ", 1)
                     .replace("sr_iterations = 0 ", f"sr_iterations = {iterations} "))
+    return actor, shot
+
+
+def bench_size(name: str, frames: int, iterations: int, work: Path, colour: ColourSpaces) -> list[dict]:
+    folder = work / name
+    actor, shot = make_shot(folder, name, frames, iterations, colour)
     subprocess.run(dubkernels("dub", str(shot), "--dry-run", "--progress", "none"), check=True,
                    stdout=subprocess.DEVNULL)
     rows = []
@@ -90,13 +96,7 @@ def bench_dub(name: str, frames: int, iterations: int, work: Path, colour: Colou
     """`dubkernels dub` of the whole shot as one process (a workstation run): each step's time from its
     state record, the whole wall time and peak memory."""
     folder = work / f"{name}-dub"
-    (folder / "actor").mkdir(parents=True)
-    (folder / "dubber").mkdir()
-    actor = make_plates(folder / "actor", SIZES[name], frames, colour)
-    dubber = make_plates(folder / "dubber", SIZES[name], frames, colour)
-    shot = folder / "shot.toml"
-    shot.write_text(template(actor, dubber).replace("iterations = 0 ", f"iterations = {iterations} ", 1)
-                    .replace("sr_iterations = 0 ", f"sr_iterations = {iterations} "))
+    _, shot = make_shot(folder, name, frames, iterations, colour)
     wall, rss = run_process(dubkernels("dub", str(shot), "--no-report", "--progress", "none"))
     steps = {p.stem: json.loads(p.read_text())["seconds"] for p in sorted((folder / "work" / "state").glob("*.json"))}
     training = sum(v for k, v in steps.items() if k.startswith("train"))

@@ -166,15 +166,20 @@ def check_finite(rgb: np.ndarray, where: str) -> None:
         )
 
 
-def read_frame(path: str | os.PathLike[str], frame_number: int | None = None) -> Frame:
-    """Read every part and channel of an image file, keeping pixel types and metadata."""
-    path = Path(path)
+def _open(path: str | os.PathLike[str], frame_number: int | None) -> tuple[str, oiio.ImageInput]:
+    """An image file opened for reading, and how errors name it; clear errors when it is absent or unreadable."""
     where = f"{path}" + (f" (frame {frame_number})" if frame_number is not None else "")
-    if not path.is_file():
+    if not Path(path).is_file():
         raise FrameError(f"{where}: file not found; render or copy the frame, or narrow --frames.")
     inp = oiio.ImageInput.open(str(path))
     if inp is None:
         raise FrameError(f"{where}: cannot open ({oiio.geterror().strip()}); the file is corrupt or not an image.")
+    return where, inp
+
+
+def read_frame(path: str | os.PathLike[str], frame_number: int | None = None) -> Frame:
+    """Read every part and channel of an image file, keeping pixel types and metadata."""
+    where, inp = _open(path, frame_number)
     parts: list[Part] = []
     try:
         subimage = 0
@@ -194,7 +199,7 @@ def read_frame(path: str | os.PathLike[str], frame_number: int | None = None) ->
         inp.close()
     if not parts:
         raise FrameError(f"{where}: no image data; re-render the frame.")
-    return Frame(parts, path)
+    return Frame(parts, Path(path))
 
 
 def read_region(path: str | os.PathLike[str], region: Window, frame_number: int | None = None) -> Frame:
@@ -205,13 +210,7 @@ def read_region(path: str | os.PathLike[str], region: Window, frame_number: int 
     top left). The result's data window is the clipped region (one pixel when the region misses the data
     window); its display window and metadata are the file's.
     """
-    path = Path(path)
-    where = f"{path}" + (f" (frame {frame_number})" if frame_number is not None else "")
-    if not path.is_file():
-        raise FrameError(f"{where}: file not found; render or copy the frame, or narrow --frames.")
-    inp = oiio.ImageInput.open(str(path))
-    if inp is None:
-        raise FrameError(f"{where}: cannot open ({oiio.geterror().strip()}); the file is corrupt or not an image.")
+    where, inp = _open(path, frame_number)
     try:
         spec = oiio.ImageSpec(inp.spec())
         if spec.deep:
@@ -236,7 +235,7 @@ def read_region(path: str | os.PathLike[str], region: Window, frame_number: int 
         pixels = pixels[..., None]
     pixels = np.ascontiguousarray(pixels[rows, x0 - spec.x : x1 - spec.x])
     spec.x, spec.y, spec.width, spec.height = x0, y0, x1 - x0, y1 - y0
-    return Frame([Part(spec, pixels)], path)
+    return Frame([Part(spec, pixels)], Path(path))
 
 
 def read_spec(path: str | os.PathLike[str], frame_number: int | None = None) -> oiio.ImageSpec:
