@@ -243,3 +243,15 @@ def test_short_face_track_is_refused(shot, tmp_path):
 def test_bad_params_are_refused(shot, tmp_path, params, message):
     with pytest.raises(JobError, match=message):
         MouthComposite(_job(shot, tmp_path, **params))
+
+
+def test_the_chin_option_takes_the_lower_face_down_to_the_jaw():
+    from dubkernels.face.align import template
+    from dubkernels.face.masks import mouth_mask
+
+    face = template(256) + 100.0
+    lips, chin = mouth_mask(face, 0.0, 0.0), mouth_mask(face, 0.0, 0.0, chin=True)
+    lips_full, chin_full = lips.full(500, 500), chin.full(500, 500)
+    x, y = face[8].round().astype(int)  # the chin point, below the mouth
+    assert lips_full[y - 3, x] == 0 and chin_full[y - 3, x] == 1.0
+    assert np.all(chin_full[lips_full == 1.0] == 1.0) and chin_full.sum() > 2 * lips_full.sum()

@@ -14,6 +14,8 @@ import numpy as np
 from dubkernels.face.landmarks68 import BROWS, JAW, OUTER_LIPS, interocular
 from dubkernels.io.frames import Window
 
+LOWER_JAW = tuple(range(5, 12))  # jaw points below the mouth, chin in the middle
+
 _SUBPIXEL_BITS = 4
 
 
@@ -49,9 +51,10 @@ def face_polygon(landmarks: np.ndarray, forehead: float = 0.6) -> np.ndarray:
     return np.concatenate([landmarks[list(JAW)], raised[::-1]])
 
 
-def mouth_polygon(landmarks: np.ndarray) -> np.ndarray:
-    """The outer lip contour."""
-    return landmarks[list(OUTER_LIPS)]
+def mouth_polygon(landmarks: np.ndarray, chin: bool = False) -> np.ndarray:
+    """The outer lip contour; with ``chin``, and the lower jaw line (the region whose shape follows the mouth)."""
+    lips = landmarks[list(OUTER_LIPS)]
+    return np.concatenate([lips, landmarks[list(LOWER_JAW)]]) if chin else lips
 
 
 def polygon_mask(polygon: np.ndarray, grow_px: float = 0.0, feather_px: float = 0.0) -> Mask:
@@ -82,7 +85,8 @@ def face_mask(landmarks: np.ndarray, grow: float = 0.0, feather: float = 0.1) ->
     return polygon_mask(face_polygon(landmarks), grow * iod, feather * iod)
 
 
-def mouth_mask(landmarks: np.ndarray, grow: float = 0.15, feather: float = 0.1) -> Mask:
-    """Mouth mask: outer lips, grown and feathered as fractions of the IOD."""
+def mouth_mask(landmarks: np.ndarray, grow: float = 0.15, feather: float = 0.1, chin: bool = False) -> Mask:
+    """Mouth mask: outer lips (and with ``chin`` the chin down to the jaw line), grown and feathered as
+    fractions of the IOD."""
     iod = interocular(landmarks)
-    return polygon_mask(mouth_polygon(landmarks), grow * iod, feather * iod)
+    return polygon_mask(mouth_polygon(landmarks, chin), grow * iod, feather * iod)

@@ -143,6 +143,8 @@ class MouthCompositeParams:
     ring: float = param(0.3, "width of the colour-match ring, fraction of the IOD", min=0.01, max=2.0)
     uncovered: str = param("error", "actor frames the face layer does not cover: error, or copy the plate "
                                     "unchanged (a dubbed line shorter than the shot)", choices=("error", "copy"))
+    chin: bool = param(False, "take the chin too, down to the jaw line (for a face layer whose jaw moves with its "
+                              "mouth, e.g. the actor's own mouth)")
     extent: str = param("plate", "what the output covers: plate (every pixel of A0, the shot) or face (only "
                                  "the region around the face: an intermediate pass, no whole-plate write)",
                         choices=("plate", "face"))

@@ -230,7 +230,7 @@ class MouthComposite(Stage):
         p = self.params
         actor_lm, face_lm = self.actor_track.record(frame).landmarks, self.face_track.record(frame).landmarks
         assert actor_lm is not None and face_lm is not None
-        masks = [mouth_mask(lm, p.grow, p.feather) for lm in (actor_lm, face_lm)]
+        masks = [mouth_mask(lm, p.grow, p.feather, p.chin) for lm in (actor_lm, face_lm)]
         ring_px = p.ring * interocular(actor_lm)
         margin = POISSON_MARGIN_PX + (int(np.ceil(ring_px)) + 1 if p.colour_match else 0)
         region = intersect(bounding(masks[0].window, masks[1].window, margin), a0.data_window)
