@@ -189,7 +189,7 @@ class _Builder:
         self.add("composite_own", "mouth_composite",
                  {"actor": actor, "actor_track": actor_track, "face": own, "face_track": own_track},
                  {"out": comp, "mask": mask}, "baseline", "baseline: the actor's own mouth composited into A0",
-                 {"uncovered": "copy", "extent": "face", "chin": True})
+                 {"uncovered": "copy", "extent": "face"})
         comp_track = self.analyze_face("own_comp", comp, own_track, "baseline", "actor's-own-mouth baseline")
         self.files.update({"own": comp, "own_track": comp_track, "own_mask": mask})
 
