@@ -78,7 +78,7 @@ class OwnMouth(Stage):
         self.dest = {f: self._transplant(f, actor_shapes[p]) for f, p in zip(shot, picks) if p >= 0}
         used = {self.source[f] for f in chunk if f in self.source}
         self.plate = plate(self.job.inputs["actor"], sorted(used | set(chunk)), "actor")  # sources, and timecodes
-        notes = plate_notes(self.actor_track, self.plate, sorted(used), "actor_track")
+        notes = plate_notes(self.actor_track, self.plate, list(self.plate.frames), "actor_track")
         nearest = distances[np.arange(len(shot)), np.maximum(picks, 0)]
         far = [f for f, d, p in zip(shot, nearest, picks) if p >= 0 and d > self.params.max_distance]
         if far:
