@@ -26,7 +26,7 @@ from dubkernels.nets.device import pick_device
 from dubkernels.nets.face_sr import FaceSR
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
-from dubkernels.stages.mouth_composite import alpha_index
+from dubkernels.stages.mouth_composite import alpha_index, unpremultiply
 from dubkernels.tracks import Track
 
 
@@ -108,8 +108,7 @@ class FaceSRStage(Stage):
                                         origin=(region.x, region.y))
         linear = colour_spaces(self.job.ocio).from_network(enlarged)
         rgba = layer.window_pixels(dw, layer.rgb_indices() + [alpha_index(layer)])
-        alpha = rgba[..., 3:]
-        own = np.divide(rgba[..., :3], alpha, out=np.zeros_like(rgba[..., :3]), where=alpha > 0)
+        alpha, own = rgba[..., 3:], unpremultiply(rgba)
         cov = coverage[..., None]
         rgb = (np.maximum(linear, 0.0) * cov + own * (1.0 - cov)) * alpha
         result_layer = face_layer(np.dstack([rgb, alpha]).astype(np.float32), (dw.x, dw.y), display)
