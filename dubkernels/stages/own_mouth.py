@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from dubkernels.face.mesh import base_points, topology
@@ -23,7 +22,7 @@ from dubkernels.face.mouth_match import SHAPE_POINTS, choose_frames, deviations,
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
-from dubkernels.render.raster import coverage, rasterize, region, texture_maps
+from dubkernels.render.face_mesh import render_face
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
 from dubkernels.tracks import Track, save_landmarks
@@ -117,15 +116,11 @@ class OwnMouth(Stage):
         assert source is not None
         topo = topology()
         dest, uv = topo.dense(base_points(target)), topo.dense(base_points(source))
-        window = region(dest, width, height)
-        raster = rasterize(dest, np.zeros(len(dest)), topo.triangles, window)
-        map_x, map_y = texture_maps(raster, uv, topo.triangles)
         x0, y0 = np.floor(uv.min(axis=0)).astype(int) - SOURCE_PAD_PX
         x1, y1 = np.ceil(uv.max(axis=0)).astype(int) + SOURCE_PAD_PX
         box = (max(int(x0), 0), max(int(y0), 0), min(int(x1), width), min(int(y1), height))
         image, rgb = read_box(self.plate, source_frame, self.actor_track, "actor", box)
-        warped = cv2.remap(rgb, map_x - box[0], map_y - box[1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT)
-        alpha = coverage(dest[topo.outline], window) * (raster.triangle >= 0)
+        warped, alpha, window = render_face(dest, np.zeros(len(dest)), uv, rgb, box[:2], (width, height))
         rgba = np.dstack([np.maximum(warped, 0.0) * alpha[..., None], alpha]).astype(np.float32)
         display = image.display_window
         layer = face_layer(rgba, (display.x + window.x, display.y + window.y), display)

@@ -32,7 +32,7 @@ from dubkernels.face.pose import HeadPose
 from dubkernels.io.frames import Frame, copy_metadata, read_frame, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
-from dubkernels.render.raster import coverage, rasterize, region, texture_maps
+from dubkernels.render.face_mesh import render_face
 from dubkernels.render.reinhard import LabStats, masked_stats, robust, transfer
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
@@ -182,14 +182,9 @@ class PoseAlign(Stage):
         empty = np.zeros((1, 1, 4), np.float32)
         if mesh is None:
             return {"out": face_layer(empty, (self.display.x, self.display.y), self.display)}
-        topo = topology()
-        window = region(mesh.dest, *self.actor_size)
-        raster = rasterize(mesh.dest, mesh.depth, topo.triangles, window)
-        map_x, map_y = texture_maps(raster, mesh.uv, topo.triangles)
-        source, (x0, y0) = self._source(self._dubber_frame(frame), mesh)
-        rgb = cv2.remap(source, map_x - x0, map_y - y0, cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT)
+        source, origin = self._source(self._dubber_frame(frame), mesh)
+        rgb, alpha, window = render_face(mesh.dest, mesh.depth, mesh.uv, source, origin, self.actor_size)
         rgb = self._recolour(rgb)
-        alpha = coverage(mesh.dest[topo.outline], window) * (raster.triangle >= 0)
         rgba = np.dstack([np.maximum(rgb, 0.0) * alpha[..., None], alpha]).astype(np.float32)
         layer = face_layer(rgba, (self.display.x + window.x, self.display.y + window.y), self.display)
         copy_metadata(layer, read_spec(self.actor.path(frame), frame))  # the actor's timecode, fps...
