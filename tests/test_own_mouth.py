@@ -11,7 +11,8 @@ from skimage.transform import SimilarityTransform
 
 from dubkernels.face.align import template
 from dubkernels.face.landmarks68 import INNER_LIPS, JAW, OUTER_LIPS, STABLE
-from dubkernels.face.mouth_match import SHAPE_POINTS, choose_frames, mouth_shapes, placed, shape_distances
+from dubkernels.face.mouth_match import (SHAPE_POINTS, choose_frames, deviations, followed, mouth_shapes, placed,
+                                         shape_distances)
 from dubkernels.io.frames import read_frame
 from dubkernels.jobs.spec import Job
 from dubkernels.stages.base import run_stage
@@ -65,6 +66,20 @@ def test_a_target_without_a_face_gets_no_source_and_pose_counts():
     assert turned[0, 0] == pytest.approx(0.0) and turned[0, 1] == pytest.approx(0.5)
 
 
+def test_follow_moves_the_chosen_mouth_toward_the_target_movement():
+    # Actor mouths open 0, 4 (its median), 8; the dubber's open 3, 5 (median), 7. Wanting 7 (2 past the
+    # dubber's median), the actor's nearest movement is 8 (4 past its own); following moves it toward 4 + 2.
+    actor = mouth_shapes(np.stack([face(o) for o in (0.0, 4.0, 8.0)]))
+    target = mouth_shapes(np.stack([face(o, scale=0.7) for o in (3.0, 5.0, 7.0)]))
+    actor_dev, target_dev = deviations(actor), deviations(target)
+    pick = int(choose_frames(shape_distances(target_dev, actor_dev), 0.0)[2])
+    assert pick == 2
+    np.testing.assert_allclose(followed(actor[2], actor_dev[2], target_dev[2], 0.0), actor[2])
+    for follow, opening in ((1.0, 6.0), (0.5, 7.0)):
+        expected = mouth_shapes(face(opening)[None])[0]
+        np.testing.assert_allclose(followed(actor[2], actor_dev[2], target_dev[2], follow), expected, atol=1e-9)
+
+
 @pytest.fixture(scope="module")
 def shot(tmp_path_factory):
     return make_shot(tmp_path_factory.mktemp("own"))
@@ -109,7 +124,7 @@ def test_each_frame_gets_the_actor_mouth_that_moves_like_the_target(shot, tmp_pa
         lm[4:13] = fit(wanted[4:13])
         records.append(FrameRecord(f, "detected", lm, rec.box, 1.0, rec.pose))
     save_track(Track(actor.source, actor.width, actor.height, records, {}, []), tmp_path / "target.track.json")
-    summary = _run(shot, tmp_path, str(tmp_path / "target.track.json"), jump_cost=0.0, pose_weight=0.0)
+    summary = _run(shot, tmp_path, str(tmp_path / "target.track.json"), jump_cost=0.0, pose_weight=0.0, follow=0.0)
     assert summary.done == frames
     drawn = json.loads((tmp_path / "own.landmarks.json").read_text())
     for f, wanted_frame in zip(frames, frames[::-1]):

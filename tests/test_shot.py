@@ -36,6 +36,10 @@ def test_overrides_and_stage_sections(tmp_path):
     assert shot.train.minutes == 5.0 and shot.frames == "1001-1010"
     assert shot.stages["mouth_composite"] == {"grow": 0.3, "blend": "poisson"}
     assert parse_value("true") is True and parse_value("1.5") == 1.5 and parse_value("plain text") == "plain text"
+    tuned = load_shot(path, ["own_mouth.follow=0.25", "face_sr.batch=2"])
+    graph = build_graph(tuned)
+    assert graph.step("own_mouth").job.params["follow"] == 0.25
+    assert graph.step("sr_pass2").job.params["batch"] == 2
 
 
 @pytest.mark.parametrize("extra, message", [

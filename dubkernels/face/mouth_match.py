@@ -14,7 +14,7 @@ actor frames do not simply follow on, so runs of consecutive actor frames carry 
 Example:
     >>> shapes = mouth_shapes(actor_landmarks)            # (S, 29, 2)
     >>> d = shape_distances(deviations(mouth_shapes(targets)), deviations(shapes))  # (T, S)
-    >>> picks = choose_frames(d, jump_cost=0.02)
+    >>> picks = choose_frames(d, jump_cost=0.05)
 """
 from __future__ import annotations
 
@@ -60,6 +60,13 @@ def deviations(shapes: np.ndarray) -> np.ndarray:
     return shapes - np.median(shapes[finite], axis=0)
 
 
+def followed(source: np.ndarray, source_dev: np.ndarray, target_dev: np.ndarray, follow: float) -> np.ndarray:
+    """A source shape (P, 2) moved ``follow`` of the way from its own deviation toward the target's: the
+    actor's lips opened or closed part-way to the dubber's movement (0: unchanged, 1: the target's movement
+    on the actor's build)."""
+    return source + follow * (target_dev - source_dev)
+
+
 def placed(shape: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """A pose-normalised shape (P, 2) put back into a face: the similarity of ``landmarks``' stable points
     from the mean face, applied to the shape."""
@@ -81,7 +88,7 @@ def shape_distances(targets: np.ndarray, sources: np.ndarray, target_pose: np.nd
     return np.where(np.isfinite(distances), distances, np.inf)
 
 
-def choose_frames(distances: np.ndarray, jump_cost: float, candidates: int = 8) -> np.ndarray:
+def choose_frames(distances: np.ndarray, jump_cost: float, candidates: int = 32) -> np.ndarray:
     """Source index for every target (T,): the cheapest path through each target's ``candidates`` nearest
     sources, where a step that is not "next source frame" costs ``jump_cost``. -1 where a target has none."""
     t_count, s_count = distances.shape

@@ -103,13 +103,17 @@ class FaceSRParams:
 class OwnMouthParams:
     """How the actor's own mouth frames are chosen."""
 
-    jump_cost: float = param(0.02, "cost of cutting to a non-consecutive actor frame, in interocular distances "
+    jump_cost: float = param(0.05, "cost of cutting to a non-consecutive actor frame, in interocular distances "
                                    "of mouth shape (higher: longer runs of the actor's own motion)", min=0.0, max=10.0)
-    candidates: int = param(8, "nearest actor frames considered per frame", min=1, max=1000)
+    candidates: int = param(32, "nearest actor frames considered per frame (more: longer runs can be found)",
+                            min=1, max=1000)
     pose_weight: float = param(0.1, "weight of the head-pose difference (yaw, pitch in radians) against mouth "
                                     "shape", min=0.0, max=10.0)
     max_distance: float = param(0.08, "frames whose nearest actor mouth is further than this (interocular "
                                       "distances) are named: the take lacks that shape", min=0.0, max=10.0)
+    follow: float = param(0.5, "how far the chosen mouth is warped toward the dubber's shape (0: the actor "
+                               "frame's own shape; 1: the dubber's; between: part-way, the lips stretched)",
+                          min=0.0, max=1.0)
 
 
 @dataclass

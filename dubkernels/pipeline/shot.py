@@ -29,7 +29,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 VIDEO_SUFFIXES = (".mov", ".mp4", ".m4v", ".mkv", ".avi", ".mxf")
-STAGE_SECTIONS = ("analyze", "pose_align", "identity_swap", "stabilize", "mouth_composite")
+STAGE_SECTIONS = ("analyze", "pose_align", "own_mouth", "identity_swap", "stabilize", "face_sr", "mouth_composite")
 # Keys the dub sets itself, per job kind: not the user's to set in a stage section.
 MANAGED = {"identity_swap": ("device",), "pose_align": ("dubber_offset", "dubber_colourspace"),
            "mouth_composite": ("uncovered",), "analyze": ("guide_frames_only",)}

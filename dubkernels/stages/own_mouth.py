@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from dubkernels.face.mesh import base_points, topology
-from dubkernels.face.mouth_match import SHAPE_POINTS, choose_frames, deviations, mouth_shapes, placed, shape_distances
+from dubkernels.face.mouth_match import (SHAPE_POINTS, choose_frames, deviations, followed, mouth_shapes, placed,
+                                         shape_distances)
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
@@ -69,12 +70,14 @@ class OwnMouth(Stage):
             raise fail(self.name, "the actor track has no frame with a face; analyze the actor plate first.")
         chunk = parse_frames(self.job.frames) if self.job.frames else shot
         actor_shapes = mouth_shapes(_landmarks(self.actor_track, sources))
-        distances = shape_distances(deviations(mouth_shapes(_landmarks(self.target_track, shot))),
-                                    deviations(actor_shapes), _poses(self.target_track, shot),
+        actor_dev = deviations(actor_shapes)
+        target_dev = deviations(mouth_shapes(_landmarks(self.target_track, shot)))
+        distances = shape_distances(target_dev, actor_dev, _poses(self.target_track, shot),
                                     _poses(self.actor_track, sources), self.params.pose_weight)
         picks = choose_frames(distances, self.params.jump_cost, self.params.candidates)
         self.source = {f: sources[p] for f, p in zip(shot, picks) if p >= 0}
-        self.dest = {f: self._transplant(f, actor_shapes[p]) for f, p in zip(shot, picks) if p >= 0}
+        self.dest = {f: self._transplant(f, followed(actor_shapes[p], actor_dev[p], target_dev[t], self.params.follow))
+                     for t, (f, p) in enumerate(zip(shot, picks)) if p >= 0}
         used = {self.source[f] for f in chunk if f in self.source}
         self.plate = plate(self.job.inputs["actor"], sorted(used | set(chunk)), "actor")  # sources, and timecodes
         notes = plate_notes(self.actor_track, self.plate, list(self.plate.frames), "actor_track")
