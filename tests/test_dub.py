@@ -187,6 +187,12 @@ def test_quick_look_runs_only_the_baselines_and_reports_them(sample, capsys):
     assert metrics["summary"]["own"]["frames_without_face"] == 0
     html = (work / "report" / "index.html").read_text()
     assert "own mouth (no training)" in html and "pass 2" not in html.split("<h2>Summary</h2>")[1].split("</table>")[0]
+    summary = (work / "report" / "summary.md").read_text()
+    header, rule, *rows = [line for line in summary.splitlines() if line.startswith("|")]
+    assert header == "| metric | paste (no network) | own mouth (no training) | reading |" and rule.count("|") == 5
+    own_r = f"{metrics['summary']['own']['r_vs_dubber']:.3f}"
+    assert any(r.startswith("| lip sync r vs dubber |") and r.split(" | ")[2] == own_r for r in rows)
+    assert "![contact sheet](contact_sheet.png)" in summary
 
 
 def test_bad_shot_files_are_clear_and_write_nothing(sample, tmp_path, capsys):

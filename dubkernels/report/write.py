@@ -1,4 +1,5 @@
-"""Write the shot report: ``report/index.html`` (self-contained), ``report/metrics.json``, ``report/review.mp4``."""
+"""Write the shot report: ``report/index.html`` (self-contained), ``report/metrics.json``, ``report/summary.md``
+(the table in Markdown, for tickets and docs), ``report/review.mp4``."""
 from __future__ import annotations
 
 import base64
@@ -99,6 +100,22 @@ no training; pass 2 is the delivered shot.</p>
 """
 
 
+def render_markdown(name: str, metrics: ShotMetrics, skipped: list[str], sheet: str = "contact_sheet.png",
+                    curves: str = "curves.png") -> str:
+    """The summary as Markdown (the table, references, notes, the pictures linked): for tickets and docs."""
+    results = [LABELS[n] for n in metrics.results]
+    lines = [f"# DubKernels shot report: {name}", "",
+             f"{len(metrics.frames)} frames, {metrics.frames[0]}-{metrics.frames[-1]}; the last column is the "
+             "delivered shot (pass 2), or the last baseline of a quick look.", "",
+             "| metric | " + " | ".join(results) + " | reading |", "|---|" + "---:|" * len(results) + "---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in summary_table(metrics)]
+    refs = ", ".join(f"{k.replace('_', ' ')} {_cell(v, '{:.3f}')}" for k, v in metrics.references.items())
+    lines += ["", f"References: {refs}.", "", "## Notes", ""] + [f"- {n}" for n in metrics.notes + skipped]
+    lines += ["", "## Contact sheet", "", " | ".join(label for _, label in columns(metrics.results)), "",
+              f"![contact sheet]({sheet})", "", "## Per-frame curves", "", f"![curves]({curves})", ""]
+    return "\n".join(lines)
+
+
 def write_report(work: str | Path, name: str = "", ocio: str | None = None, progress: Progress | None = None,
                  lpips_model: str | Path | None = None, fid_model: str | Path | None = None) -> Report:
     """Measure the dub in ``work`` and write its report under ``work/report``.
@@ -132,6 +149,7 @@ def write_report(work: str | Path, name: str = "", ocio: str | None = None, prog
     index = folder / "index.html"
     atomic_write_text(index, render_html(name, metrics, plot, sheet_path.read_bytes(), skipped))
     atomic_write_text(folder / "metrics.json", json.dumps(metrics.as_dict(), indent=1) + "\n")
+    atomic_write_text(folder / "summary.md", render_markdown(name, metrics, skipped))
     fps = plate_fps(resolve_sequence(files["actor"], metrics.frames[:1]), Fraction(25))
     progress.start("report: review movie", len(metrics.frames))
     movie = folder / "review.mp4"
