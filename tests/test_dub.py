@@ -20,6 +20,7 @@ from dubkernels.io.frames import read_frame
 from dubkernels.metrics.image import changed_outside
 from dubkernels.pipeline.dub import dub_shot
 from dubkernels.pipeline.shot import load_shot, template
+from dubkernels.report.collect import collect
 from dubkernels.report.write import write_report
 from dubkernels.sample import make_sample
 from tests.conftest import REPO
@@ -106,6 +107,21 @@ def test_the_report_measures_lpips_and_fid_only_when_given(dubbed, tmp_path):
         assert summary[name]["lpips"] >= 0.0 and np.isfinite(summary[name]["fid"])
     html = measured.index.read_text()
     assert "LPIPS vs A0, mouth box" in html and "skipped: no LPIPS" not in html
+
+
+def test_the_report_counts_frames_left_undubbed(dubbed, tmp_path):
+    root, made, shot, result = dubbed
+    manifest = json.loads((shot.work / "files.json").read_text())
+    assert all(json.loads(result.report.metrics.read_text())["summary"][n]["frames_undubbed"] == 0
+               for n in ("paste", "own", "pass1", "pass2"))
+    files = manifest["files"]
+    files["own"] = files["actor"]  # a "result" that is the plate itself: every frame undubbed
+    for name in ("pass1", "pass2"):
+        del files[name], files[f"{name}_track"]
+    (tmp_path / "files.json").write_text(json.dumps(manifest))
+    summary = collect(tmp_path).summary
+    assert summary["own"]["frames_undubbed"] == len(result.report.data.frames)
+    assert summary["own"]["changed_outside_mask"] == 0 and summary["paste"]["frames_undubbed"] == 0
 
 
 def test_a_rerun_skips_everything_and_a_changed_parameter_reruns_exactly_its_dependants(dubbed):

@@ -203,7 +203,8 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
     iod = float(np.nanmedian(lipsync.interoculars(landmarks["actor"])))
     size = max(16, int(round(MOUTH_BOX_IOD * iod)))
     per_frame: dict[str, dict[str, list[float]]] = {n: {k: [] for k in ("changed", "psnr", "ssim", "mouth_psnr",
-                                                                         "mouth_ssim", "sharpness")} for n in results}
+                                                                         "mouth_ssim", "sharpness", "undubbed")}
+                                                 for n in results}
     boxes: dict[str, list[np.ndarray]] = {n: [] for n in ["actor", *results]}
     a0_sharp: list[float] = []
     if on_total:
@@ -236,6 +237,7 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
                 values["mouth_psnr"].append(im.psnr(a0_net[rows, cols], crop))
                 values["mouth_ssim"].append(im.ssim(a0_net[rows, cols], crop))
                 values["sharpness"].append(im.sharpness(crop))
+                values["undubbed"].append(float(np.array_equal(a0_net[rows, cols], crop)))  # the plate's own mouth
             else:
                 for key in ("mouth_psnr", "mouth_ssim", "sharpness"):
                     values[key].append(float("nan"))
@@ -263,6 +265,7 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
             "jitter_vs_dubber": lipsync.jitter(landmarks[name]) / max(metrics.references["dubber_jitter"], 1e-12),
             "flicker": flick, "flicker_vs_actor": flick / max(a0_flicker, 1e-12),
             "frames_without_face": int(np.count_nonzero(~np.isfinite(landmarks[name]).all(axis=(1, 2)))),
+            "frames_undubbed": int(np.sum(values["undubbed"])),
             **identity.get(name, {}),
             **_perceptual(perceptual, boxes["actor"], boxes[name]),
         }

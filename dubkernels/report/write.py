@@ -39,6 +39,7 @@ ROWS = (
     ("jitter_vs_dubber", "mouth jitter / dubber's", "1 = as steady as the dubber", "{:.3f}"),
     ("flicker_vs_actor", "mouth-box flicker / A0's", "1 = as steady as the plate", "{:.3f}"),
     ("frames_without_face", "frames without a tracked face", "", "{:d}"),
+    ("frames_undubbed", "frames left undubbed", "mouth box bit-identical to A0's; must be 0", "{:d}"),
 )
 
 
