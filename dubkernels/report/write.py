@@ -78,7 +78,7 @@ def render_html(name: str, metrics: ShotMetrics, plot: bytes, sheet: bytes, skip
     head = "".join(f"<th>{html.escape(h)}</th>" for h in ["metric"] + [LABELS[n] for n in metrics.results] + ["reading"])
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in summary_table(metrics))
     refs = metrics.references
-    ref_text = ", ".join(f"{k.replace('_', ' ')} {_cell(v, '{:.3f}')}" for k, v in refs.items())
+    ref_text = ", ".join(f"{k.replace('_', ' ')} {_cell(v, '{:.4g}')}" for k, v in refs.items())
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in metrics.notes + skipped)
     frames = metrics.frames
     return f"""<!DOCTYPE html>
@@ -110,7 +110,7 @@ def render_markdown(name: str, metrics: ShotMetrics, skipped: list[str], sheet: 
              "delivered shot (pass 2), or the last baseline of a quick look.", "",
              "| metric | " + " | ".join(results) + " | reading |", "|---|" + "---:|" * len(results) + "---|"]
     lines += ["| " + " | ".join(row) + " |" for row in summary_table(metrics)]
-    refs = ", ".join(f"{k.replace('_', ' ')} {_cell(v, '{:.3f}')}" for k, v in metrics.references.items())
+    refs = ", ".join(f"{k.replace('_', ' ')} {_cell(v, '{:.4g}')}" for k, v in metrics.references.items())
     lines += ["", f"References: {refs}.", "", "## Notes", ""] + [f"- {n}" for n in metrics.notes + skipped]
     lines += ["", "## Contact sheet", "", " | ".join(label for _, label in columns(metrics.results)), "",
               f"![contact sheet]({sheet})", "", "## Per-frame curves", "", f"![curves]({curves})", ""]
