@@ -79,7 +79,8 @@ def test_the_dub_writes_every_final_frame_and_the_report(dubbed):
     assert metrics["frames"] == FRAMES
     for name in ("paste", "pass1", "pass2"):
         assert metrics["summary"][name]["changed_outside_mask"] == 0
-        assert metrics["summary"][name]["r_vs_truth"] is not None or name  # the sample's truth curve is read
+        assert metrics["summary"][name]["r_vs_truth"] is not None  # the sample's truth curve is read
+        assert metrics["summary"][name]["lmd_movement"] >= 0.0
     assert len(metrics["curves"]["opening_truth"]) == len(FRAMES)
     assert (shot.work / "report" / "contact_sheet.png").is_file()
 

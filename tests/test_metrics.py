@@ -106,3 +106,20 @@ def test_whole_frame_fidelity_from_the_changed_region_equals_the_full_computatio
     assert full == (pytest.approx(im.psnr(a, b)), pytest.approx(im.ssim(a, b)))
     assert region[0] == pytest.approx(full[0], rel=1e-9)
     assert region[1] == pytest.approx(full[1], abs=1e-6)
+
+
+def test_lmd_of_the_movement_ignores_the_lips_build_and_measures_movement():
+    face = _face()
+    wide = face.copy()  # another person's build: a wider mouth, the same movement
+    wide[48:68, 0] += (wide[48:68, 0] - wide[48:68, 0].mean()) * 0.2
+    openings = [0.0, 4.0, 8.0, 2.0, 6.0, 4.0, 4.0]
+    reference = np.stack([_open(face, g) for g in openings])
+    same = np.stack([_open(wide, g) for g in openings])
+    same[1::2] = (same[1::2] - 300.0) * 1.3 + 520.0  # and the head moves
+    assert np.nanmean(lipsync.lmd(same, reference)) > 0.02  # the build counts in the paper's LMD
+    np.testing.assert_allclose(lipsync.lmd_movement(same, reference), 0.0, atol=1e-9)
+    late = np.stack([_open(wide, g) for g in [0.0, 4.0, 8.0, 2.0, 0.0, 4.0, 4.0]])  # frame 4 stays closed
+    moved = lipsync.lmd_movement(late, reference)
+    iod = lipsync.interoculars(face[None])[0]
+    np.testing.assert_allclose(np.delete(moved, 4), 0.0, atol=1e-9)
+    assert moved[4] == pytest.approx(3 * 6.0 / iod / 20, rel=1e-6)  # 3 of the 20 points 6 px off

@@ -4,6 +4,8 @@
 - Pearson r of two opening curves over the frames both have;
 - LMD (paper): mouth landmarks 48-67 after aligning each frame on the stable points
   (brows, nose, eyes) with a similarity, mean distance over the interocular distance;
+- LMD of the movement: the same, after taking each sequence's median mouth off, so two people's lip build
+  (width, thickness) does not count, only how the mouths move;
 - jitter: mean second difference of the mouth landmarks over the interocular distance.
 
 Example:
@@ -14,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.transform import SimilarityTransform
 
-from dubkernels.face.landmarks68 import MOUTH, STABLE, eye_centres
+from dubkernels.face.landmarks68 import MOUTH, STABLE, eye_centres, mean_face_3d
 
 INNER_PAIRS = ((61, 67), (62, 66), (63, 65))
 
@@ -69,6 +71,34 @@ def lmd(result: np.ndarray, reference: np.ndarray) -> np.ndarray:
         moved = fit(r) if fit else r
         out[i] = float(np.linalg.norm(moved[list(MOUTH)] - ref[list(MOUTH)], axis=1).mean() / iod[i])
     return out
+
+
+def _frontal_mouths(landmarks: np.ndarray) -> np.ndarray:
+    """Mouth points (N, 20, 2) put on the frontal mean face by a similarity of the stable points, in its
+    interocular distances; NaN where no face."""
+    frontal = mean_face_3d()[:, :2]
+    right, left = eye_centres(frontal)
+    frontal = frontal / float(np.linalg.norm(right - left))
+    out = np.full((len(landmarks), len(MOUTH), 2), np.nan)
+    for i, points in enumerate(landmarks):
+        if np.isfinite(points).all():
+            fit = SimilarityTransform.from_estimate(points[list(STABLE)], frontal[list(STABLE)])
+            if fit:
+                out[i] = fit(points[list(MOUTH)])
+    return out
+
+
+def lmd_movement(result: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per-frame LMD of the mouths' movement (N,): mouths on the frontal face, less each sequence's median
+    mouth, mean point distance in interocular distances. Two people saying the same thing score near 0."""
+    result, reference = _check(result), _check(reference)
+    if result.shape != reference.shape:
+        raise ValueError(f"landmark arrays differ: {result.shape} vs {reference.shape}")
+    moves = []
+    for mouths in (_frontal_mouths(result), _frontal_mouths(reference)):
+        finite = np.isfinite(mouths).all(axis=(1, 2))
+        moves.append(mouths - np.median(mouths[finite], axis=0) if finite.any() else mouths)
+    return np.linalg.norm(moves[0] - moves[1], axis=-1).mean(axis=1)
 
 
 def jitter(landmarks: np.ndarray) -> float:

@@ -27,6 +27,8 @@ ROWS = (
     ("r_vs_truth", "lip sync r vs truth", "sample shot only", "{:.3f}"),
     ("r_vs_actor", "r vs the actor's own mouth", "near 0: the actor's lines are gone", "{:.3f}"),
     ("lmd", "LMD vs dubber render", "lower is better (paper 0.56-1.16, other units)", "{:.4f}"),
+    ("lmd_movement", "LMD of the movement vs dubber", "each mouth less its median: the lips' build not "
+                                                      "counted; lower is better", "{:.4f}"),
     ("identity_to_actor", "identity distance to actor", "lower is better; < 0.6 same person", "{:.3f}"),
     ("identity_to_dubber", "identity distance to dubber", "must exceed the distance to the actor", "{:.3f}"),
     ("psnr", "PSNR vs A0, whole frame (dB)", "higher: less change", "{:.2f}"),
