@@ -1,6 +1,8 @@
 """Job spec files: round trip, relative paths, identity (params, OCIO, input content), clear errors."""
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 
@@ -40,6 +42,11 @@ def test_identity_covers_params_ocio_and_track_content_not_paths_or_chunks(tmp_p
     assert job_identity(chunk, kind) == base  # chunks of one job share it
     assert job_identity(_stabilize_job(tmp_path, beta=0.3), kind) != base
     assert job_identity(_stabilize_job(tmp_path, beta=0.2, fps=0.0), kind) == base  # a default changes nothing
+    fields = {f.name: f for f in dataclasses.fields(kind.params)}
+    original = fields["min_cutoff"].default
+    monkeypatch.setattr(fields["min_cutoff"], "default", original + 0.3)  # a new version's default
+    assert job_identity(job, kind) != base  # reruns what the old default made
+    monkeypatch.setattr(fields["min_cutoff"], "default", original)
     other_ocio = Job(job.stage, job.inputs, job.outputs, None, job.params, "ocio://studio-config-latest")
     assert job_identity(other_ocio, kind) != base
     monkeypatch.setenv("OCIO", "ocio://studio-config-latest")

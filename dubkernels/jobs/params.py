@@ -201,11 +201,12 @@ def parse_params(cls: type, values: dict[str, Any], stage: str) -> Any:
 
 
 def identity_values(cls: type, values: dict[str, Any]) -> dict[str, Any]:
-    """The parameters that change a job's result: given values minus defaults and ``identity=False`` fields."""
+    """The parameters that change a job's result: every field but ``identity=False`` ones, given or default
+    (a default changed by a new version reruns what it made)."""
     out = {}
     for f in dataclasses.fields(cls):
-        if f.name in values and f.metadata.get("identity", True):
-            value = _convert(f.name, values[f.name], f.default, dict(f.metadata), "")
-            if value != f.default:
-                out[f.name] = value
+        if f.metadata.get("identity", True):
+            given = f.name in values
+            value = _convert(f.name, values[f.name], f.default, dict(f.metadata), "") if given else f.default
+            out[f.name] = list(value) if isinstance(value, tuple) else value  # as a state record reads back
     return out
