@@ -67,17 +67,26 @@ def test_a_target_without_a_face_gets_no_source_and_pose_counts():
 
 
 def test_follow_moves_the_chosen_mouth_toward_the_target_movement():
-    # Actor mouths open 0, 4 (its median), 8; the dubber's open 3, 5 (median), 7. Wanting 7 (2 past the
-    # dubber's median), the actor's nearest movement is 8 (4 past its own); following moves it toward 4 + 2.
+    # Actor mouths open 0 (closed), 4, 8; the dubber's 3 (closed), 5, 10. Wanting 10 (7 past the dubber's
+    # closed mouth), the actor's nearest movement is 8 (8 past its own); following moves it toward 0 + 7.
     actor = mouth_shapes(np.stack([face(o) for o in (0.0, 4.0, 8.0)]))
-    target = mouth_shapes(np.stack([face(o, scale=0.7) for o in (3.0, 5.0, 7.0)]))
+    target = mouth_shapes(np.stack([face(o, scale=0.7) for o in (3.0, 5.0, 10.0)]))
     actor_dev, target_dev = deviations(actor), deviations(target)
     pick = int(choose_frames(shape_distances(target_dev, actor_dev), 0.0)[2])
     assert pick == 2
     np.testing.assert_allclose(followed(actor[2], actor_dev[2], target_dev[2], 0.0), actor[2])
-    for follow, opening in ((1.0, 6.0), (0.5, 7.0)):
+    for follow, opening in ((1.0, 7.0), (0.5, 7.5)):
         expected = mouth_shapes(face(opening)[None])[0]
         np.testing.assert_allclose(followed(actor[2], actor_dev[2], target_dev[2], follow), expected, atol=1e-9)
+
+
+def test_movement_is_measured_from_the_closed_mouth_not_the_typical_one():
+    # An actor who talks with the mouth half open (median opening 6) and a dubber who rests closed: the
+    # dubber's closed mouth must get the actor's closed mouth, not its typical half-open one.
+    actor = mouth_shapes(np.stack([face(o) for o in (0.0, 6.0, 6.0, 6.0, 7.0, 8.0, 0.5, 6.0, 5.0, 6.0)]))
+    target = mouth_shapes(np.stack([face(o, scale=0.8) for o in (0.0, 0.0, 0.0, 1.0, 4.0, 0.0, 0.0, 0.0)]))
+    picks = choose_frames(shape_distances(deviations(target), deviations(actor)), 0.0)
+    assert picks[0] in (0, 6) and picks[4] == 8  # closed to closed; opening 4 to 5 (4.5 past closed)
 
 
 @pytest.fixture(scope="module")

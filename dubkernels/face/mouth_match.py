@@ -3,7 +3,7 @@
 A mouth shape is the mouth (48-67) and lower jaw (4-12) landmarks after a similarity that puts the
 stable points (brows, nose, eyes) on the frontal mean face, in interocular distances: the same
 shape gives the same numbers whatever the head's position, size or roll. Two people's mouths are
-compared by their deviations from each one's median shape (the movement, not the lips' build).
+compared by their deviations from each one's closed mouth (the movement, not the lips' build).
 Distances are mean point distances in interocular distances, plus a head-pose term so a turned
 head does not lend its mouth to a frontal one.
 
@@ -26,6 +26,8 @@ from dubkernels.face.landmarks68 import MOUTH, STABLE
 
 LOWER_JAW = tuple(range(4, 13))
 SHAPE_POINTS = MOUTH + LOWER_JAW
+INNER_PAIRS = ((61, 67), (62, 66), (63, 65))
+REST_SHARE = 0.2  # the share of a take's frames, least open, that stands for its closed mouth
 
 
 def _reference() -> np.ndarray:
@@ -51,13 +53,22 @@ def mouth_shapes(landmarks: np.ndarray) -> np.ndarray:
     return out
 
 
+def _gap(shapes: np.ndarray) -> np.ndarray:
+    """Inner-lip gap (N,) of shapes: the mean of 61-67, 62-66, 63-65 vertically."""
+    index = {point: i for i, point in enumerate(SHAPE_POINTS)}
+    return np.mean([shapes[:, index[b], 1] - shapes[:, index[a], 1] for a, b in INNER_PAIRS], axis=0)
+
+
 def deviations(shapes: np.ndarray) -> np.ndarray:
-    """Shapes (N, P, 2) less the person's median shape: the mouth's movement, not its build (lip thickness,
-    width), so one person's mouth can be matched to another's."""
+    """Shapes (N, P, 2) less the person's closed mouth (the median of the ``REST_SHARE`` of frames with the
+    smallest inner-lip gap): the mouth's movement, not its build (lip thickness, width), so one person's
+    mouth can be matched to another's, closed to closed, whether they talk with the mouth half open or not."""
     finite = np.isfinite(shapes).all(axis=(1, 2))
     if not finite.any():
         return shapes.copy()
-    return shapes - np.median(shapes[finite], axis=0)
+    gaps = _gap(shapes[finite])
+    closed = shapes[finite][gaps <= np.quantile(gaps, REST_SHARE)]
+    return shapes - np.median(closed, axis=0)
 
 
 def followed(source: np.ndarray, source_dev: np.ndarray, target_dev: np.ndarray, follow: float) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Sequence-level (``prepare``): the mouth shape of every actor frame and of every target frame (the
 landmarks PoseAlign drew: the dubber's mouth in the actor's pose), and for each target the actor
-frame whose mouth moves most alike (deviations from each person's median shape), chosen along the
+frame whose mouth moves most alike (deviations from each person's closed mouth), chosen along the
 shot so consecutive actor frames follow on (:mod:`dubkernels.face.mouth_match`). Targets no actor
 frame comes near are named in a note: the take lacks that shape (often a wide-open mouth).
 
