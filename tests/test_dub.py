@@ -18,7 +18,7 @@ from dubkernels.cli.main import main
 from dubkernels.errors import EXIT_USER_ERROR
 from dubkernels.io.frames import read_frame
 from dubkernels.metrics.image import changed_outside
-from dubkernels.pipeline.dub import dub_shot
+from dubkernels.pipeline.dub import dub_shot, why_run
 from dubkernels.pipeline.shot import load_shot, template
 from dubkernels.report.collect import collect
 from dubkernels.report.write import write_report
@@ -232,3 +232,13 @@ def test_bad_shot_files_are_clear_and_write_nothing(sample, tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d30", "missing.toml", "rates.toml", "unknown.toml"]
+
+
+def test_a_training_step_stopped_by_its_budget_goes_on_unless_its_inputs_changed():
+    made = {"stage": "train", "params": {"config": "preview"}, "ocio": "x", "inputs": {"actor": "a1"}}
+    now = {"made_from": made, "settings": {}, "outputs": {"out": "run1"}, "frames": None}
+    stopped = {**now, "complete": False}
+    assert why_run(stopped, now) == "training stopped at its time budget; going on"
+    assert why_run({**now, "complete": True}, now) is None
+    changed = {**now, "made_from": {**made, "inputs": {"actor": "a2"}}}
+    assert why_run(stopped, changed) == "input changed: actor"  # the trainer starts afresh: say so

@@ -77,12 +77,10 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
-def why_run(step: Step, stored: dict[str, Any] | None, now: dict[str, Any]) -> str | None:
+def why_run(stored: dict[str, Any] | None, now: dict[str, Any]) -> str | None:
     """Why a step must run (None: it is up to date)."""
     if stored is None:
         return "new"
-    if not stored.get("complete", True):
-        return "training stopped at its time budget; going on"
     before, after = stored.get("made_from", {}), now["made_from"]
     checks = (
         ("another kind of job", [] if before.get("stage") == after["stage"] else ["stage"]),
@@ -96,7 +94,9 @@ def why_run(step: Step, stored: dict[str, Any] | None, now: dict[str, Any]) -> s
     )
     for reason, keys in checks:
         if keys:
-            return f"{reason}: {', '.join(keys)}"
+            return f"{reason}: {', '.join(keys)}"  # a training run made from other inputs starts afresh
+    if not stored.get("complete", True):
+        return "training stopped at its time budget; going on"
     return None
 
 
@@ -145,7 +145,7 @@ def run_graph(
             run.results.append(StepResult(step.name, "dry-run", ""))
             continue
         overall.message(step.name)
-        reason = "forced" if force else why_run(step, _stored(work, step.name), step_record(step))
+        reason = "forced" if force else why_run(_stored(work, step.name), step_record(step))
         if reason is None:
             log(f"{number} {step.name}: up to date, skipped")
             run.results.append(StepResult(step.name, "skipped", "up to date"))
