@@ -1,0 +1,211 @@
+"""The buttons of the DubKernels nodes: Process (Analyze), Train, Open report, Reveal cache, Landmarks.
+
+A press exports the node's inputs through its internal Writes (``nuke.execute``, in the main
+thread), writes its job specs into the cache folder, then runs them with the engine. In the GUI
+the engine runs on a worker thread with a ``nuke.ProgressTask`` (Cancel stops it; what it
+finished is kept) and everything that touches the UI goes through ``nuke.executeInMainThread``;
+in terminal mode (``nuke -t``) it runs in line and errors are raised. Errors reach the user as
+a Nuke message that names the node and says what to fix.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import webbrowser
+from pathlib import Path
+from typing import Any, Callable, cast
+
+import nuke
+
+from dubkernels_nuke import engine, landmarks
+from dubkernels_nuke.dknode import DKNode, Plan, PluginError
+from dubkernels_nuke.frames import frames_on_disk
+from dubkernels_nuke.state import refresh, write_state
+
+_running: dict[str, threading.Thread] = {}
+
+
+def press(node: nuke.Node, action: str) -> threading.Thread | None:
+    """What a node's button does; in the GUI returns the worker thread running the engine."""
+    try:
+        if action in ("process", "train"):
+            return run_action(node, action)
+        if action == "open_report":
+            open_report(node)
+        elif action == "reveal_cache":
+            reveal(DKNode(node).cache_folder())
+        elif action.startswith("lm_"):
+            landmarks.press(node, action)
+        else:
+            raise PluginError(f"{node.name()}: unknown button {action}")
+    except (PluginError, engine.EngineError) as exc:
+        show_error(node, str(exc))
+    return None
+
+
+def show_error(node: nuke.Node, text: str) -> None:
+    """An error for the user: a Nuke message in the GUI, an exception in terminal mode (farm logs show it)."""
+    message = text if text.startswith(node.name()) else f"{node.name()}: {text}"
+    if nuke.GUI:
+        nuke.executeInMainThread(nuke.message, (message,))
+    else:
+        raise RuntimeError(message)
+
+
+def export_inputs(dk: DKNode, plan: Plan) -> None:
+    """Render each input that is not a DubKernels node through the node's internal Write (raw EXR)."""
+    group = cast(nuke.Group, dk.node)
+    for feed, write_name, pattern, (first, last) in plan.exports:
+        write = group.node(write_name)
+        if write is None:
+            raise PluginError(f"{dk.name}: its gizmo has no {write_name}; update the DubKernels gizmos.")
+        Path(pattern).parent.mkdir(parents=True, exist_ok=True)
+        write["file"].setValue(pattern)
+        write["disable"].setValue(False)
+        try:
+            nuke.execute(write, first, last)
+        finally:
+            write["disable"].setValue(True)
+
+
+def write_jobs(dk: DKNode, plan: Plan) -> list[Path]:
+    """Write the plan's job specs into the cache folder (atomically); returns their paths."""
+    paths = []
+    for name, spec in plan.jobs:
+        path = dk.layout.job(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        paths.append(path)
+    return paths
+
+
+class Progress:
+    """Engine progress shown in a nuke.ProgressTask (GUI) or printed (terminal)."""
+
+    def __init__(self, title: str, jobs: int):
+        self.task: Any = nuke.ProgressTask(title) if nuke.GUI else None
+        self.jobs, self.index = jobs, 0
+
+    def job(self, index: int, name: str) -> None:
+        self.index = index
+        self.say(f"{name} ({index + 1}/{self.jobs})", 0)
+
+    def say(self, text: str, percent: int) -> None:
+        overall = int(100 * (self.index + percent / 100) / max(1, self.jobs))
+        if self.task is not None:
+            self.task.setMessage(text)
+            self.task.setProgress(overall)
+        else:
+            print(f"[{overall:3d}%] {text}", flush=True)
+
+    def event(self, event: engine.Event) -> None:
+        detail = f"{event.step} {event.done}/{event.total}" if event.total else event.step
+        if event.message:
+            detail += f": {event.message}"
+        self.say(detail, event.percent)
+
+    def cancelled(self) -> bool:
+        return bool(self.task is not None and self.task.isCancelled())
+
+
+def run_action(node: nuke.Node, action: str) -> threading.Thread | None:
+    """Process or Train: plan, export, write the job specs, run them; then show the result."""
+    dk = DKNode(node)
+    if _running.get(dk.name) and _running[dk.name].is_alive():
+        raise PluginError(f"{dk.name} is already running; wait for it or cancel it.")
+    plan = dk.process_plan() if action == "process" else dk.train_plan()
+    command = engine.engine_command()
+    export_inputs(dk, plan)
+    paths = write_jobs(dk, plan)
+
+    def work() -> None:
+        progress = Progress(f"{dk.name}: {action}", len(paths))
+        start = time.monotonic()
+        try:
+            for index, path in enumerate(paths):
+                progress.job(index, path.stem)
+                engine.run_job(path, progress.event, progress.cancelled, command=command)
+        except engine.EngineError as exc:
+            finish(node, None)
+            show_error(node, str(exc))
+            return
+        finally:
+            progress.task = None  # closes Nuke's progress bar
+        finish(node, (action, plan.jobs, time.monotonic() - start))
+
+    if not nuke.GUI:
+        work()
+        return None
+    thread = threading.Thread(target=work, name=f"dubkernels {dk.name}", daemon=True)
+    _running[dk.name] = thread
+    thread.start()
+    return thread
+
+
+def finish(node: nuke.Node, done: tuple[str, list[tuple[str, dict[str, Any]]], float] | None) -> None:
+    """Record a finished run and show its result (in the main thread when the GUI is up)."""
+    def update() -> None:
+        dk = DKNode(node)
+        if done is not None:
+            write_state(dk, *done)
+        show_result(dk)
+        refresh(node)
+
+    if nuke.GUI:
+        nuke.executeInMainThread(update)
+    else:
+        update()
+
+
+def show_result(dk: DKNode) -> None:
+    """Point the internal Read at the cached frames and switch the node to them."""
+    if not dk.spec.makes_layer:
+        landmarks.refresh_flagged(dk)
+        return
+    frames = frames_on_disk(dk.layout.out)
+    if not frames:
+        dk.node["dk_processed"].setValue(False)
+        return
+    dk.node["dk_first"].setValue(frames[0])
+    dk.node["dk_last"].setValue(frames[-1])
+    dk.node["dk_processed"].setValue(True)
+    read = cast(nuke.Group, dk.node).node("Cache")
+    if read is not None:
+        cast(nuke.Script_Knob, read["reload"]).execute()
+
+
+def open_report(node: nuke.Node) -> None:
+    """A contact sheet of the node's result with its landmarks and masks (`dubkernels preview`), opened."""
+    dk = DKNode(node)
+    result = dk.result()
+    if not Path(result.track).is_file():
+        raise PluginError(f"{dk.name}: nothing to show yet; press {'Analyze' if not dk.spec.makes_layer else 'Process'}.")
+    out = dk.layout.report
+    args = engine.engine_command() + ["preview", result.frames, "--track", result.track, "--out", str(out)]
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise engine.EngineError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "preview failed")
+    sheets = sorted(out.glob("*.png"))
+    reveal(sheets[0] if sheets else out)
+
+
+def reveal(path: Path) -> None:
+    """Open a file or folder with the desktop's application for it."""
+    if not path.exists():
+        raise PluginError(f"{path} does not exist yet; press Process first.")
+    opener: Callable[[str], Any]
+    if sys.platform == "darwin":
+        opener = lambda p: subprocess.Popen(["open", p])  # noqa: E731
+    elif sys.platform == "win32":
+        opener = getattr(os, "startfile")
+    elif path.is_dir():
+        opener = lambda p: subprocess.Popen(["xdg-open", p])  # noqa: E731
+    else:
+        opener = webbrowser.open
+    opener(str(path))

@@ -1,0 +1,140 @@
+"""Running the dubkernels engine from Nuke: find its virtual environment, run a job, read its progress.
+
+Nuke's Python never imports torch, numpy or OpenImageIO: the plugin writes job specs and runs
+``dubkernels run JOB.json --progress json`` in the engine's own virtual environment, named by
+the ``DUBKERNELS_VENV`` environment variable. Progress arrives as one JSON object per line on
+stderr; any other line is the engine speaking to a person (its errors name the file and the fix).
+No `nuke` import here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+VENV_VARIABLE = "DUBKERNELS_VENV"
+SETUP_HINT = ("set {var} to the engine's virtual environment, the folder made by `python3 -m venv .venv && "
+              ".venv/bin/pip install -e .` in a dubkernels checkout (see docs/compositor_guide.md, 'Install')")
+POLL_SECONDS = 0.2
+
+
+class EngineError(RuntimeError):
+    """The engine cannot be found, or a job it ran failed (the message is what to fix)."""
+
+
+class Cancelled(EngineError):
+    """The user cancelled a job; what it finished is kept and a second run resumes."""
+
+
+def engine_command() -> list[str]:
+    """The `dubkernels` command of the engine's virtual environment; a clear error when it is not set up."""
+    venv = os.environ.get(VENV_VARIABLE, "").strip()
+    if not venv:
+        raise EngineError("DubKernels engine not configured: " + SETUP_HINT.format(var=VENV_VARIABLE) + ".")
+    folder = Path(venv).expanduser()
+    for candidate in (folder / "bin" / "dubkernels", folder / "Scripts" / "dubkernels.exe"):
+        if candidate.is_file():
+            return [str(candidate)]
+    raise EngineError(f"{VENV_VARIABLE}={venv}: no dubkernels command in it (looked for bin/dubkernels and "
+                      f"Scripts/dubkernels.exe); " + SETUP_HINT.format(var=VENV_VARIABLE) + ".")
+
+
+@dataclass
+class Event:
+    """One progress event of the engine (``start``, ``progress``, ``message``, ``finish``)."""
+
+    event: str
+    step: str = ""
+    done: int = 0
+    total: int | None = None
+    frame: int | None = None
+    message: str = ""
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+@dataclass
+class RunResult:
+    """How a job run ended: its exit code and what it said (stdout, and stderr lines that were not JSON)."""
+
+    code: int
+    output: list[str] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)
+
+    def error_text(self) -> str:
+        """The engine's own error lines, else the last thing it said."""
+        errors = [line for line in self.said if ": error: " in line or line.startswith("Traceback")]
+        return "\n".join(errors or self.said[-5:]) or f"dubkernels exited with code {self.code}"
+
+
+def parse_event(line: str) -> Event | None:
+    """The progress event on a stderr line, None when the line is not one."""
+    if not line.startswith("{"):
+        return None
+    try:
+        data: dict[str, Any] = json.loads(line)
+    except ValueError:
+        return None
+    if "event" not in data:
+        return None
+    return Event(str(data["event"]), str(data.get("step", "")), int(data.get("done") or 0),
+                 data.get("total"), data.get("frame"), str(data.get("message", "")))
+
+
+def _pump(stream: Any, lines: "queue.Queue[tuple[str, str | None]]", name: str) -> None:
+    for line in iter(stream.readline, ""):
+        lines.put((name, line.rstrip("\n")))
+    lines.put((name, None))
+
+
+def run_job(job_file: str | Path, on_event: Callable[[Event], None] | None = None,
+            cancelled: Callable[[], bool] | None = None, frames: str | None = None,
+            command: list[str] | None = None) -> RunResult:
+    """Run ``dubkernels run JOB --progress json``; ``on_event`` gets each progress event.
+
+    ``cancelled`` is polled five times a second: when it returns True the engine is sent SIGTERM
+    (it stops between frames, keeping every finished frame) and :class:`Cancelled` is raised.
+    A failed job raises :class:`EngineError` with the engine's own message.
+    """
+    args = (command or engine_command()) + ["run", str(job_file), "--progress", "json"]
+    if frames:
+        args += ["--frames", frames]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    lines: "queue.Queue[tuple[str, str | None]]" = queue.Queue()
+    pumps = [threading.Thread(target=_pump, args=(s, lines, n), daemon=True)
+             for s, n in ((process.stdout, "out"), (process.stderr, "err"))]
+    for pump in pumps:
+        pump.start()
+    result, open_streams, stopping = RunResult(0), 2, False
+    while open_streams:
+        try:
+            name, line = lines.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            name, line = "", ""
+        if line is None:
+            open_streams -= 1
+        elif name == "out":
+            result.output.append(line)
+        elif name == "err":
+            event = parse_event(line)
+            if event is None:
+                result.said.append(line)
+            elif on_event:
+                on_event(event)
+        if not stopping and cancelled and cancelled():
+            stopping = True
+            process.terminate()  # SIGTERM: the engine stops between frames and saves its progress
+    result.code = process.wait()
+    if stopping:
+        raise Cancelled(f"cancelled: {Path(job_file).name} stopped; its finished frames are kept, and running it "
+                        "again goes on from there.")
+    if result.code != 0:
+        raise EngineError(result.error_text())
+    return result
