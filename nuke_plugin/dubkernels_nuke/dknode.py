@@ -209,7 +209,7 @@ class DKNode:
     def _sources(self, plan: Plan, frames: str | None) -> dict[str, Source]:
         sources = {}
         analyze = self.spec.process == "analyze"
-        for feed in self.spec.feeds:
+        for feed in (f for f in self.spec.feeds if not f.train_only):
             source = self.export_source(feed.name) if analyze else self.source(feed.name)
             if source.node is None:
                 guide_node = None if analyze else self._nearest_dubkernels(source.upstream)
@@ -226,7 +226,7 @@ class DKNode:
 
     def _ports(self, sources: dict[str, Source]) -> dict[str, str]:
         ports = {}
-        for feed in self.spec.feeds:
+        for feed in (f for f in self.spec.feeds if f.name in sources):
             if feed.frames:
                 ports[feed.frames] = sources[feed.name].frames
             if feed.track:

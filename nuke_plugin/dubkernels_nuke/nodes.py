@@ -20,6 +20,7 @@ class Feed:
     frames: str | None  # the job's sequence port ("actor", "face", ...); None: only the track is used
     track: str | None   # the job's track port ("actor_track", ...); None: no track needed
     help: str
+    train_only: bool = False  # read by Train only (the actor plate a network learns from)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ NODES: tuple[NodeSpec, ...] = (
     NodeSpec("DK_IdentitySwap", "IdentitySwap",
              "The input face with the actor's identity (paper 3.2). Train learns the shot's network first.",
              (Feed("face", "face", "face_track", "the face to swap: PoseAlign (pass 1) or pass 1's composite (pass 2)"),
-              Feed("actor", "actor", "actor_track", "actor plate A0 (training), through an Analyze node")),
+              Feed("actor", "actor", "actor_track", "actor plate A0 (training), through an Analyze node", True)),
              "identity_swap", train="train"),
     NodeSpec("DK_LandmarkStabilize", "LandmarkStabilize",
              "Takes the jitter out of a face layer: 1-euro-filtered landmarks, one similarity per frame (paper 3.3.1).",
@@ -71,7 +72,7 @@ NODES: tuple[NodeSpec, ...] = (
     NodeSpec("DK_FaceSR", "FaceSR",
              "Sharpens the face layer with a FaceSR network fine-tuned on the actor (paper 3.3.2).",
              (Feed("face", "face", "face_track", "the face layer, e.g. LandmarkStabilize's"),
-              Feed("actor", "actor", "actor_track", "actor plate A0 (training), through an Analyze node")),
+              Feed("actor", "actor", "actor_track", "actor plate A0 (training), through an Analyze node", True)),
              "face_sr", train="train_sr"),
     NodeSpec("DK_MouthComposite", "MouthComposite",
              "The face layer's mouth composited into the actor plate; every other pixel stays bit-identical.",

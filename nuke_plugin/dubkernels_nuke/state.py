@@ -82,8 +82,8 @@ def status(dk: DKNode) -> Status:
     for name, spec in planned:
         if name not in stored or _result_changing(stored[name]) != _result_changing(spec):
             return Status("stale", f"its settings or inputs changed since it ran ({name})", done, finished, seconds)
-    for index in range(len(dk.spec.inputs)):
-        up = dk.input_node(dk.spec.inputs[index])
+    for feed in (f for f in dk.spec.feeds if not f.train_only):
+        up = dk.input_node(feed.name)
         if is_dubkernels(up):
             assert up is not None
             other = read_state(DKNode(up)).get("process") or {}
