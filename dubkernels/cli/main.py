@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 
 from dubkernels._version import __version__
@@ -32,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    """SIGTERM (a host's Cancel, a farm's pre-emption) stops like Ctrl-C: frames in flight finish, worker pools
+    shut down, temporary files are removed; training installs its own handler and checkpoints."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     # OpenMP threads that sleep instead of spinning when they wait: on a busy machine (a farm node, two jobs
     # on one workstation) spinning threads fight over the cores. Measured on 2 busy cores, preview training:
@@ -39,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         return int(args.run(args) or 0)

@@ -187,7 +187,11 @@ def run_stage(stage: Stage, *, force: bool = False, workers: int | None = None,
         context = worker_context([type(stage).__module__])
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(stage,)) as pool:
             args = [(None, b, outputs, identity, {f: keys[f] for f in b}) for b in batches]
-            _collect(pool.map(_render_and_write, args), summary, progress)
+            try:
+                _collect(pool.map(_render_and_write, args), summary, progress)
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: frames in flight finish, queued ones are dropped
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     progress.finish()
     summary.seconds = time.monotonic() - start
     main = next(iter(outputs.values()))

@@ -152,9 +152,9 @@ def finish(node: nuke.Node, done: tuple[str, list[tuple[str, dict[str, Any]]], f
     """Record a finished run and show its result (in the main thread when the GUI is up)."""
     def update() -> None:
         dk = DKNode(node)
-        if done is not None:
+        if done is not None:  # a failed or cancelled run leaves the node showing what it showed
             write_state(dk, *done)
-        show_result(dk)
+            show_result(dk)
         refresh(node)
 
     if nuke.GUI:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -94,6 +95,15 @@ def _pump(stream: Any, lines: "queue.Queue[tuple[str, str | None]]", name: str) 
     lines.put((name, None))
 
 
+def _end_leftovers(process: "subprocess.Popen[str]") -> None:
+    """Kill whatever the engine left running in its process group (it has exited; nothing of it is lost)."""
+    if os.name == "posix":
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def run_job(job_file: str | Path, on_event: Callable[[Event], None] | None = None,
             cancelled: Callable[[], bool] | None = None, frames: str | None = None,
             command: list[str] | None = None) -> RunResult:
@@ -106,17 +116,18 @@ def run_job(job_file: str | Path, on_event: Callable[[Event], None] | None = Non
     args = (command or engine_command()) + ["run", str(job_file), "--progress", "json"]
     if frames:
         args += ["--frames", frames]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                               start_new_session=os.name == "posix")
     lines: "queue.Queue[tuple[str, str | None]]" = queue.Queue()
-    pumps = [threading.Thread(target=_pump, args=(s, lines, n), daemon=True)
-             for s, n in ((process.stdout, "out"), (process.stderr, "err"))]
-    for pump in pumps:
-        pump.start()
+    for stream, name in ((process.stdout, "out"), (process.stderr, "err")):
+        threading.Thread(target=_pump, args=(stream, lines, name), daemon=True).start()
     result, open_streams, stopping = RunResult(0), 2, False
     while open_streams:
         try:
             name, line = lines.get(timeout=POLL_SECONDS)
         except queue.Empty:
+            if process.poll() is not None:
+                break  # the engine has exited; a left-over worker may still hold its pipes
             name, line = "", ""
         if line is None:
             open_streams -= 1
@@ -130,8 +141,9 @@ def run_job(job_file: str | Path, on_event: Callable[[Event], None] | None = Non
                 on_event(event)
         if not stopping and cancelled and cancelled():
             stopping = True
-            process.terminate()  # SIGTERM: the engine stops between frames and saves its progress
+            process.terminate()  # SIGTERM: the engine finishes the frames in flight, keeps them, and exits
     result.code = process.wait()
+    _end_leftovers(process)
     if stopping:
         raise Cancelled(f"cancelled: {Path(job_file).name} stopped; its finished frames are kept, and running it "
                         "again goes on from there.")

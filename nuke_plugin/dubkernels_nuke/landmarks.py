@@ -19,6 +19,7 @@ import nuke
 from dubkernels_nuke.dknode import DKNode, PluginError
 from dubkernels_nuke.frames import range_text
 from dubkernels_nuke.knobs import landmark_points
+from dubkernels_nuke.state import refresh
 
 LOW_CONFIDENCE = 0.3  # a HOG detection scoring below this is listed for checking
 OVERRIDES_FORMAT = "dubkernels-overrides"
@@ -144,6 +145,7 @@ def press(node: nuke.Node, action: str) -> None:
         step(dk, 1 if action == "lm_next" else -1)
     elif action == "lm_save":
         frames = save_fixes(dk)
+        refresh(node)
         message = (f"{dk.name}: saved landmark fixes on frames {range_text(frames)} to {dk.layout.overrides}; "
                    "press Analyze to merge them into the track.")
         if nuke.GUI:

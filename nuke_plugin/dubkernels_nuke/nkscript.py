@@ -157,10 +157,13 @@ def _node(cls: str, body: str) -> ScriptNode:
     knobs: dict[str, str] = {}
     user: list[UserKnob] = []
     for words in _words(body):
-        if words[0] == "addUserKnob":
-            user.append(_user_knob(words[1]))
-        elif len(words) >= 2:
-            knobs[words[0]] = words[1] if len(words) == 2 else " ".join(words[1:])
+        if len(words) % 2:
+            raise ScriptError(f"{cls}: knob line {' '.join(words)[:80]!r} is not name/value pairs")
+        for name, value in zip(words[::2], words[1::2]):
+            if name == "addUserKnob":
+                user.append(_user_knob(value))
+            else:
+                knobs[name] = value
     return ScriptNode(cls, knobs, user)
 
 

@@ -1,0 +1,313 @@
+"""The Nuke plugin's real code driven through a fake `nuke` module: the two-pass template built on the
+sample shot, its buttons pressed in order with the real `dubkernels` engine, and the final Write's frames
+equal to `dubkernels dub`'s bit for bit; render checks, stale marks, cancel and resume, landmark fixes,
+errors as Nuke messages, the menu."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dubkernels.io.frames import read_frame
+from dubkernels.pipeline.dub import dub_shot
+from dubkernels.pipeline.shot import load_shot, template
+from dubkernels.sample import make_sample
+from tests.conftest import REPO
+from tests.nuke_session import PLUGIN, fake_nuke, new_session, press
+
+from dubkernels_nuke import buttons, engine, landmarks, menu  # noqa: E402
+from dubkernels_nuke.dknode import DKNode  # noqa: E402
+from dubkernels_nuke.frames import frame_path, frames_on_disk  # noqa: E402
+from dubkernels_nuke.state import COLOURS  # noqa: E402
+
+nuke = fake_nuke
+FRAMES = list(range(1001, 1006))
+TINY = {"name": "tiny", "model": {"resolution": 32, "widths": [8, 16, 32]},
+        "train": {"batch_size": 2, "iterations": 2, "checkpoint_every": 1, "preview_every": 1000}}
+TINY_SR = {"name": "tiny_sr", "arch": "face_sr", "model": {"resolution": 32, "scale": 2, "channels": 8, "blocks": 1},
+           "train": {"batch_size": 2, "iterations": 2, "checkpoint_every": 1, "preview_every": 1000}}
+BUTTONS_IN_ORDER = [("Analyze_actor", "process"), ("Analyze_dubber", "process"), ("PoseAlign1", "process"),
+                    ("Swap_pass1", "train"), ("Swap_pass1", "process"), ("Stabilize_pass1", "process"),
+                    ("FaceSR_pass1", "train"), ("FaceSR_pass1", "process"), ("Composite_pass1", "process"),
+                    ("Swap_pass2", "train"), ("Swap_pass2", "process"), ("Stabilize_pass2", "process"),
+                    ("FaceSR_pass2", "process"), ("Composite_pass2", "process")]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nuke")
+    made = make_sample(root / "sample", len(FRAMES))
+    (root / "tiny.json").write_text(json.dumps(TINY))
+    (root / "tiny_sr.json").write_text(json.dumps(TINY_SR))
+    return root, made
+
+
+@pytest.fixture(autouse=True)
+def engine_venv(monkeypatch):
+    monkeypatch.setenv("DUBKERNELS_VENV", sys.prefix)
+
+
+def template_session(root: Path, made, script: str = "shot", gui: bool = False) -> Path:
+    """The two-pass template pasted into root/SCRIPT/shot.nk (caches beside it), Reads on the sample, tiny
+    networks; returns the script's folder."""
+    new_session(gui)
+    folder = root / script
+    folder.mkdir(exist_ok=True)
+    nuke.root()["name"].setValue(str(folder / "shot.nk"))
+    menu.load_template()
+    for name, pattern in (("Read_actor", made.actor), ("Read_dubber", made.dubber)):
+        read = nuke.toNode(name)
+        read["file"].setValue(pattern)
+        read["first"].setValue(FRAMES[0])
+        read["last"].setValue(FRAMES[-1])
+    for name in ("Swap_pass1", "Swap_pass2"):
+        nuke.toNode(name)["config"].setValue(str(root / "tiny.json"))
+        nuke.toNode(name)["workers"].setValue(0)
+    nuke.toNode("FaceSR_pass1")["config"].setValue(str(root / "tiny_sr.json"))
+    nuke.toNode("FaceSR_pass1")["workers"].setValue(0)
+    nuke.toNode("Write_final")["file"].setValue(str(folder / "final" / "final.####.exr"))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dubbed(sample):
+    """The sample dubbed twice: by `dubkernels dub`, and by the template's buttons in Nuke; then rendered."""
+    root, made = sample
+    text = template(made.actor, made.dubber)
+    text = text.replace('preset = "preview"', f'preset = "{root / "tiny.json"}"', 1).replace(
+        'sr_preset = ""', f'sr_preset = "{root / "tiny_sr.json"}"').replace('work = "work"', 'work = "dub/work"')
+    text = text.replace('output = "final/final.####.exr"', 'output = "dub/final.####.exr"')
+    (root / "dub.toml").write_text(text.replace("workers = -1 ", "workers = 0 "))
+    dub_shot(load_shot(root / "dub.toml"), log=lambda *a: None)
+    os.environ["DUBKERNELS_VENV"] = sys.prefix
+    folder = template_session(root, made)
+    for name, button in BUTTONS_IN_ORDER:
+        press(nuke.toNode(name), button)
+    nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
+    return folder
+
+
+def _same_bits(a: Path, b: Path) -> bool:
+    """Every part, channel and pixel of two EXRs the same, bit for bit (half floats compared as integers)."""
+    first, second = read_frame(a), read_frame(b)
+    if len(first.parts) != len(second.parts):
+        return False
+    for one, two in zip(first.parts, second.parts):
+        if list(one.spec.channelnames) != list(two.spec.channelnames) or one.pixels.shape != two.pixels.shape:
+            return False
+        if one.pixels.tobytes() != two.pixels.tobytes():
+            return False
+    return True
+
+
+def test_the_template_pressed_in_order_renders_the_frames_of_dub_bit_for_bit(dubbed):
+    for f in FRAMES:
+        assert _same_bits(dubbed / f"final/final.{f}.exr", dubbed.parent / f"dub/final.{f}.exr"), f"frame {f} differs"
+
+
+def test_each_node_wrote_its_job_specs_and_shows_valid_cached_frames(dubbed):
+    cache = dubbed / "dubkernels_cache"
+    train1 = json.loads((cache / "Swap_pass1/jobs/train.json").read_text())
+    assert train1["stage"] == "train"
+    assert train1["inputs"]["dubber"] == str(cache / "Analyze_dubber/inputs/plate.####.exr")
+    assert train1["inputs"]["actor_render"] == str(cache / "PoseAlign1/actor_render/par.####.exr")
+    assert train1["inputs"]["dubber_render"] == str(cache / "PoseAlign1/out/out.####.exr")
+    train2 = json.loads((cache / "Swap_pass2/jobs/train.json").read_text())
+    assert train2["inputs"]["init"] == str(cache / "Swap_pass1/train/latest.safetensors")
+    assert train2["inputs"]["dubber"] == str(cache / "Composite_pass1/out/out.####.exr")
+    sr2 = json.loads((cache / "FaceSR_pass2/jobs/process.json").read_text())
+    assert sr2["inputs"]["checkpoint"] == str(cache / "FaceSR_pass1/train/latest.safetensors")
+    for name, _ in BUTTONS_IN_ORDER:
+        node = nuke.toNode(name)
+        assert node["info"].value().startswith("state: processed"), (name, node["info"].value())
+        if not DKNode(node).spec.makes_layer:
+            continue
+        assert node["dk_processed"].value() is True and node.node("Cache").reloads >= 1
+        read = node.node("Cache")
+        for f in FRAMES:
+            path = Path(read["file"].evaluate().replace("####", f"{f:04d}"))
+            assert read_frame(path).pixels.size > 0
+
+
+def test_a_lost_cache_frame_stops_the_render_naming_the_node_and_the_command_that_refills_it(dubbed):
+    lost = dubbed / "dubkernels_cache/Composite_pass2/out/out.1003.exr"
+    lost.unlink()
+    with pytest.raises(RuntimeError, match=r"Composite_pass2 has no cached frame 1003") as error:
+        nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
+    command = str(error.value).split("Fill it with: ")[1]
+    assert command.endswith("jobs/process.json --frames 1003")
+    subprocess.run(command.split(), check=True, capture_output=True)
+    nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
+    assert _same_bits(dubbed / "final/final.1003.exr", dubbed.parent / "dub/final.1003.exr")
+
+
+def test_a_result_changing_knob_marks_the_node_stale_and_the_render_refuses_it(dubbed):
+    node = nuke.toNode("Composite_pass2")
+    nuke.user_sets(nuke.toNode("FaceSR_pass2"), "batch", 3)  # does not change the result
+    assert nuke.toNode("FaceSR_pass2")["info"].value().startswith("state: processed")
+    nuke.user_sets(node, "grow", 0.2)
+    assert node["info"].value().startswith("state: stale")
+    assert node["tile_color"].value() == COLOURS["stale"]
+    with pytest.raises(RuntimeError, match=r"Composite_pass2 is stale .*Fill it with: .*dubkernels run "):
+        nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
+    nuke.user_sets(node, "grow", 0.15)
+    assert node["info"].value().startswith("state: processed")
+    assert node["tile_color"].value() == COLOURS["processed"]
+
+
+def test_open_report_makes_a_contact_sheet_of_the_cached_result(dubbed, monkeypatch):
+    opened = []
+    monkeypatch.setattr(buttons, "reveal", opened.append)
+    press(nuke.toNode("Composite_pass2"), "open_report")
+    assert opened and opened[0].suffix == ".png" and opened[0].stat().st_size > 0
+    press(nuke.toNode("Composite_pass2"), "reveal_cache")
+    assert opened[1] == dubbed / "dubkernels_cache/Composite_pass2"
+
+
+def test_an_unprocessed_template_will_not_render(sample):
+    root, made = sample
+    folder = template_session(root, made, "fresh")
+    with pytest.raises(RuntimeError, match=r"Composite_pass2 is not processed"):
+        nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
+    assert not (folder / "final").exists()
+
+
+def test_errors_reach_the_compositor_as_nuke_messages_saying_what_to_fix(sample, monkeypatch):
+    root, made = sample
+    template_session(root, made, "errors", gui=True)
+    press(nuke.toNode("PoseAlign1"), "process")
+    assert "PoseAlign1: its input 'actor' comes from Analyze_actor, which has no result yet; press Analyze on " \
+           "Analyze_actor first." in nuke.state().messages[-1]
+    lonely = nuke.createNode("DK_MouthComposite")
+    press(lonely, "process")
+    assert "MouthComposite1: input 'plate' is not connected" in nuke.state().messages[-1]
+    press(nuke.toNode("Swap_pass1"), "process")
+    assert "Swap_pass1: its input 'face' comes from PoseAlign1" in nuke.state().messages[-1]
+    monkeypatch.delenv("DUBKERNELS_VENV")
+    press(nuke.toNode("Analyze_actor"), "process")
+    assert "DUBKERNELS_VENV" in nuke.state().messages[-1]
+    monkeypatch.setenv("DUBKERNELS_VENV", str(root))
+    press(nuke.toNode("Analyze_actor"), "process")
+    assert f"DUBKERNELS_VENV={root}: no dubkernels command in it" in nuke.state().messages[-1]
+    nuke.root()["name"].setValue("Root")  # an unsaved script
+    press(nuke.toNode("Stabilize_pass2"), "process")
+    assert "save the script first, or set its cache folder" in nuke.state().messages[-1]
+
+
+def test_in_terminal_mode_a_failing_button_raises_the_engines_error(sample):
+    root, made = sample
+    template_session(root, made, "terminal")
+    nuke.toNode("Read_actor")["file"].setValue(str(root / "nowhere/actor.####.exr"))
+    with pytest.raises(Exception, match="nowhere"):
+        press(nuke.toNode("Analyze_actor"), "process")
+
+
+def test_cancel_keeps_only_whole_frames_and_process_again_resumes(sample):
+    root, made = sample
+    template_session(root, made, "cancel", gui=True)
+    for name in ("Analyze_actor", "Analyze_dubber"):
+        thread = buttons.press(nuke.toNode(name), "process")
+        assert thread is not None
+        thread.join()
+    node = nuke.toNode("PoseAlign1")
+    nuke.state().cancel_when = lambda task: any(m.startswith("pose_align 0/") for m in task.messages)  # at its start
+    thread = buttons.press(node, "process")
+    assert thread is not None
+    thread.join()
+    assert "cancelled" in nuke.state().messages[-1]
+    out = DKNode(node).layout.out
+    kept = frames_on_disk(out)
+    assert len(kept) < len(FRAMES)
+    for f in kept:
+        assert read_frame(frame_path(out, f)).pixels.size > 0  # every frame on disk is whole
+    assert not node["dk_processed"].value() and node["info"].value().startswith("state: not processed")
+    nuke.state().cancel_when = None
+    thread = buttons.press(node, "process")
+    assert thread is not None
+    thread.join()
+    assert frames_on_disk(out) == FRAMES
+    summary = json.loads(next(out.parent.glob("out.*.summary.json")).read_text())
+    assert summary["frames_skipped"] == len(kept)  # the frames finished before the cancel were kept
+    assert node["dk_processed"].value() is True
+    assert any(task.progress and task.progress[-1] > 0 for task in nuke.state().tasks)
+
+
+def test_landmark_fixes_dragged_in_the_viewer_become_overrides_that_analyze_merges(sample):
+    root, made = sample
+    template_session(root, made, "landmarks")
+    node = nuke.toNode("Analyze_actor")
+    press(node, "process")
+    assert node["lm_flagged"].value() == "no frame flagged"
+    track = json.loads(DKNode(node).layout.track.read_text())
+    before = {r["frame"]: r["landmarks"] for r in track["records"]}
+    height = track["source"]["height"]
+    nuke.frame(1002)
+    press(node, "lm_key")
+    x, y = node["lm_60"].getValueAt(1002, 0), node["lm_60"].getValueAt(1002, 1)
+    assert (x, y) == pytest.approx((before[1002][60][0] + 0.5, height - before[1002][60][1] - 0.5))
+    node["lm_60"].setValueAt(x + 3.0, 1002, 0)  # the user drags the point 3 px right
+    press(node, "lm_save")
+    saved = json.loads(DKNode(node).layout.overrides.read_text())
+    assert list(saved["frames"]) == ["1002"]
+    fixed = saved["frames"]["1002"]["landmarks"]
+    assert fixed[60] == pytest.approx([before[1002][60][0] + 3.0, before[1002][60][1]], abs=1e-3)
+    assert fixed[10] == pytest.approx(before[1002][10], abs=1e-3)
+    assert node["info"].value().startswith("state: stale")
+    press(node, "process")
+    merged = {r["frame"]: r for r in json.loads(DKNode(node).layout.track.read_text())["records"]}
+    assert merged[1002]["flag"] == "user"
+    assert merged[1002]["landmarks"][60] == pytest.approx(fixed[60], abs=1e-3)
+    assert merged[1001]["landmarks"] == before[1001]
+
+
+def test_flagged_frames_are_listed_by_reason():
+    track = {"records": [{"frame": 1, "flag": "detected", "confidence": 0.9},
+                         {"frame": 2, "flag": "interpolated", "confidence": 0.0},
+                         {"frame": 3, "flag": "interpolated", "confidence": 0.0},
+                         {"frame": 4, "flag": "detected", "confidence": 0.1},
+                         {"frame": 5, "flag": "missing", "confidence": 0.0},
+                         {"frame": 6, "flag": "user", "confidence": 1.0}]}
+    assert landmarks.flagged(track) == {"missing": [5], "interpolated": [2, 3], "low confidence": [4]}
+
+
+def test_the_menu_lists_every_node_and_pastes_the_template():
+    new_session(gui=True)
+    menu.build()
+    entries = nuke.state().menus
+    for title in ("Analyze", "PoseAlign", "OwnMouth", "IdentitySwap", "LandmarkStabilize", "FaceSR",
+                  "MouthComposite", "Two-pass dub template"):
+        assert ("Nodes", "DubKernels", title) in entries
+    menu.load_template()
+    assert nuke.toNode("Write_final").input(0) is nuke.toNode("Composite_pass2")
+
+
+def test_init_py_works_in_terminal_mode_and_menu_py_needs_the_gui():
+    new_session()
+    namespace: dict = {}
+    exec((PLUGIN / "init.py").read_text(), namespace)
+    assert str(REPO / "gizmos") in nuke.state().plugin_paths
+    assert nuke.state().callbacks["beforeFrameRender"]
+    with pytest.raises(RuntimeError, match="GUI"):
+        exec((PLUGIN / "menu.py").read_text(), {})
+
+
+def test_the_plugin_imports_no_torch_numpy_or_openimageio():
+    code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import fake_nuke; sys.modules['nuke'] = fake_nuke\n"
+            "import pkgutil, importlib, dubkernels_nuke\n"
+            "for m in pkgutil.iter_modules(dubkernels_nuke.__path__): importlib.import_module('dubkernels_nuke.' + m.name)\n"
+            "print(sorted(n for n in ('torch', 'numpy', 'OpenImageIO', 'dubkernels', 'cv2') if n in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(PLUGIN), str(REPO / "tests")], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_engine_progress_lines_and_errors_are_read():
+    event = engine.parse_event('{"event": "progress", "step": "face_sr", "done": 3, "total": 4, "frame": 1003}')
+    assert event is not None and (event.step, event.percent, event.frame) == ("face_sr", 75, 1003)
+    assert engine.parse_event("dubkernels run: error: no frames") is None
+    result = engine.RunResult(2, said=["loading", "dubkernels run: error: plates/a.####.exr: frame 1004 is missing"])
+    assert result.error_text() == "dubkernels run: error: plates/a.####.exr: frame 1004 is missing"
