@@ -69,40 +69,44 @@ def gizmo_text(spec: NodeSpec, kinds: dict[str, dict[str, Any]]) -> str:
     return HEADER + f"Gizmo {{\n{body}\n}}\n" + graph_text(inner) + "end_group\n"
 
 
-# The paper's two passes as DubKernels nodes: (class, name, inputs, knob values).
-TEMPLATE: list[tuple[str, str, list[str | None], dict[str, Any]]] = [
-    ("Read", "Read_actor", [], {"label": "actor plate A0 (EXR, scene-linear)"}),
-    ("Read", "Read_dubber", [], {"label": "dubber plate D0 (EXR, scene-linear)"}),
-    ("DK_Analyze", "Analyze_actor", ["Read_actor"], {}),
-    ("DK_Analyze", "Analyze_dubber", ["Read_dubber"], {}),
-    ("DK_PoseAlign", "PoseAlign1", ["Analyze_actor", "Analyze_dubber"], {}),
-    ("DK_OwnMouth", "OwnMouth_quicklook", ["Analyze_actor", "PoseAlign1"], {}),
+# The paper's two passes as DubKernels nodes: (class, name, inputs, knob values, (column, row)).
+TEMPLATE: list[tuple[str, str, list[str | None], dict[str, Any], tuple[int, int]]] = [
+    ("Read", "Read_actor", [], {"label": "actor plate A0 (EXR, scene-linear)"}, (0, 0)),
+    ("Read", "Read_dubber", [], {"label": "dubber plate D0 (EXR, scene-linear)"}, (1, 0)),
+    ("DK_Analyze", "Analyze_actor", ["Read_actor"], {}, (0, 1)),
+    ("DK_Analyze", "Analyze_dubber", ["Read_dubber"], {}, (1, 1)),
+    ("DK_PoseAlign", "PoseAlign1", ["Analyze_actor", "Analyze_dubber"], {}, (1, 2)),
+    ("DK_OwnMouth", "OwnMouth_quicklook", ["Analyze_actor", "PoseAlign1"], {}, (-1, 3)),
     ("DK_MouthComposite", "OwnMouth_comp", ["Analyze_actor", "OwnMouth_quicklook"],
-     {"uncovered": "copy", "label": "quick look: no training"}),
-    ("DK_IdentitySwap", "Swap_pass1", ["PoseAlign1", "Analyze_actor"], {}),
-    ("DK_LandmarkStabilize", "Stabilize_pass1", ["Swap_pass1"], {}),
-    ("DK_FaceSR", "FaceSR_pass1", ["Stabilize_pass1", "Analyze_actor"], {}),
+     {"uncovered": "copy", "label": "quick look: no training"}, (-1, 4)),
+    ("DK_IdentitySwap", "Swap_pass1", ["PoseAlign1", "Analyze_actor"], {}, (1, 3)),
+    ("DK_LandmarkStabilize", "Stabilize_pass1", ["Swap_pass1"], {}, (1, 4)),
+    ("DK_FaceSR", "FaceSR_pass1", ["Stabilize_pass1", "Analyze_actor"], {}, (1, 5)),
     ("DK_MouthComposite", "Composite_pass1", ["Analyze_actor", "FaceSR_pass1"],
-     {"uncovered": "copy", "extent": "face", "label": "pass 1"}),
-    ("DK_IdentitySwap", "Swap_pass2", ["Composite_pass1", "Analyze_actor"], {}),
-    ("DK_LandmarkStabilize", "Stabilize_pass2", ["Swap_pass2"], {}),
-    ("DK_FaceSR", "FaceSR_pass2", ["Stabilize_pass2", "Analyze_actor"], {"training_from": "FaceSR_pass1"}),
+     {"uncovered": "copy", "extent": "face", "label": "pass 1"}, (1, 6)),
+    ("DK_IdentitySwap", "Swap_pass2", ["Composite_pass1", "Analyze_actor"], {}, (1, 7)),
+    ("DK_LandmarkStabilize", "Stabilize_pass2", ["Swap_pass2"], {}, (1, 8)),
+    ("DK_FaceSR", "FaceSR_pass2", ["Stabilize_pass2", "Analyze_actor"], {"training_from": "FaceSR_pass1"}, (1, 9)),
     ("DK_MouthComposite", "Composite_pass2", ["Analyze_actor", "FaceSR_pass2"],
-     {"uncovered": "copy", "label": "pass 2: the dubbed shot"}),
-    ("Write", "Write_final", ["Composite_pass2"], {}),
+     {"uncovered": "copy", "label": "pass 2: the dubbed shot"}, (1, 10)),
+    ("Write", "Write_final", ["Composite_pass2"], {}, (1, 11)),
 ]
-COLUMNS = {"Read_actor": 0, "Analyze_actor": 0, "Read_dubber": 1, "Analyze_dubber": 1, "OwnMouth_quicklook": 2,
-           "OwnMouth_comp": 2}
+COLUMN_WIDTH, ROW_HEIGHT, BUS = 260, 90, "Analyze_actor"
 
 
 def template_text() -> str:
-    """The two-pass template: Read(actor), Read(dubber) -> the paper's graph -> Write."""
-    nodes = []
-    for row, (cls, name, inputs, values) in enumerate(TEMPLATE):
+    """The two-pass template: Read(actor), Read(dubber) -> the paper's graph -> Write. The actor plate runs
+    down a column of Dots, one beside each node that reads it (the plugin looks through Dots)."""
+    nodes, bus = [], BUS
+    for cls, name, inputs, values, (column, row) in TEMPLATE:
+        if BUS in inputs and column != 0:
+            dot = f"Dot_actor_{name}"
+            nodes.append(GraphNode("Dot", dot, [f"xpos {34}", f"ypos {row * ROW_HEIGHT + 4}"], [bus]))
+            bus, inputs = dot, [dot if i == BUS else i for i in inputs]
         lines = WRITE_LINES if cls == "Write" else (['file ""', "raw true"] if cls == "Read" else [])
         lines = lines + [f"{k} {quote(v)}" for k, v in values.items()]
-        lines += [f"xpos {COLUMNS.get(name, 1) * 220}", f"ypos {row * 80}"]
-        nodes.append(GraphNode(cls, name, lines, inputs))
+        nodes.append(GraphNode(cls, name, lines + [f"xpos {column * COLUMN_WIDTH}", f"ypos {row * ROW_HEIGHT}"],
+                               inputs))
     return HEADER + graph_text(nodes)
 
 

@@ -159,6 +159,22 @@ def test_a_result_changing_knob_marks_the_node_stale_and_the_render_refuses_it(d
     assert node["tile_color"].value() == COLOURS["processed"]
 
 
+def test_a_plate_wired_straight_in_is_exported_and_tracked_by_the_node_itself(dubbed):
+    """No Analyze node: MouthComposite exports the plate through its internal Write and tracks it; the result
+    is the template's own pass-2 composite."""
+    composite = nuke.createNode("DK_MouthComposite")
+    composite.setInput(0, nuke.toNode("Read_actor"))
+    composite.setInput(1, nuke.toNode("FaceSR_pass2"))
+    composite["uncovered"].setValue("copy")
+    press(composite, "process")
+    layout = DKNode(composite).layout
+    assert frames_on_disk(layout.export("plate")) == FRAMES and layout.export_track("plate").is_file()
+    assert ("MouthComposite1.Export_plate", FRAMES[0], FRAMES[-1]) in nuke.state().executed
+    assert composite.node("Export_plate")["disable"].value() is True  # disabled again after the export
+    for f in FRAMES:
+        assert _same_bits(frame_path(layout.out, f), dubbed / f"final/final.{f}.exr")
+
+
 def test_open_report_makes_a_contact_sheet_of_the_cached_result(dubbed, monkeypatch):
     opened = []
     monkeypatch.setattr(buttons, "reveal", opened.append)
