@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_progress_json_lines_on_stderr(layered, tmp_path, capsys):
 def test_bars_do_not_print_an_empty_line_before_the_work(layered, tmp_path, capfd):
     assert main(["stabilize", "--face", layered.face, "--face-track", layered.face_track, "--out",
                  str(tmp_path / "s.####.exr"), "--workers", "1"]) == 0
-    assert "0frame" not in capfd.readouterr().err
+    assert not re.search(r"(^|[\s\r:])0frame", capfd.readouterr().err)  # an empty bar, not a rate like 188.70frame/s
 
 
 def test_analyze_runs_from_a_job_file_with_relative_paths_and_skips_when_current(shot, tmp_path, capsys):
