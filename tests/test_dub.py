@@ -22,33 +22,20 @@ from dubkernels.pipeline.dub import dub_shot, why_run
 from dubkernels.pipeline.shot import load_shot, template
 from dubkernels.report.collect import collect
 from dubkernels.report.write import write_report
-from dubkernels.sample import make_sample
 from tests.conftest import REPO
 from tests.fake_metric_models import save_fake_models
+from tests.tiny_nets import tiny_sample, tiny_shot_text
 
 FRAMES = [1001, 1002, 1003, 1004, 1005]
-TINY = {"name": "tiny", "model": {"resolution": 32, "widths": [8, 16, 32]},
-        "train": {"batch_size": 2, "iterations": 2, "checkpoint_every": 1, "preview_every": 1000}}
-TINY_SR = {"name": "tiny_sr", "arch": "face_sr", "model": {"resolution": 32, "scale": 2, "channels": 8, "blocks": 1},
-           "train": {"batch_size": 2, "iterations": 2, "checkpoint_every": 1, "preview_every": 1000}}
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    root = tmp_path_factory.mktemp("dub")
-    made = make_sample(root / "sample", len(FRAMES))
-    (root / "tiny.json").write_text(json.dumps(TINY))
-    (root / "tiny_sr.json").write_text(json.dumps(TINY_SR))
-    return root, made
+    return tiny_sample(tmp_path_factory.mktemp("dub"), len(FRAMES))
 
 
 def _shot_file(root: Path, made, name: str, extra: str = "") -> Path:
-    text = template(made.actor, made.dubber)
-    text = text.replace('preset = "preview"', f'preset = "{root / "tiny.json"}"', 1).replace(
-        'sr_preset = ""', f'sr_preset = "{root / "tiny_sr.json"}"').replace(
-        'work = "work"', f'work = "{name}/work"').replace('output = "final/final.####.exr"',
-                                                          f'output = "{name}/final/final.####.exr"')
-    text = text.replace("workers = 0 ", "workers = 1 ").replace("workers = -1 ", "workers = 0 ")
+    text = tiny_shot_text(root, made.actor, made.dubber, f"{name}/work", f"{name}/final/final.####.exr")
     path = root / f"{name}.toml"
     path.write_text(text + "\n" + extra)
     return path

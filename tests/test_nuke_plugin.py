@@ -14,10 +14,10 @@ import pytest
 
 from dubkernels.io.frames import read_frame
 from dubkernels.pipeline.dub import dub_shot
-from dubkernels.pipeline.shot import load_shot, template
-from dubkernels.sample import make_sample
+from dubkernels.pipeline.shot import load_shot
 from tests.conftest import REPO
 from tests.nuke_session import PLUGIN, fake_nuke, new_session, press
+from tests.tiny_nets import tiny_sample, tiny_shot_text
 
 from dubkernels_nuke import buttons, engine, landmarks, menu  # noqa: E402
 from dubkernels_nuke.dknode import DKNode  # noqa: E402
@@ -26,10 +26,6 @@ from dubkernels_nuke.state import COLOURS  # noqa: E402
 
 nuke = fake_nuke
 FRAMES = list(range(1001, 1006))
-TINY = {"name": "tiny", "model": {"resolution": 32, "widths": [8, 16, 32]},
-        "train": {"batch_size": 2, "iterations": 2, "checkpoint_every": 1, "preview_every": 1000}}
-TINY_SR = {"name": "tiny_sr", "arch": "face_sr", "model": {"resolution": 32, "scale": 2, "channels": 8, "blocks": 1},
-           "train": {"batch_size": 2, "iterations": 2, "checkpoint_every": 1, "preview_every": 1000}}
 BUTTONS_IN_ORDER = [("Analyze_actor", "process"), ("Analyze_dubber", "process"), ("PoseAlign1", "process"),
                     ("Swap_pass1", "train"), ("Swap_pass1", "process"), ("Stabilize_pass1", "process"),
                     ("FaceSR_pass1", "train"), ("FaceSR_pass1", "process"), ("Composite_pass1", "process"),
@@ -39,11 +35,7 @@ BUTTONS_IN_ORDER = [("Analyze_actor", "process"), ("Analyze_dubber", "process"),
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
-    root = tmp_path_factory.mktemp("nuke")
-    made = make_sample(root / "sample", len(FRAMES))
-    (root / "tiny.json").write_text(json.dumps(TINY))
-    (root / "tiny_sr.json").write_text(json.dumps(TINY_SR))
-    return root, made
+    return tiny_sample(tmp_path_factory.mktemp("nuke"), len(FRAMES))
 
 
 @pytest.fixture(autouse=True)
@@ -77,11 +69,7 @@ def template_session(root: Path, made, script: str = "shot", gui: bool = False) 
 def dubbed(sample):
     """The sample dubbed twice: by `dubkernels dub`, and by the template's buttons in Nuke; then rendered."""
     root, made = sample
-    text = template(made.actor, made.dubber)
-    text = text.replace('preset = "preview"', f'preset = "{root / "tiny.json"}"', 1).replace(
-        'sr_preset = ""', f'sr_preset = "{root / "tiny_sr.json"}"').replace('work = "work"', 'work = "dub/work"')
-    text = text.replace('output = "final/final.####.exr"', 'output = "dub/final.####.exr"')
-    (root / "dub.toml").write_text(text.replace("workers = -1 ", "workers = 0 "))
+    (root / "dub.toml").write_text(tiny_shot_text(root, made.actor, made.dubber, "dub/work", "dub/final.####.exr"))
     dub_shot(load_shot(root / "dub.toml"), log=lambda *a: None)
     os.environ["DUBKERNELS_VENV"] = sys.prefix
     folder = template_session(root, made)
