@@ -32,12 +32,13 @@ setup(
         "timecode>=1.4,<2",
         "tqdm>=4.66,<5",
         "matplotlib>=3.7,<4",
+        "PyYAML>=6,<7",
         "tomli>=2; python_version < '3.11'",
         # face-recognition-models' setup imports pkg_resources, gone from setuptools 81.
         "setuptools<81",
     ],
     extras_require={
-        "test": ["pytest>=8,<10", "mypy>=1.10", "types-nuke==13.2.8.0"],
+        "test": ["pytest>=8,<10", "mypy>=1.10", "types-nuke==13.2.8.0", "types-PyYAML>=6,<7", "openjd-cli==0.8.0"],
     },
     entry_points={"console_scripts": ["dubkernels = dubkernels.cli.main:main"]},
     classifiers=[

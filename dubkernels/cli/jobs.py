@@ -71,6 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "Relative paths in the spec resolve against its folder.")
     p.add_argument("job", type=Path, help="job spec file")
     add_frames_option(p, default="the job's range")
+    p.add_argument("--chunk", metavar="RANGE", help="a farm chunk: only the job's frames inside RANGE (none: "
+                                                     "nothing to do); per-frame kinds only")
     _add_run_options(p, per_frame=True)
     p.set_defaults(run=_run_job_command)
     p = sub.add_parser("describe", help="print every job kind's inputs, outputs and parameters",
@@ -126,12 +128,14 @@ def _run_job_command(args: argparse.Namespace) -> int:
 
 def _execute(job: Job, args: argparse.Namespace) -> int:
     from dubkernels.jobs.kinds import job_kind
+    from dubkernels.io.sequences import parse_frames
     from dubkernels.jobs.progress import make_progress
     from dubkernels.pipeline.runner import run_job
 
     progress = make_progress(args.progress)
     workers = args.workers if job_kind(job.stage).per_frame else None  # train's --workers is its own parameter
-    summary = run_job(job, force=args.force, workers=workers, progress=progress)
+    within = parse_frames(args.chunk) if getattr(args, "chunk", None) else None
+    summary = run_job(job, force=args.force, workers=workers, progress=progress, within=within)
     label = OUTPUT_LABELS.get(summary.stage)
     if label:
         for line in summary.outputs:

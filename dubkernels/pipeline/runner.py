@@ -18,10 +18,13 @@ def make_stage(job: Job) -> Stage:
 
 
 def run_job(job: Job, *, force: bool = False, workers: int | None = None,
-            progress: Progress | None = None) -> Summary:
-    """Run one job of any kind; returns what it did."""
+            progress: Progress | None = None, within: list[int] | None = None) -> Summary:
+    """Run one job of any kind; returns what it did. ``within``: only the frames in this farm chunk
+    (per-frame kinds only)."""
     kind = job_kind(job.stage)
     job.stage = kind.name
     if kind.per_frame:
-        return run_stage(make_stage(job), force=force, workers=workers, progress=progress)
+        return run_stage(make_stage(job), force=force, workers=workers, progress=progress, within=within)
+    if within is not None:
+        raise JobError(f"{kind.name} works on the whole sequence; run it without --chunk (one farm task).")
     return kind.load()(job, force=force, progress=progress)

@@ -145,8 +145,11 @@ def _render_and_write(args: tuple[Stage | None, list[int], dict[str, FrameSequen
 
 
 def run_stage(stage: Stage, *, force: bool = False, workers: int | None = None,
-              progress: Progress | None = None) -> Summary:
-    """Run a stage's job: prepare over the whole shot, then render the chunk's frames."""
+              progress: Progress | None = None, within: list[int] | None = None) -> Summary:
+    """Run a stage's job: prepare over the whole shot, then render the chunk's frames.
+
+    ``within`` (a farm chunk) keeps only the job's frames inside it; a chunk holding none of them does nothing.
+    """
     start = time.monotonic()
     progress = progress or Progress()
     job = stage.job
@@ -154,6 +157,11 @@ def run_stage(stage: Stage, *, force: bool = False, workers: int | None = None,
         raise JobError(f"{stage.name}: --workers {workers} must be at least 1.")
     shot = stage.frames()
     chunk = parse_frames(job.frames) if job.frames else shot
+    if within is not None:
+        chunk = [f for f in chunk if f in set(within)]
+        if not chunk:
+            return Summary(stage.name, job_identity(job, stage.kind), "", notes=[
+                f"none of its frames ({format_frames(shot)}) are in the chunk {format_frames(within)}; nothing to do"])
     outside = sorted(set(chunk) - set(shot))
     if outside:
         raise JobError(

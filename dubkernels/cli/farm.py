@@ -1,0 +1,54 @@
+"""``dubkernels farm SHOT.toml --to openjd|deadline OUTDIR``: the shot's job graph as a farm job."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dubkernels.cli.common import positive_int
+
+HELP = "write a shot's dub as a farm job: an Open Job Description bundle or Deadline 10 job files"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("farm", help=HELP, description=HELP + ". The job specs go to the shot's work folder "
+                       "(WORK/jobs/), which every worker must see at the same path.")
+    p.add_argument("shot", type=Path, help="shot file (TOML)")
+    p.add_argument("--to", choices=("openjd", "deadline"), required=True,
+                   help="openjd: template.yaml + parameter_values.yaml (openjd run, deadline bundle submit); "
+                        "deadline: JobInfo/PluginInfo files per step and submit.py (deadlinecommand)")
+    p.add_argument("out", type=Path, metavar="OUTDIR", help="folder for the job files")
+    p.add_argument("--chunk", type=positive_int, default=10, metavar="N", help="frames per task of per-frame steps "
+                   "(default: 10)")
+    p.add_argument("--engine", metavar="PATH", help="absolute path of dubkernels on the workers (default: this one)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a key of the shot file (repeatable)")
+    p.add_argument("--gpu-group", default="gpu", metavar="NAME", help="deadline: the group of GPU workers that "
+                   "training goes to (default: gpu)")
+    p.add_argument("--pool", default="", metavar="NAME", help="deadline: the pool of every job (default: none)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dubkernels.farm.plan import plan_farm
+    from dubkernels.pipeline.shot import load_shot
+
+    plan = plan_farm(load_shot(args.shot, args.overrides), args.engine)
+    chunked = [s.name for s in plan.steps if s.chunked]
+    gpu = [s.name for s in plan.steps if s.gpu]
+    if args.to == "openjd":
+        from dubkernels.farm.openjd import write_bundle
+
+        path = write_bundle(plan, args.out, args.chunk)
+        print(f"job bundle:   {args.out} ({path.name}, parameter_values.yaml)")
+        print(f"run locally:  openjd run {path} --run-dependencies --step report")
+        print(f"submit:       deadline bundle submit {args.out}")
+    else:
+        from dubkernels.farm.deadline import write_jobs
+
+        submit = write_jobs(plan, args.out, args.chunk, args.gpu_group, args.pool)
+        print(f"job files:    {args.out} ({len(plan.steps)} jobs)")
+        print(f"submit:       python {submit}   (runs deadlinecommand for each job, dependencies in order)")
+    print(f"steps:        {len(plan.steps)} ({len(chunked)} in chunks of {args.chunk} frames, {len(gpu)} on a GPU: "
+          f"{', '.join(gpu)})")
+    print(f"job specs:    {plan.work / 'jobs'} (every worker must see it at this path)")
+    return 0

@@ -1,0 +1,75 @@
+"""A shot's farm plan as an Open Job Description job bundle (``template.yaml`` + ``parameter_values.yaml``).
+
+The template (``specificationVersion: jobtemplate-2023-09``) has one step per job of the graph in
+dependency order; per-frame steps split the shot's frames into chunks with the TASK_CHUNKING
+extension (a ``CHUNK[INT]`` task parameter, contiguous ranges). ``openjd run`` runs it locally;
+``deadline bundle submit OUTDIR`` sends it to AWS Deadline Cloud. Job parameters: the engine
+command, the OCIO config, the frames and the chunk size. Cancelling a task sends SIGTERM first:
+a per-frame chunk keeps its finished frames and a training run checkpoints.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dubkernels.farm.plan import CHUNK, FarmPlan, FarmStep
+from dubkernels.io.files import atomic_write_text
+from dubkernels.io.sequences import format_frames
+
+SPEC = "jobtemplate-2023-09"
+GPU_AMOUNT = "amount.worker.gpu"
+NOTIFY_SECONDS = 120  # SIGTERM, then this long to checkpoint before the kill
+
+
+def _step(step: FarmStep) -> dict[str, Any]:
+    args = [a if a != CHUNK else "{{Task.Param.Frames}}" for a in step.args]
+    out: dict[str, Any] = {"name": step.name, "description": step.help or step.kind}
+    if step.needs:
+        out["dependencies"] = [{"dependsOn": need} for need in step.needs]
+    if step.chunked:
+        out["parameterSpace"] = {"taskParameterDefinitions": [{
+            "name": "Frames", "type": "CHUNK[INT]", "range": "{{Param.Frames}}",
+            "chunks": {"defaultTaskCount": "{{Param.ChunkSize}}", "rangeConstraint": "CONTIGUOUS"}}]}
+    if step.gpu:
+        out["hostRequirements"] = {"amounts": [{"name": GPU_AMOUNT, "min": 1}]}
+    out["script"] = {"actions": {"onRun": {
+        "command": "{{Param.Dubkernels}}", "args": args,
+        "cancelation": {"mode": "NOTIFY_THEN_TERMINATE", "notifyPeriodInSeconds": NOTIFY_SECONDS}}}}
+    return out
+
+
+def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
+    """The job template of a plan."""
+    return {
+        "specificationVersion": SPEC,
+        "extensions": ["TASK_CHUNKING"],
+        "name": f"dub {plan.name}",
+        "description": f"DubKernels two-pass dub of {plan.name} (work folder {plan.work}).",
+        "parameterDefinitions": [
+            {"name": "Dubkernels", "type": "STRING", "default": plan.engine,
+             "description": "absolute path of the dubkernels command on the workers (in the engine's venv)"},
+            {"name": "OcioConfig", "type": "STRING", "default": plan.ocio,
+             "description": "$OCIO on the workers: the config of jobs that name none (the submitting machine's)"},
+            {"name": "Frames", "type": "STRING", "default": format_frames(plan.frames),
+             "description": "the actor's frames that per-frame steps cover"},
+            {"name": "ChunkSize", "type": "INT", "default": chunk_size, "minValue": 1,
+             "description": "frames per task of a per-frame step"},
+        ],
+        "jobEnvironments": [{"name": "DubKernelsEnvironment",
+                             "description": "the OCIO config; unbuffered output for the farm logs",
+                             "variables": {"OCIO": "{{Param.OcioConfig}}", "PYTHONUNBUFFERED": "1"}}],
+        "steps": [_step(step) for step in plan.steps],
+    }
+
+
+def write_bundle(plan: FarmPlan, outdir: str | Path, chunk_size: int = 10) -> Path:
+    """Write ``OUTDIR/template.yaml`` and ``OUTDIR/parameter_values.yaml``; returns the template's path."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / "template.yaml"
+    atomic_write_text(path, yaml.safe_dump(template(plan, chunk_size), sort_keys=False, width=120))
+    values = {"parameterValues": [{"name": "ChunkSize", "value": chunk_size}]}
+    atomic_write_text(outdir / "parameter_values.yaml", yaml.safe_dump(values, sort_keys=False))
+    return path

@@ -1,0 +1,117 @@
+"""A shot's job graph laid out for a render farm: which steps run once, which in frame chunks, which on a GPU.
+
+The steps are `dubkernels dub`'s (same job specs, written to ``WORK/jobs/``), in dependency order,
+followed by the shot report. Per-frame steps run as ``dubkernels run JOB --chunk a-b``: each chunk
+renders the job's frames inside it, and a chunk run again redoes only what is missing or out of
+date (the engine resumes by job identity). Training steps ask for a GPU. Every path a worker
+reads is absolute, so it resolves the same on every machine that mounts the shared storage at
+the same place.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dubkernels.errors import DubKernelsError
+from dubkernels.io.sequences import resolve_sequence
+from dubkernels.jobs.kinds import job_kind
+from dubkernels.jobs.spec import save_job
+
+TRAINING_KINDS = ("train", "train_sr")
+CHUNK = "{chunk}"  # where a front end puts its chunk's frame range in a step's arguments
+
+
+class FarmError(DubKernelsError):
+    """A shot that cannot go to a farm as it is (a relative path, no engine command)."""
+
+
+@dataclass
+class FarmStep:
+    """One farm step: the engine arguments of its tasks, what it waits for, and how it is split."""
+
+    name: str
+    kind: str
+    args: list[str]
+    needs: list[str] = field(default_factory=list)
+    chunked: bool = False
+    gpu: bool = False
+    help: str = ""
+
+
+@dataclass
+class FarmPlan:
+    """A shot's steps for a farm, the frames its chunked steps cover, and the engine command on the workers."""
+
+    name: str
+    work: Path
+    frames: list[int]
+    engine: str
+    steps: list[FarmStep]
+    ocio: str = "ocio://default"
+
+    def step(self, name: str) -> FarmStep:
+        return next(s for s in self.steps if s.name == name)
+
+
+def default_engine() -> str:
+    """The `dubkernels` command of this installation (its virtual environment's, when there is one)."""
+    beside = Path(sys.executable).parent / ("dubkernels.exe" if os.name == "nt" else "dubkernels")
+    found = str(beside) if beside.is_file() else shutil.which("dubkernels")
+    if not found:
+        raise FarmError("cannot find the dubkernels command; give the workers' one with --engine PATH.")
+    return str(Path(found).absolute())
+
+
+def shot_frames(shot) -> list[int]:  # type: ignore[no-untyped-def]
+    """The actor's frames: the shot's range, else the plate's frames, else the video's (from frame 1001)."""
+    if shot.frames:
+        from dubkernels.io.sequences import parse_frames
+
+        return parse_frames(shot.frames)
+    if shot.actor.is_video:
+        from dubkernels.io.video import clip_frame_count
+        from dubkernels.jobs.params import IngestParams
+
+        start = int(shot.stages.get("ingest", {}).get("start", IngestParams().start))
+        return list(range(start, start + clip_frame_count(shot.actor.source)))
+    return list(resolve_sequence(shot.actor.source).frames)
+
+
+def _check_absolute(name: str, paths: dict[str, str]) -> None:
+    for port, value in paths.items():
+        if "://" not in value and not os.path.isabs(value):
+            raise FarmError(f"step {name}: {port} = {value} is a relative path, which a farm worker would resolve "
+                            "in its own folder; give the shot absolute paths on shared storage.")
+
+
+def plan_farm(shot, engine: str | None = None) -> FarmPlan:  # type: ignore[no-untyped-def]
+    """The farm steps of a shot; writes the job specs (``WORK/jobs/``) and the report's manifest."""
+    from dubkernels.pipeline.dub import write_manifest
+    from dubkernels.pipeline.graph import build_graph
+
+    command = engine or default_engine()
+    if not os.path.isabs(command):
+        raise FarmError(f"--engine {command} is relative; give the absolute path of dubkernels on the workers.")
+    graph = build_graph(shot)
+    jobs = shot.work / "jobs"
+    steps = []
+    for step in graph.steps:
+        _check_absolute(step.name, {**step.job.inputs, **step.job.outputs})
+        path = jobs / f"{step.name}.json"
+        save_job(step.job, path)
+        chunked = job_kind(step.job.stage).per_frame
+        args = ["run", str(path), "--progress", "none"] + (["--chunk", CHUNK] if chunked else [])
+        steps.append(FarmStep(step.name, step.job.stage, args, list(step.needs), chunked,
+                              step.job.stage in TRAINING_KINDS, step.help))
+    write_manifest(shot.work, shot.name, graph)
+    report = ["report", str(shot.work), "--progress", "none"] + (["--ocio", shot.ocio] if shot.ocio else [])
+    report += ["--lpips-model", str(shot.lpips_model)] if shot.lpips_model else []
+    report += ["--fid-model", str(shot.fid_model)] if shot.fid_model else []
+    steps.append(FarmStep("report", "report", report,
+                          [s.name for s in graph.steps], help="the shot report: metrics, curves, contact sheet, "
+                                                              "review movie"))
+    ocio = shot.ocio or os.environ.get("OCIO") or "ocio://default"  # the workers use this machine's config
+    return FarmPlan(shot.name, shot.work, shot_frames(shot), command, steps, ocio)
