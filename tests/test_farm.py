@@ -1,0 +1,180 @@
+"""`dubkernels farm`: the shot's job graph as an Open Job Description bundle (checked with `openjd check` and
+run for real with `openjd run`, its frames equal to `dubkernels dub`'s) and as Deadline 10 job files (parsed,
+submitted through a stand-in deadlinecommand); chunks rerun alone; training pre-empted by SIGTERM resumes."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from safetensors.torch import load_file
+
+from dubkernels.cli.main import main
+from dubkernels.farm.plan import FarmError, plan_farm
+from dubkernels.io.frames import read_frame
+from dubkernels.jobs.spec import Job, save_job
+from dubkernels.pipeline.dub import dub_shot
+from dubkernels.pipeline.shot import load_shot
+from tests.conftest import REPO
+from tests.stage_data import make_shot
+from tests.tiny_nets import TINY, tiny_sample, tiny_shot_text
+
+FRAMES = list(range(1001, 1006))
+OPENJD = str(Path(sys.executable).parent / "openjd")
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    """The sample shot dubbed by `dubkernels dub`, and a second shot file for the farm (its own work folder)."""
+    root, made = tiny_sample(tmp_path_factory.mktemp("farm"), len(FRAMES))
+    (root / "dub.toml").write_text(tiny_shot_text(root, made.actor, made.dubber, "dub/work", "dub/final.####.exr"))
+    (root / "farm.toml").write_text(tiny_shot_text(root, made.actor, made.dubber, "farm/work", "farm/final.####.exr"))
+    dub_shot(load_shot(root / "dub.toml"), log=lambda *a: None)
+    return root
+
+
+@pytest.fixture(scope="module")
+def bundle(shots):
+    assert main(["farm", str(shots / "farm.toml"), "--to", "openjd", str(shots / "bundle"), "--chunk", "3"]) == 0
+    return shots / "bundle"
+
+
+@pytest.fixture(scope="module")
+def ran(bundle):
+    """`openjd run` of the whole job, every step in dependency order, for real."""
+    done = subprocess.run([OPENJD, "run", str(bundle / "template.yaml"), "--run-dependencies", "--step", "report"],
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return bundle.parent, done.stdout
+
+
+def _same_bits(a: Path, b: Path) -> bool:
+    first, second = read_frame(a), read_frame(b)
+    return len(first.parts) == len(second.parts) and all(
+        list(x.spec.channelnames) == list(y.spec.channelnames) and x.pixels.tobytes() == y.pixels.tobytes()
+        for x, y in zip(first.parts, second.parts))
+
+
+def test_the_bundle_passes_openjd_check_and_chunks_per_frame_steps(bundle):
+    done = subprocess.run([OPENJD, "check", str(bundle / "template.yaml")], capture_output=True, text=True)
+    assert done.returncode == 0 and "passes validation" in done.stdout, done.stdout + done.stderr
+    template = yaml.safe_load((bundle / "template.yaml").read_text())
+    assert template["specificationVersion"] == "jobtemplate-2023-09" and template["extensions"] == ["TASK_CHUNKING"]
+    steps = {s["name"]: s for s in template["steps"]}
+    names = list(steps)
+    for name, step in steps.items():  # dependency order: every step after what it needs
+        for need in step.get("dependencies", []):
+            assert names.index(need["dependsOn"]) < names.index(name)
+    chunk = steps["composite_pass2"]["parameterSpace"]["taskParameterDefinitions"][0]
+    assert chunk["type"] == "CHUNK[INT]" and chunk["chunks"]["rangeConstraint"] == "CONTIGUOUS"
+    assert steps["composite_pass2"]["script"]["actions"]["onRun"]["args"][-2:] == ["--chunk", "{{Task.Param.Frames}}"]
+    assert "parameterSpace" not in steps["analyze_actor"] and "parameterSpace" not in steps["train_pass1"]
+    for name in ("train_pass1", "train_sr", "train_pass2"):
+        assert steps[name]["hostRequirements"] == {"amounts": [{"name": "amount.worker.gpu", "min": 1}]}
+    assert "hostRequirements" not in steps["swap_pass1"]
+    assert steps["report"]["script"]["actions"]["onRun"]["args"][0] == "report"
+    params = {p["name"]: p for p in template["parameterDefinitions"]}
+    assert params["Frames"]["default"] == "1001-1005" and params["ChunkSize"]["default"] == 3
+    values = yaml.safe_load((bundle / "parameter_values.yaml").read_text())
+    assert values == {"parameterValues": [{"name": "ChunkSize", "value": 3}]}
+
+
+def test_openjd_run_dubs_the_shot_with_the_frames_of_dub(ran):
+    root, log = ran
+    for f in FRAMES:
+        assert _same_bits(root / f"farm/final.{f}.exr", root / f"dub/final.{f}.exr"), f"frame {f}"
+    assert (root / "farm/work/report/metrics.json").is_file()
+    assert "Chunks run: " in log
+
+
+def test_a_failed_chunk_reruns_alone_and_a_chunk_run_twice_gives_the_same_frames(ran):
+    root, _ = ran
+    frames = [root / f"farm/final.{f}.exr" for f in (1001, 1002, 1003)]
+    before = [p.read_bytes() for p in frames]
+    frames[1].unlink()  # a worker died mid-chunk
+    chunk = [OPENJD, "run", str(root / "bundle/template.yaml"), "--step", "composite_pass2", "--no-run-dependencies",
+             "--task-param", "Frames=1001-1003"]
+    for _ in range(2):
+        done = subprocess.run(chunk, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-2000:]
+        assert [p.read_bytes() for p in frames] == before
+
+
+def test_deadline_job_files_chunk_frames_route_training_to_gpus_and_submit_in_order(shots, tmp_path):
+    out = tmp_path / "deadline"
+    assert main(["farm", str(shots / "farm.toml"), "--to", "deadline", str(out), "--chunk", "2",
+                 "--gpu-group", "cuda", "--pool", "dub"]) == 0
+    jobs = json.loads((out / "jobs.json").read_text())["jobs"]
+
+    def read(name: str) -> dict[str, str]:
+        return dict(line.split("=", 1) for line in (out / name).read_text().splitlines())
+
+    by_name = {job["name"]: job for job in jobs}
+    comp, comp_plugin = read(by_name["composite_pass2"]["job_info"]), read(by_name["composite_pass2"]["plugin_info"])
+    assert (comp["Plugin"], comp["Frames"], comp["ChunkSize"], comp["Pool"]) == ("CommandLine", "1001-1005", "2", "dub")
+    assert "Group" not in comp and comp["EnvironmentKeyValue0"].startswith("OCIO=")
+    assert comp_plugin["Executable"] == str(Path(sys.executable).parent / "dubkernels")
+    assert comp_plugin["Arguments"].endswith("composite_pass2.json --progress none --chunk <STARTFRAME>-<ENDFRAME>")
+    train = read(by_name["train_pass1"]["job_info"])
+    assert (train["Frames"], train["ChunkSize"], train["Group"]) == ("0", "1", "cuda")
+    names = [job["name"] for job in jobs]
+    assert names[-1] == "report"
+    fake = tmp_path / "deadlinecommand"  # a stand-in that records each submission and answers with an ID
+    fake.write_text(f"#!{sys.executable}\nimport sys, pathlib\nlog = pathlib.Path(sys.argv[0]).with_suffix('.log')\n"
+                    "n = len(log.read_text().splitlines()) if log.exists() else 0\n"
+                    "log.open('a').write(sys.argv[1] + '\\n')\nprint('Result=Success')\nprint(f'JobID=id{n}')\n")
+    fake.chmod(0o755)
+    done = subprocess.run([sys.executable, str(out / "submit.py"), str(fake)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ids = json.loads((out / "submitted.json").read_text())
+    assert list(ids) == names
+    for job in jobs:
+        submitted = read(f"submitted/{job['job_info']}")
+        wanted = ",".join(ids[n] for n in job["needs"])
+        assert submitted.get("JobDependencies", "") == wanted, job["name"]
+
+
+def test_farm_refuses_a_relative_engine_path(shots, capsys):
+    assert main(["farm", str(shots / "farm.toml"), "--to", "openjd", str(shots / "x"), "--engine", "bin/dubkernels"]) == 2
+    assert "is relative" in capsys.readouterr().err
+    with pytest.raises(FarmError, match="relative"):
+        plan_farm(load_shot(shots / "farm.toml"), "dubkernels")
+
+
+def test_training_preempted_by_sigterm_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path):
+    shot = make_shot(tmp_path / "shot", frames=3)
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({**TINY, "train": {**TINY["train"], "iterations": 12}}))
+
+    def job_file(name: str) -> Path:
+        job = Job("train", {"actor": shot.actor, "actor_track": shot.actor_track, "dubber": shot.dubber,
+                            "dubber_track": shot.dubber_track}, {"out": str(tmp_path / name)},
+                  params={"config": str(config), "workers": 0, "device": "cpu"})
+        save_job(job, tmp_path / f"{name}.json")
+        return tmp_path / f"{name}.json"
+
+    engine = [sys.executable, "-m", "dubkernels.cli.main", "run"]
+    straight = subprocess.run(engine + [str(job_file("straight"))], capture_output=True, text=True, cwd=REPO)
+    assert straight.returncode == 0, straight.stderr
+    task = job_file("preempted")
+    process = subprocess.Popen(engine + [str(task)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    log = tmp_path / "preempted" / "loss.jsonl"
+    deadline = time.monotonic() + 120
+    while not log.is_file() or log.read_text().count("\n") < 3:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)  # the farm pre-empts the task
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert log.read_text().count("\n") < 12
+    again = subprocess.run(engine + [str(task)], capture_output=True, text=True, cwd=REPO)  # the next attempt
+    assert again.returncode == 0, again.stderr
+    a = load_file(tmp_path / "straight" / "latest.safetensors")
+    b = load_file(tmp_path / "preempted" / "latest.safetensors")
+    assert a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
