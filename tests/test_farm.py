@@ -4,6 +4,7 @@ submitted through a stand-in deadlinecommand); chunks rerun alone; training pre-
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from dubkernels.pipeline.shot import load_shot
 from tests.conftest import REPO
 from tests.stage_data import make_shot
 from tests.tiny_nets import TINY, tiny_sample, tiny_shot_text
+
+TEMPLATE_FILE = REPO / "nuke_plugin" / "templates" / "two_pass_dub.nk"
 
 FRAMES = list(range(1001, 1006))
 OPENJD = str(Path(sys.executable).parent / "openjd")
@@ -178,3 +181,55 @@ def test_training_preempted_by_sigterm_resumes_to_the_weights_of_an_uninterrupte
     a = load_file(tmp_path / "straight" / "latest.safetensors")
     b = load_file(tmp_path / "preempted" / "latest.safetensors")
     assert a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
+
+
+def test_a_nuke_scripts_job_runs_each_node_headless_in_graph_order_then_renders_in_chunks(tmp_path):
+    script = tmp_path / "shot.nk"
+    shutil.copy(TEMPLATE_FILE, script)
+    nuke = "/opt/Nuke14.0v5/Nuke14.0"
+    for to in ("openjd", "deadline"):
+        done = subprocess.run([sys.executable, "scripts/farm_nuke.py", str(script), "--to", to, str(tmp_path / to),
+                               "--nuke", nuke, "--frames", "1001-1005", "--chunk", "2"], cwd=REPO,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    check = subprocess.run([OPENJD, "check", str(tmp_path / "openjd/template.yaml")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    template = yaml.safe_load((tmp_path / "openjd/template.yaml").read_text())
+    steps = {s["name"]: s for s in template["steps"]}
+    needs = {name: {d["dependsOn"] for d in step.get("dependencies", [])} for name, step in steps.items()}
+    assert list(steps)[:2] == ["Analyze_actor", "Analyze_dubber"] and list(steps)[-1] == "render"
+    assert needs["PoseAlign1"] == {"Analyze_actor", "Analyze_dubber"}
+    assert needs["Swap_pass1_train"] == {"PoseAlign1", "Analyze_actor"}  # through the Dots of the actor column
+    assert needs["Swap_pass1"] == {"PoseAlign1", "Analyze_actor", "Swap_pass1_train"}
+    assert "FaceSR_pass2_train" not in steps and "FaceSR_pass1_train" in needs["FaceSR_pass2"]
+    assert needs["render"] == {"Composite_pass2"}
+    assert steps["Swap_pass2_train"]["hostRequirements"]["amounts"][0]["name"] == "amount.worker.gpu"
+    run = steps["Stabilize_pass1"]["script"]["actions"]["onRun"]
+    assert run["command"] == "{{Param.Engine}}"
+    assert run["args"] == ["-t", str(REPO / "scripts/dub_process.py"), str(script), "--node", "Stabilize_pass1"]
+    render = steps["render"]
+    assert render["script"]["actions"]["onRun"]["args"] == ["-x", "-X", "Write_final", "-F", "{{Task.Param.Frames}}",
+                                                            str(script)]
+    assert render["parameterSpace"]["taskParameterDefinitions"][0]["type"] == "CHUNK[INT]"
+    variables = template["jobEnvironments"][0]["variables"]
+    assert variables["NUKE_PATH"] == str(REPO / "nuke_plugin") and variables["DUBKERNELS_VENV"]
+    params = {p["name"]: p["default"] for p in template["parameterDefinitions"]}
+    assert params["Engine"] == nuke
+    jobs = {j["name"]: j for j in json.loads((tmp_path / "deadline/jobs.json").read_text())["jobs"]}
+
+    def read(name: str) -> dict[str, str]:
+        return dict(line.split("=", 1) for line in (tmp_path / "deadline" / name).read_text().splitlines())
+
+    info, plugin = read(jobs["render"]["job_info"]), read(jobs["render"]["plugin_info"])
+    assert (info["Plugin"], info["Frames"], info["ChunkSize"]) == ("Nuke", "1001-1005", "2")
+    assert (plugin["SceneFile"], plugin["WriteNode"], plugin["Version"]) == (str(script), "Write_final", "13.2")
+    node_plugin = read(jobs["Composite_pass1"]["plugin_info"])
+    assert node_plugin["Executable"] == nuke and node_plugin["Arguments"].endswith("--node Composite_pass1")
+    assert read(jobs["Swap_pass1_train"]["job_info"])["Group"] == "gpu"
+
+
+def test_a_nuke_scripts_job_refuses_relative_paths(tmp_path):
+    done = subprocess.run([sys.executable, "scripts/farm_nuke.py", str(TEMPLATE_FILE), "--to", "openjd",
+                           str(tmp_path / "o"), "--nuke", "Nuke14.0", "--frames", "1001-1005"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "--nuke Nuke14.0 is relative" in done.stderr

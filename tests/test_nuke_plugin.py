@@ -4,6 +4,7 @@ equal to `dubkernels dub`'s bit for bit; render checks, stale marks, cancel and 
 errors as Nuke messages, the menu."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ from tests.tiny_nets import tiny_sample, tiny_shot_text
 from dubkernels_nuke import buttons, engine, landmarks, menu  # noqa: E402
 from dubkernels_nuke.dknode import DKNode  # noqa: E402
 from dubkernels_nuke.frames import frame_path, frames_on_disk  # noqa: E402
+from dubkernels_nuke.paths import TEMPLATE_FILE  # noqa: E402
 from dubkernels_nuke.state import COLOURS  # noqa: E402
 
 nuke = fake_nuke
@@ -161,6 +163,15 @@ def test_a_plate_wired_straight_in_is_exported_and_tracked_by_the_node_itself(du
     assert composite.node("Export_plate")["disable"].value() is True  # disabled again after the export
     for f in FRAMES:
         assert _same_bits(frame_path(layout.out, f), dubbed / f"final/final.{f}.exr")
+
+
+def test_a_render_shows_the_caches_even_when_the_script_was_saved_before_processing(dubbed):
+    node = nuke.toNode("Composite_pass2")
+    node["dk_processed"].setValue(False)  # as a script saved before its nodes ran on the farm
+    nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
+    assert node["dk_processed"].value() is True
+    for f in FRAMES:
+        assert _same_bits(dubbed / f"final/final.{f}.exr", dubbed.parent / f"dub/final.{f}.exr")
 
 
 def test_open_report_makes_a_contact_sheet_of_the_cached_result(dubbed, monkeypatch):
@@ -315,3 +326,37 @@ def test_engine_progress_lines_and_errors_are_read():
     assert engine.parse_event("dubkernels run: error: no frames") is None
     result = engine.RunResult(2, said=["loading", "dubkernels run: error: plates/a.####.exr: frame 1004 is missing"])
     assert result.error_text() == "dubkernels run: error: plates/a.####.exr: frame 1004 is missing"
+
+
+def _dub_process():
+    spec = importlib.util.spec_from_file_location("dub_process", REPO / "scripts" / "dub_process.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dub_process_runs_a_nodes_buttons_headless_and_a_chunk_then_the_rest(sample, capsys):
+    """`nuke -t scripts/dub_process.py shot.nk --node N [--frames a-b]`, the farm's way to press a button."""
+    root, made = sample
+    folder = root / "headless"
+    folder.mkdir()
+    script = folder / "shot.nk"
+    text = TEMPLATE_FILE.read_text()
+    for name, pattern in (("Read_actor", made.actor), ("Read_dubber", made.dubber)):
+        text = text.replace(f" name {name}\n", f" file {pattern}\n first {FRAMES[0]}\n last {FRAMES[-1]}\n name {name}\n")
+    script.write_text(text)
+    new_session()
+    dub_process = _dub_process()
+    for name in ("Analyze_actor", "Analyze_dubber"):
+        assert dub_process.main([str(script), "--node", name]) == 0
+    assert dub_process.main([str(script), "--node", "PoseAlign1", "--frames", "1001-1002"]) == 0
+    out = folder / "dubkernels_cache/PoseAlign1/out"
+    assert frames_on_disk(out / "out.####.exr") == [1001, 1002] and not (out / "out.track.json").exists()
+    assert dub_process.main([str(script), "--node", "PoseAlign1"]) == 0
+    assert frames_on_disk(out / "out.####.exr") == FRAMES and (out / "out.track.json").is_file()
+    summary = json.loads(next(out.glob("out.1001-1005.summary.json")).read_text())
+    assert summary["frames_skipped"] == 2
+    assert dub_process.main([str(script), "--node", "Swap_pass1"]) == 1
+    assert "Swap_pass1: no trained network" in capsys.readouterr().err
+    assert dub_process.main([str(script), "--node", "Nobody"]) == 1
+    assert "no DubKernels node named Nobody" in capsys.readouterr().err

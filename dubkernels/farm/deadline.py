@@ -1,6 +1,7 @@
 """A shot's farm plan as Thinkbox Deadline 10 jobs: a JobInfo and a PluginInfo file per step, and a submit script.
 
-Every step is a CommandLine-plugin job running the engine. Per-frame steps cover the shot's frames in
+Every step is a CommandLine-plugin job running the engine (or, for a Nuke script's job, Nuke in terminal
+mode), and the final `nuke -x` render of a Nuke script is a Nuke-plugin job. Per-frame steps cover the shot's frames in
 chunks (``--chunk <STARTFRAME>-<ENDFRAME>``). Sequence-level steps are one task (``Frames=0``). Training
 goes to the GPU group. Deadline only knows a job's ID once it is submitted, so ``submit.py`` submits the
 jobs in dependency order with ``deadlinecommand JOBINFO PLUGININFO``, reads each ``JobID=`` and writes
@@ -54,7 +55,8 @@ def _quoted(arg: str) -> str:
 
 def job_info(plan: FarmPlan, step: FarmStep, chunk_size: int, gpu_group: str, pool: str) -> dict[str, str]:
     """The JobInfo keys of one step (JobDependencies are added at submission)."""
-    info = {"Plugin": "CommandLine", "Name": f"{plan.name}: {step.name}", "BatchName": f"dubkernels {plan.name}",
+    info = {"Plugin": "Nuke" if step.nuke_render else "CommandLine", "Name": f"{plan.name}: {step.name}",
+            "BatchName": f"dubkernels {plan.name}",
             "Comment": step.help or step.kind,
             "Frames": format_frames(plan.frames) if step.chunked else "0",
             "ChunkSize": str(chunk_size if step.chunked else 1)}
@@ -62,13 +64,20 @@ def job_info(plan: FarmPlan, step: FarmStep, chunk_size: int, gpu_group: str, po
         info["Pool"] = pool
     if step.gpu:
         info["Group"] = gpu_group
-    info.update({"EnvironmentKeyValue0": f"OCIO={plan.ocio}", "EnvironmentKeyValue1": "PYTHONUNBUFFERED=1",
-                 "ExtraInfoKeyValue0": f"DubkernelsStep={step.name}", "OnJobComplete": "Nothing"})
+    environment = {"OCIO": plan.ocio, "PYTHONUNBUFFERED": "1", **plan.environment}
+    info.update({f"EnvironmentKeyValue{i}": f"{k}={v}" for i, (k, v) in enumerate(environment.items())})
+    info.update({"ExtraInfoKeyValue0": f"DubkernelsStep={step.name}", "OnJobComplete": "Nothing"})
     return info
 
 
 def plugin_info(plan: FarmPlan, step: FarmStep) -> dict[str, str]:
-    """The CommandLine plugin keys of one step: the engine and its arguments (a chunk's frames as tokens)."""
+    """The plugin keys of one step: the Nuke plugin's for a `nuke -x` render, else the CommandLine plugin's (the
+    engine and its arguments, a chunk's frames as tokens)."""
+    if step.nuke_render:
+        render = step.nuke_render
+        return {"SceneFile": render["script"], "WriteNode": render["write"], "Version": render["version"],
+                "BatchMode": "True", "BatchModeIsMovie": "False", "NukeX": "False", "Threads": "0",
+                "ContinueOnError": "False", "EnforceRenderOrder": "False"}
     args = [a if a != CHUNK else "<STARTFRAME>-<ENDFRAME>" for a in step.args]
     return {"Executable": plan.engine, "Arguments": " ".join(_quoted(a) for a in args),
             "StartupDirectory": str(plan.work), "ShellExecute": "False", "SingleFramesOnly": "False"}

@@ -4,7 +4,7 @@ The template (``specificationVersion: jobtemplate-2023-09``) has one step per jo
 dependency order; per-frame steps split the shot's frames into chunks with the TASK_CHUNKING
 extension (a ``CHUNK[INT]`` task parameter, contiguous ranges). ``openjd run`` runs it locally;
 ``deadline bundle submit OUTDIR`` sends it to AWS Deadline Cloud. Job parameters: the engine
-command, the OCIO config, the frames and the chunk size. Cancelling a task sends SIGTERM first:
+command (or Nuke's), the OCIO config, the frames and the chunk size. Cancelling a task sends SIGTERM first:
 a per-frame chunk keeps its finished frames and a training run checkpoints.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _step(step: FarmStep) -> dict[str, Any]:
     if step.gpu:
         out["hostRequirements"] = {"amounts": [{"name": GPU_AMOUNT, "min": 1}]}
     out["script"] = {"actions": {"onRun": {
-        "command": "{{Param.Dubkernels}}", "args": args,
+        "command": "{{Param.Engine}}", "args": args,
         "cancelation": {"mode": "NOTIFY_THEN_TERMINATE", "notifyPeriodInSeconds": NOTIFY_SECONDS}}}}
     return out
 
@@ -48,8 +48,7 @@ def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
         "name": f"dub {plan.name}",
         "description": f"DubKernels two-pass dub of {plan.name} (work folder {plan.work}).",
         "parameterDefinitions": [
-            {"name": "Dubkernels", "type": "STRING", "default": plan.engine,
-             "description": "absolute path of the dubkernels command on the workers (in the engine's venv)"},
+            {"name": "Engine", "type": "STRING", "default": plan.engine, "description": plan.engine_help},
             {"name": "OcioConfig", "type": "STRING", "default": plan.ocio,
              "description": "$OCIO on the workers: the config of jobs that name none (the submitting machine's)"},
             {"name": "Frames", "type": "STRING", "default": format_frames(plan.frames),
@@ -59,7 +58,8 @@ def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
         ],
         "jobEnvironments": [{"name": "DubKernelsEnvironment",
                              "description": "the OCIO config; unbuffered output for the farm logs",
-                             "variables": {"OCIO": "{{Param.OcioConfig}}", "PYTHONUNBUFFERED": "1"}}],
+                             "variables": {"OCIO": "{{Param.OcioConfig}}", "PYTHONUNBUFFERED": "1",
+                                           **plan.environment}}],
         "steps": [_step(step) for step in plan.steps],
     }
 

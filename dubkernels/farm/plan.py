@@ -39,11 +39,13 @@ class FarmStep:
     chunked: bool = False
     gpu: bool = False
     help: str = ""
+    nuke_render: dict[str, str] | None = None  # a `nuke -x` render: {"script": ..., "write": ..., "version": ...}
 
 
 @dataclass
 class FarmPlan:
-    """A shot's steps for a farm, the frames its chunked steps cover, and the engine command on the workers."""
+    """A shot's steps for a farm, the frames its chunked steps cover, and the command its tasks run on the workers
+    (``dubkernels``, or Nuke for a Nuke script's job) with the environment they need."""
 
     name: str
     work: Path
@@ -51,6 +53,8 @@ class FarmPlan:
     engine: str
     steps: list[FarmStep]
     ocio: str = "ocio://default"
+    engine_help: str = "absolute path of the dubkernels command on the workers (in the engine's venv)"
+    environment: dict[str, str] = field(default_factory=dict)
 
     def step(self, name: str) -> FarmStep:
         return next(s for s in self.steps if s.name == name)

@@ -22,6 +22,7 @@ from typing import Any, Callable, cast
 import nuke
 
 from dubkernels_nuke import engine, landmarks
+from dubkernels_nuke.describe import kinds
 from dubkernels_nuke.dknode import DKNode, Plan, PluginError
 from dubkernels_nuke.frames import frames_on_disk
 from dubkernels_nuke.state import refresh, write_state
@@ -114,15 +115,29 @@ class Progress:
         return bool(self.task is not None and self.task.isCancelled())
 
 
-def run_action(node: nuke.Node, action: str) -> threading.Thread | None:
-    """Process or Train: plan, export, write the job specs, run them; then show the result."""
+def only_chunk(plan: Plan, chunk: tuple[int, int]) -> Plan:
+    """The part of a plan one farm chunk does: its frames' exports and the per-frame jobs (run with --chunk)."""
+    exports = [(feed, write, pattern, (max(first, chunk[0]), min(last, chunk[1])))
+               for feed, write, pattern, (first, last) in plan.exports if max(first, chunk[0]) <= min(last, chunk[1])]
+    return Plan(exports, [(name, spec) for name, spec in plan.jobs if kinds()[spec["stage"]]["per_frame"]])
+
+
+def run_action(node: nuke.Node, action: str, chunk: tuple[int, int] | None = None) -> threading.Thread | None:
+    """Process or Train: plan, export, write the job specs, run them; then show the result.
+
+    ``chunk`` (first, last) does only that chunk of the per-frame work (a farm task); the node's whole Process
+    afterwards skips the frames done and tracks the result.
+    """
     dk = DKNode(node)
     if _running.get(dk.name) and _running[dk.name].is_alive():
         raise PluginError(f"{dk.name} is already running; wait for it or cancel it.")
     plan = dk.process_plan() if action == "process" else dk.train_plan()
+    if chunk is not None:
+        plan = only_chunk(plan, chunk)
     command = engine.engine_command()
     export_inputs(dk, plan)
     paths = write_jobs(dk, plan)
+    frames = f"{chunk[0]}-{chunk[1]}" if chunk else None
 
     def work() -> None:
         progress = Progress(f"{dk.name}: {action}", len(paths))
@@ -130,14 +145,14 @@ def run_action(node: nuke.Node, action: str) -> threading.Thread | None:
         try:
             for index, path in enumerate(paths):
                 progress.job(index, path.stem)
-                engine.run_job(path, progress.event, progress.cancelled, command=command)
+                engine.run_job(path, progress.event, progress.cancelled, chunk=frames, command=command)
         except engine.EngineError as exc:
             finish(node, None)
             show_error(node, str(exc))
             return
         finally:
             progress.task = None  # closes Nuke's progress bar
-        finish(node, (action, plan.jobs, time.monotonic() - start))
+        finish(node, None if chunk else (action, plan.jobs, time.monotonic() - start))
 
     if not nuke.GUI:
         work()

@@ -105,17 +105,18 @@ def _end_leftovers(process: "subprocess.Popen[str]") -> None:
 
 
 def run_job(job_file: str | Path, on_event: Callable[[Event], None] | None = None,
-            cancelled: Callable[[], bool] | None = None, frames: str | None = None,
+            cancelled: Callable[[], bool] | None = None, chunk: str | None = None,
             command: list[str] | None = None) -> RunResult:
     """Run ``dubkernels run JOB --progress json``; ``on_event`` gets each progress event.
 
     ``cancelled`` is polled five times a second: when it returns True the engine is sent SIGTERM
     (it stops between frames, keeping every finished frame) and :class:`Cancelled` is raised.
+    ``chunk`` (a-b) renders only the job's frames inside it (a farm chunk of a per-frame job).
     A failed job raises :class:`EngineError` with the engine's own message.
     """
     args = (command or engine_command()) + ["run", str(job_file), "--progress", "json"]
-    if frames:
-        args += ["--frames", frames]
+    if chunk:
+        args += ["--chunk", chunk]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
                                start_new_session=os.name == "posix")
     lines: "queue.Queue[tuple[str, str | None]]" = queue.Queue()

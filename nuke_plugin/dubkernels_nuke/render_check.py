@@ -54,12 +54,16 @@ def fill_command(dk: DKNode) -> str:
 
 
 def before_render() -> None:
-    """Every DubKernels node the Write reads must be processed and up to date."""
+    """Every DubKernels node the Write reads must be processed and up to date; each then shows its cache (a
+    script saved before its nodes were processed, as on a farm, renders what the caches hold)."""
+    from dubkernels_nuke.buttons import show_result
+
     for dk in feeding(nuke.thisNode()):
         now = status(dk)
         if now.state != "processed":
             raise RuntimeError(f"DubKernels: {dk.name} is {now.state} ({now.why}); its cache cannot be rendered. "
                                f"Fill it with: {fill_command(dk)}")
+        show_result(dk)
 
 
 def before_frame() -> None:

@@ -1,0 +1,47 @@
+"""A DubKernels node's Process or Train button, headless: what a farm task of a Nuke script's job runs.
+
+    nuke -t scripts/dub_process.py SHOT.nk --node NAME [--train] [--frames a-b]
+
+It opens the script and runs the node's button through the same plugin code as the GUI (exports
+through the node's internal Write, job specs, `dubkernels run`); ``--frames`` does one chunk of the
+node's per-frame work (its whole Process afterwards tracks the result). Needs NUKE_PATH with
+nuke_plugin (its init.py) and DUBKERNELS_VENV. Exits 1 with the error's text when the button fails.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import nuke
+
+from dubkernels_nuke import buttons
+from dubkernels_nuke.dknode import is_dubkernels
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="nuke -t scripts/dub_process.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("script", help="the Nuke script")
+    parser.add_argument("--node", required=True, help="the DubKernels node to run")
+    parser.add_argument("--train", action="store_true", help="its Train button instead of Process")
+    parser.add_argument("--frames", help="only this chunk of its per-frame work, e.g. 1001-1010")
+    args = parser.parse_args(argv)
+    nuke.scriptOpen(args.script)
+    node = nuke.toNode(args.node)
+    if node is None or not is_dubkernels(node):
+        print(f"dub_process: error: {args.script} has no DubKernels node named {args.node}.", file=sys.stderr)
+        return 1
+    chunk = None
+    if args.frames:
+        first, _, last = args.frames.partition("-")
+        chunk = (int(first), int(last or first))
+    try:
+        buttons.run_action(node, "train" if args.train else "process", chunk=chunk)
+    except Exception as exc:  # the plugin's errors say what to fix; a farm log shows this line
+        print(f"dub_process: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"dub_process: {args.node}: {'Train' if args.train else 'Process'} done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""A farm job for a Nuke script with DubKernels nodes: each node's Process (and Train) headless, then the render.
+
+    python scripts/farm_nuke.py SHOT.nk --to openjd|deadline OUTDIR --nuke /opt/Nuke14.0v5/Nuke14.0 \\
+        --frames 1001-1100 [--write Write_final] [--chunk 10]
+
+One step per DubKernels node in graph order, run as ``nuke -t scripts/dub_process.py SHOT.nk --node NAME``
+(the same code as the node's Process button; ``--train`` for its Train button, on a GPU), each after the
+nodes it reads; then ``nuke -x -X WRITE -F a-b SHOT.nk`` in frame chunks. The script is read with the plugin's
+reader of Nuke's script syntax, so this runs without Nuke. Workers get NUKE_PATH (the plugin) and
+DUBKERNELS_VENV (the engine) in their environment.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "nuke_plugin")]
+
+from dubkernels.farm.plan import CHUNK, FarmError, FarmPlan, FarmStep  # noqa: E402
+from dubkernels.io.sequences import parse_frames  # noqa: E402
+from dubkernels_nuke.nkscript import ScriptNode, read_script  # noqa: E402
+from dubkernels_nuke.nodes import NODE_CLASSES  # noqa: E402
+
+DUB_PROCESS = REPO / "scripts" / "dub_process.py"
+
+
+def _dubkernels_above(node: ScriptNode) -> list[ScriptNode]:
+    """The nearest DubKernels nodes feeding ``node`` (looking through any other nodes)."""
+    found: list[ScriptNode] = []
+    todo = [i for i in node.inputs if i is not None]
+    while todo:
+        current = todo.pop()
+        if current.cls in NODE_CLASSES:
+            if all(current is not f for f in found):
+                found.append(current)
+        else:
+            todo += [i for i in current.inputs if i is not None]
+    return found
+
+
+def _trains(node: ScriptNode) -> bool:
+    spec = NODE_CLASSES[node.cls]
+    return bool(spec.train) and not node.knobs.get("training_from")
+
+
+def _version(script: Path) -> str:
+    first = script.read_text(encoding="utf-8").split("\n", 1)[0].split()
+    return first[1] if len(first) > 1 and first[0] == "version" else ""
+
+
+def nuke_plan(script: Path, nuke: str, frames: list[int], write: str, venv: str) -> FarmPlan:
+    """The farm steps of a Nuke script's DubKernels nodes and its render."""
+    for value, what in ((str(script), "the script"), (nuke, "--nuke"), (venv, "--venv")):
+        if not os.path.isabs(value):
+            raise FarmError(f"{what} {value} is relative; give an absolute path that every worker sees.")
+    nodes = read_script(script)
+    by_name = {n.name: n for n in nodes}
+    if write not in by_name or by_name[write].cls != "Write":
+        raise FarmError(f"{script}: no Write node named {write}; give the one to render with --write.")
+    steps: list[FarmStep] = []
+    for node in (n for n in nodes if n.cls in NODE_CLASSES):  # a script lists a node after its inputs
+        spec = NODE_CLASSES[node.cls]
+        above = [n.name for n in _dubkernels_above(node)]
+        base = ["-t", str(DUB_PROCESS), str(script), "--node", node.name]
+        needs = list(above)
+        if _trains(node):
+            steps.append(FarmStep(f"{node.name}_train", spec.train or "", base + ["--train"], list(above), gpu=True,
+                                  help=f"{node.name}: Train"))
+            needs.append(f"{node.name}_train")
+        elif node.knobs.get("training_from"):
+            needs.append(f"{node.knobs['training_from']}_train")
+        steps.append(FarmStep(node.name, spec.process, base, needs, help=f"{node.name}: Process"))
+    render = FarmStep("render", "render", ["-x", "-X", write, "-F", CHUNK, str(script)],
+                      [n.name for n in _dubkernels_above(by_name[write])], chunked=True,
+                      help=f"nuke -x of {write} from the node caches",
+                      nuke_render={"script": str(script), "write": write, "version": _version(script)})
+    environment = {"NUKE_PATH": str(REPO / "nuke_plugin"), "DUBKERNELS_VENV": venv}
+    return FarmPlan(script.stem, script.parent, frames, nuke, steps + [render], os.environ.get("OCIO") or
+                    "ocio://default", "absolute path of the Nuke executable on the workers", environment)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("script", type=Path, help="the Nuke script (.nk) with DubKernels nodes")
+    parser.add_argument("--to", choices=("openjd", "deadline"), required=True)
+    parser.add_argument("out", type=Path, metavar="OUTDIR")
+    parser.add_argument("--nuke", required=True, help="absolute path of the Nuke executable on the workers")
+    parser.add_argument("--frames", required=True, help="frames to render, e.g. 1001-1100")
+    parser.add_argument("--write", default="Write_final", help="the Write node to render (default: Write_final)")
+    parser.add_argument("--venv", default=str(Path(sys.executable).parent.parent),
+                        help="the engine's virtual environment on the workers (default: this one)")
+    parser.add_argument("--chunk", type=int, default=10, help="frames per render task (default: 10)")
+    parser.add_argument("--gpu-group", default="gpu", help="deadline: the group for training (default: gpu)")
+    parser.add_argument("--pool", default="", help="deadline: the pool of every job")
+    args = parser.parse_args(argv)
+    try:
+        plan = nuke_plan(args.script.absolute(), args.nuke, parse_frames(args.frames), args.write, args.venv)
+    except (FarmError, OSError, ValueError) as exc:
+        print(f"farm_nuke: error: {exc}", file=sys.stderr)
+        return 2
+    if args.to == "openjd":
+        from dubkernels.farm.openjd import write_bundle
+
+        print(f"job bundle: {write_bundle(plan, args.out, args.chunk)}")
+    else:
+        from dubkernels.farm.deadline import write_jobs
+
+        print(f"job files: {args.out}; submit with: python {write_jobs(plan, args.out, args.chunk, args.gpu_group, args.pool)}")
+    print(f"steps: {', '.join(s.name for s in plan.steps)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
