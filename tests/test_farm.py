@@ -87,6 +87,14 @@ def test_the_bundle_passes_openjd_check_and_chunks_per_frame_steps(bundle):
     assert values == {"parameterValues": [{"name": "ChunkSize", "value": 3}]}
 
 
+def test_steps_reading_a_checkpoint_wait_for_the_training_that_writes_it(shots):
+    plan = plan_farm(load_shot(shots / "farm.toml"))
+    needs = {s.name: set(s.needs) for s in plan.steps}
+    assert "train_pass1" in needs["swap_pass1"] and "train_pass1" in needs["train_sr"]
+    assert "train_pass1" in needs["train_pass2"] and "train_pass2" in needs["swap_pass2"]
+    assert "train_sr" in needs["sr_pass1"] and "train_sr" in needs["sr_pass2"]
+
+
 def test_openjd_run_dubs_the_shot_with_the_frames_of_dub(ran):
     root, log = ran
     for f in FRAMES:

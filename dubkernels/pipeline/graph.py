@@ -130,9 +130,15 @@ class _Builder:
             params["minutes"] = t.minutes
         if init:
             inputs = {**inputs, "init": init}
-        self.add(f"train_{group}", "train", inputs, {"out": folder}, group,
-                 "train the Y-network: actor and dubber decoders on a shared encoder", params)
-        return str(Path(folder) / "latest.safetensors")
+        step = self.add(f"train_{group}", "train", inputs, {"out": folder}, group,
+                        "train the Y-network: actor and dubber decoders on a shared encoder", params)
+        return self.checkpoint(step, folder)
+
+    def checkpoint(self, step: Step, folder: str) -> str:
+        """The checkpoint a training step leaves in its run folder; the steps reading it depend on that step."""
+        path = str(Path(folder) / "latest.safetensors")
+        self.producer[path] = step.name
+        return path
 
     def train_sr(self, actor: str, actor_track: str, swap_checkpoint: str) -> str:
         """FaceSR fine-tuned on the actor plate, with the pass-1 swap's soft output among its inputs."""
@@ -144,10 +150,10 @@ class _Builder:
             params["iterations"] = t.sr_iterations
         if t.sr_minutes:
             params["minutes"] = t.sr_minutes
-        self.add("train_sr", "train_sr", {"actor": actor, "actor_track": actor_track,
-                                          "swap_checkpoint": swap_checkpoint}, {"out": folder}, "pass1",
-                 "fine-tune FaceSR on the actor's own face (degraded and self-swapped crops)", params)
-        return str(Path(folder) / "latest.safetensors")
+        step = self.add("train_sr", "train_sr", {"actor": actor, "actor_track": actor_track,
+                                                 "swap_checkpoint": swap_checkpoint}, {"out": folder}, "pass1",
+                        "fine-tune FaceSR on the actor's own face (degraded and self-swapped crops)", params)
+        return self.checkpoint(step, folder)
 
     def identity_pass(self, group: str, actor: str, actor_track: str, face: str, face_track: str,
                       checkpoint: str, sr_checkpoint: str | None) -> str:
