@@ -19,6 +19,7 @@ from dubkernels.errors import DubKernelsError
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.jobs.kinds import job_kind
 from dubkernels.jobs.spec import save_job
+from dubkernels.pipeline.shot import Shot
 
 TRAINING_KINDS = ("train", "train_sr")
 CHUNK = "{chunk}"  # where a front end puts its chunk's frame range in a step's arguments
@@ -69,7 +70,7 @@ def default_engine() -> str:
     return str(Path(found).absolute())
 
 
-def shot_frames(shot) -> list[int]:  # type: ignore[no-untyped-def]
+def shot_frames(shot: Shot) -> list[int]:
     """The actor's frames: the shot's range, else the plate's frames, else the video's (from frame 1001)."""
     if shot.frames:
         from dubkernels.io.sequences import parse_frames
@@ -91,7 +92,7 @@ def _check_absolute(name: str, paths: dict[str, str]) -> None:
                             "in its own folder; give the shot absolute paths on shared storage.")
 
 
-def plan_farm(shot, engine: str | None = None) -> FarmPlan:  # type: ignore[no-untyped-def]
+def plan_farm(shot: Shot, engine: str | None = None) -> FarmPlan:
     """The farm steps of a shot; writes the job specs (``WORK/jobs/``) and the report's manifest."""
     from dubkernels.pipeline.dub import write_manifest
     from dubkernels.pipeline.graph import build_graph
