@@ -29,6 +29,7 @@ FLAG_COLOURS = {
     "detected": (60, 220, 60),
     "interpolated": (240, 210, 40),
     "user": (40, 220, 240),
+    "guided": (240, 140, 40),
     "missing": (240, 50, 50),
 }
 LIP_COLOUR = np.array((255, 60, 255), np.float32)

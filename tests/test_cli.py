@@ -9,6 +9,7 @@ from dubkernels.cli.main import build_parser, main
 from dubkernels.errors import EXIT_USER_ERROR
 from dubkernels.io.frames import read_frame
 from dubkernels.sample import make_sample
+from dubkernels.tracks import FLAGS
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,20 @@ def test_analyze_and_preview_commands(sample, tmp_path, capsys):
     assert not (tmp_path / "pv" / "preview.mp4").exists()
     sheet = read_frame(tmp_path / "pv" / "preview_sheet.png")
     assert sheet.pixels.shape[2] == 3
+
+
+def test_preview_draws_every_kind_of_frame_a_track_can_hold(sample, tmp_path):
+    """Generated faces are tracked with a guide, so their tracks hold 'guided' frames: preview draws them too."""
+    track = tmp_path / "actor.json"
+    assert main(["analyze", sample.actor, "--out", str(track), "--progress", "none"]) == 0
+    data = json.loads(track.read_text())
+    for record, flag in zip(data["records"], FLAGS):
+        record["flag"] = flag
+        if flag == "missing":
+            record["landmarks"] = record["box"] = record["pose"] = None
+    track.write_text(json.dumps(data))
+    assert main(["preview", sample.actor, "--track", str(track), "--out", str(tmp_path / "pv"), "--no-movie"]) == 0
+    assert (tmp_path / "pv" / "preview_sheet.png").is_file()
 
 
 def test_preview_refuses_a_track_of_another_plate(sample, tmp_path, capsys):
