@@ -4,12 +4,14 @@
 
 It opens the script and runs the node's button through the same plugin code as the GUI (exports
 through the node's internal Write, job specs, `dubkernels run`); ``--frames`` does one chunk of the
-node's per-frame work (its whole Process afterwards tracks the result). Needs NUKE_PATH with
+node's per-frame work (its whole Process afterwards tracks the result). SIGTERM (a farm's cancel) is
+passed on to the engine, which finishes the frames in flight, or checkpoints its training, and stops. Needs NUKE_PATH with
 nuke_plugin (its init.py) and DUBKERNELS_VENV. Exits 1 with the error's text when the button fails.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 import nuke
@@ -30,6 +32,8 @@ def main(argv: list[str]) -> int:
     if node is None or not is_dubkernels(node):
         print(f"dub_process: error: {args.script} has no DubKernels node named {args.node}.", file=sys.stderr)
         return 1
+    # A farm's cancel or pre-emption sends SIGTERM to Nuke: pass it on to the engine, which checkpoints and stops.
+    signal.signal(signal.SIGTERM, lambda *_: buttons.stop_requested.set())
     chunk = None
     if args.frames:
         first, _, last = args.frames.partition("-")

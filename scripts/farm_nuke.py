@@ -48,8 +48,27 @@ def _trains(node: ScriptNode) -> bool:
 
 
 def _version(script: Path) -> str:
-    first = script.read_text(encoding="utf-8").split("\n", 1)[0].split()
-    return first[1] if len(first) > 1 and first[0] == "version" else ""
+    """Nuke's major.minor from the script's ``version 14.0 v5`` line (a saved script starts with ``#!``)."""
+    for line in script.read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if len(words) > 1 and words[0] == "version":
+            return words[1]
+    raise FarmError(f"{script}: no 'version' line; is it a Nuke script?")
+
+
+def _in_order(steps: list[FarmStep]) -> list[FarmStep]:
+    """Steps with each after the steps it needs (a FaceSR may name a training node written after it)."""
+    done: list[FarmStep] = []
+    names = {s.name for s in steps}
+    todo = list(steps)
+    while todo:
+        ready = next((s for s in todo if all(n in {d.name for d in done} for n in s.needs)), None)
+        if ready is None:
+            raise FarmError("the DubKernels nodes depend on each other in a loop: "
+                            + ", ".join(f"{s.name} needs {[n for n in s.needs if n in names]}" for s in todo))
+        done.append(ready)
+        todo.remove(ready)
+    return done
 
 
 def nuke_plan(script: Path, nuke: str, frames: list[int], write: str, venv: str) -> FarmPlan:
@@ -72,15 +91,22 @@ def nuke_plan(script: Path, nuke: str, frames: list[int], write: str, venv: str)
                                   help=f"{node.name}: Train"))
             needs.append(f"{node.name}_train")
         elif node.knobs.get("training_from"):
-            needs.append(f"{node.knobs['training_from']}_train")
+            owner = by_name.get(node.knobs["training_from"])
+            if owner is None or owner.cls != "DK_FaceSR" or not _trains(owner):
+                raise FarmError(f"{node.name}: training from '{node.knobs['training_from']}', which is not a FaceSR "
+                                "node that trains in this script.")
+            needs.append(f"{owner.name}_train")
         steps.append(FarmStep(node.name, spec.process, base, needs, help=f"{node.name}: Process"))
     render = FarmStep("render", "render", ["-x", "-X", write, "-F", CHUNK, str(script)],
                       [n.name for n in _dubkernels_above(by_name[write])], chunked=True,
                       help=f"nuke -x of {write} from the node caches",
                       nuke_render={"script": str(script), "write": write, "version": _version(script)})
-    environment = {"NUKE_PATH": str(REPO / "nuke_plugin"), "DUBKERNELS_VENV": venv}
-    return FarmPlan(script.stem, script.parent, frames, nuke, steps + [render], os.environ.get("OCIO") or
-                    "ocio://default", "absolute path of the Nuke executable on the workers", environment)
+    # The plugin first, then this machine's NUKE_PATH (the studio's gizmos and init scripts the shot may use).
+    nuke_path = os.pathsep.join(p for p in (str(REPO / "nuke_plugin"), os.environ.get("NUKE_PATH", "")) if p)
+    environment = {"NUKE_PATH": nuke_path, "DUBKERNELS_VENV": venv}
+    # $OCIO only when set here: otherwise Nuke keeps the script's own colour management on the workers.
+    return FarmPlan(script.stem, script.parent, frames, nuke, _in_order(steps) + [render],
+                    os.environ.get("OCIO", ""), "absolute path of the Nuke executable on the workers", environment)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,6 @@ submitted through a stand-in deadlinecommand); chunks rerun alone; training pre-
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import yaml
 from safetensors.torch import load_file
 
 from dubkernels.cli.main import main
+from dubkernels.farm.openjd import range_expression
 from dubkernels.farm.plan import FarmError, plan_farm
 from dubkernels.io.frames import read_frame
 from dubkernels.jobs.spec import Job, save_job
@@ -144,6 +144,9 @@ def test_deadline_job_files_chunk_frames_route_training_to_gpus_and_submit_in_or
     assert done.returncode == 0, done.stderr
     ids = json.loads((out / "submitted.json").read_text())
     assert list(ids) == names
+    calls = fake.with_suffix(".log").read_text().count("\n")
+    again = subprocess.run([sys.executable, str(out / "submit.py"), str(fake)], capture_output=True, text=True)
+    assert again.returncode == 0 and fake.with_suffix(".log").read_text().count("\n") == calls  # nothing twice
     for job in jobs:
         submitted = read(f"submitted/{job['job_info']}")
         wanted = ",".join(ids[n] for n in job["needs"])
@@ -193,7 +196,7 @@ def test_training_preempted_by_sigterm_resumes_to_the_weights_of_an_uninterrupte
 
 def test_a_nuke_scripts_job_runs_each_node_headless_in_graph_order_then_renders_in_chunks(tmp_path):
     script = tmp_path / "shot.nk"
-    shutil.copy(TEMPLATE_FILE, script)
+    script.write_text("#! /opt/Nuke14.0v5/libnuke-14.0.5.so -nx\n" + TEMPLATE_FILE.read_text())  # as Nuke saves it
     nuke = "/opt/Nuke14.0v5/Nuke14.0"
     for to in ("openjd", "deadline"):
         done = subprocess.run([sys.executable, "scripts/farm_nuke.py", str(script), "--to", to, str(tmp_path / to),
@@ -234,6 +237,19 @@ def test_a_nuke_scripts_job_runs_each_node_headless_in_graph_order_then_renders_
     node_plugin = read(jobs["Composite_pass1"]["plugin_info"])
     assert node_plugin["Executable"] == nuke and node_plugin["Arguments"].endswith("--node Composite_pass1")
     assert read(jobs["Swap_pass1_train"]["job_info"])["Group"] == "gpu"
+
+
+def test_a_nuke_scripts_job_refuses_a_training_node_that_is_not_there(tmp_path):
+    script = tmp_path / "shot.nk"
+    script.write_text(TEMPLATE_FILE.read_text().replace("training_from FaceSR_pass1", "training_from FaceSR_9"))
+    done = subprocess.run([sys.executable, "scripts/farm_nuke.py", str(script), "--to", "openjd", str(tmp_path / "o"),
+                           "--nuke", "/opt/Nuke14.0v5/Nuke14.0", "--frames", "1001-1005"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "FaceSR_pass2: training from 'FaceSR_9'" in done.stderr
+
+
+def test_stepped_frames_become_an_openjd_range_expression():
+    assert range_expression([1001, 1002, 1003, 1005, 1007, 1008]) == "1001-1003,1005,1007-1008"
 
 
 def test_a_nuke_scripts_job_refuses_relative_paths(tmp_path):

@@ -320,6 +320,12 @@ def test_the_plugin_imports_no_torch_numpy_or_openimageio():
     assert out.stdout.strip() == "[]"
 
 
+def test_an_engine_crash_shows_its_traceback_end_not_just_its_first_line():
+    said = ["Traceback (most recent call last):", '  File "x.py", line 1, in <module>', "ZeroDivisionError: division by zero"]
+    text = engine.RunResult(1, said=said).error_text()
+    assert text.startswith("dubkernels crashed") and text.endswith("ZeroDivisionError: division by zero")
+
+
 def test_engine_progress_lines_and_errors_are_read():
     event = engine.parse_event('{"event": "progress", "step": "face_sr", "done": 3, "total": 4, "frame": 1003}')
     assert event is not None and (event.step, event.percent, event.frame) == ("face_sr", 75, 1003)
@@ -360,3 +366,9 @@ def test_dub_process_runs_a_nodes_buttons_headless_and_a_chunk_then_the_rest(sam
     assert "Swap_pass1: no trained network" in capsys.readouterr().err
     assert dub_process.main([str(script), "--node", "Nobody"]) == 1
     assert "no DubKernels node named Nobody" in capsys.readouterr().err
+    buttons.stop_requested.set()  # what dub_process's SIGTERM handler does when the farm cancels the task
+    try:
+        assert dub_process.main([str(script), "--node", "PoseAlign1"]) == 1
+    finally:
+        buttons.stop_requested.clear()
+    assert "PoseAlign1: cancelled" in capsys.readouterr().err

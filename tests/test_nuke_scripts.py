@@ -198,11 +198,24 @@ Dot { name D }
     assert nodes["B"].knobs["file"] == "/b.####.exr"
 
 
+def test_the_reader_takes_a_saved_scripts_header_and_masked_inputs():
+    text = """#! /opt/Nuke14.0v5/libnuke-14.0.5.so -nx
+version 14.0 v5
+Read { inputs 0 file /a.####.exr name A }
+Read { inputs 0 file /b.####.exr name B }
+Read { inputs 0 file /m.####.exr name M }
+Merge2 { inputs 2+1 name Over }
+"""
+    nodes = {n.name: n for n in parse_script(text)}
+    assert [i.name for i in nodes["Over"].inputs] == ["M", "B", "A"]  # top of the stack first
+
+
 @pytest.mark.parametrize("text, message", [
     ("Merge2 { inputs 2 name M }", "takes 2 inputs"),
     ("Group { inputs 0 name G }\n Input { inputs 0 }", "not closed"),
     ("push $nowhere", "unknown variable"),
     ("Blur { size 1", "unbalanced"),
+    ("Merge2 { inputs two name M }", "cannot read 'inputs two'"),
 ])
 def test_the_reader_rejects_broken_scripts(text, message):
     with pytest.raises(ScriptError, match=message):

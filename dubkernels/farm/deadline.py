@@ -22,7 +22,8 @@ SUBMIT_SCRIPT = '''#!/usr/bin/env python3
     python submit.py [DEADLINECOMMAND]
 
 Each job is submitted with `deadlinecommand JOBINFO PLUGININFO` once the jobs it depends on have IDs,
-which go into its JobDependencies. The IDs are written to submitted.json.
+which go into its JobDependencies. The IDs go to submitted.json as they come: run it again after a
+failure and it submits only the jobs not submitted yet.
 """
 import json
 import re
@@ -32,8 +33,11 @@ from pathlib import Path
 
 here = Path(__file__).resolve().parent
 command = sys.argv[1] if len(sys.argv) > 1 else "deadlinecommand"
-ids = {}
+record = here / "submitted.json"
+ids = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else {}  # a rerun goes on
 for job in json.loads((here / "jobs.json").read_text(encoding="utf-8"))["jobs"]:
+    if job["name"] in ids:
+        continue
     info = (here / job["job_info"]).read_text(encoding="utf-8")
     needs = [ids[name] for name in job["needs"]]
     submitted = here / "submitted" / job["job_info"]
@@ -44,8 +48,8 @@ for job in json.loads((here / "jobs.json").read_text(encoding="utf-8"))["jobs"]:
     if done.returncode != 0 or not found:
         sys.exit(f"{job['name']}: deadlinecommand did not submit it:\\n{done.stdout}{done.stderr}")
     ids[job["name"]] = found.group(1)
+    record.write_text(json.dumps(ids, indent=1) + "\\n", encoding="utf-8")
     print(f"{job['name']}: {ids[job['name']]}")
-(here / "submitted.json").write_text(json.dumps(ids, indent=1) + "\\n", encoding="utf-8")
 '''
 
 
@@ -64,7 +68,7 @@ def job_info(plan: FarmPlan, step: FarmStep, chunk_size: int, gpu_group: str, po
         info["Pool"] = pool
     if step.gpu:
         info["Group"] = gpu_group
-    environment = {"OCIO": plan.ocio, "PYTHONUNBUFFERED": "1", **plan.environment}
+    environment = {**({"OCIO": plan.ocio} if plan.ocio else {}), "PYTHONUNBUFFERED": "1", **plan.environment}
     info.update({f"EnvironmentKeyValue{i}": f"{k}={v}" for i, (k, v) in enumerate(environment.items())})
     info.update({"ExtraInfoKeyValue0": f"DubkernelsStep={step.name}", "OnJobComplete": "Nothing"})
     return info

@@ -16,7 +16,6 @@ import yaml
 
 from dubkernels.farm.plan import CHUNK, FarmPlan, FarmStep
 from dubkernels.io.files import atomic_write_text
-from dubkernels.io.sequences import format_frames
 
 SPEC = "jobtemplate-2023-09"
 GPU_AMOUNT = "amount.worker.gpu"
@@ -40,6 +39,17 @@ def _step(step: FarmStep) -> dict[str, Any]:
     return out
 
 
+def range_expression(frames: list[int]) -> str:
+    """Frames as an Open Job Description range expression: contiguous runs joined by commas (1001-1005,1009)."""
+    runs: list[list[int]] = []
+    for frame in sorted(set(frames)):
+        if runs and frame == runs[-1][-1] + 1:
+            runs[-1].append(frame)
+        else:
+            runs.append([frame])
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
 def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
     """The job template of a plan."""
     return {
@@ -49,17 +59,18 @@ def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
         "description": f"DubKernels two-pass dub of {plan.name} (work folder {plan.work}).",
         "parameterDefinitions": [
             {"name": "Engine", "type": "STRING", "default": plan.engine, "description": plan.engine_help},
-            {"name": "OcioConfig", "type": "STRING", "default": plan.ocio,
-             "description": "$OCIO on the workers: the config of jobs that name none (the submitting machine's)"},
-            {"name": "Frames", "type": "STRING", "default": format_frames(plan.frames),
+            *([{"name": "OcioConfig", "type": "STRING", "default": plan.ocio,
+                "description": "$OCIO on the workers: the config of jobs that name none (the submitting machine's)"}]
+              if plan.ocio else []),
+            {"name": "Frames", "type": "STRING", "default": range_expression(plan.frames),
              "description": "the actor's frames that per-frame steps cover"},
             {"name": "ChunkSize", "type": "INT", "default": chunk_size, "minValue": 1,
              "description": "frames per task of a per-frame step"},
         ],
         "jobEnvironments": [{"name": "DubKernelsEnvironment",
                              "description": "the OCIO config; unbuffered output for the farm logs",
-                             "variables": {"OCIO": "{{Param.OcioConfig}}", "PYTHONUNBUFFERED": "1",
-                                           **plan.environment}}],
+                             "variables": {**({"OCIO": "{{Param.OcioConfig}}"} if plan.ocio else {}),
+                                           "PYTHONUNBUFFERED": "1", **plan.environment}}],
         "steps": [_step(step) for step in plan.steps],
     }
 

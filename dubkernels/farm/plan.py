@@ -53,7 +53,7 @@ class FarmPlan:
     frames: list[int]
     engine: str
     steps: list[FarmStep]
-    ocio: str = "ocio://default"
+    ocio: str = "ocio://default"  # $OCIO on the workers; "" leaves theirs (a Nuke script's own colour management)
     engine_help: str = "absolute path of the dubkernels command on the workers (in the engine's venv)"
     environment: dict[str, str] = field(default_factory=dict)
 

@@ -25,36 +25,47 @@ from dubkernels_nuke import engine, landmarks
 from dubkernels_nuke.describe import kinds
 from dubkernels_nuke.dknode import DKNode, Plan, PluginError
 from dubkernels_nuke.frames import frames_on_disk
+from dubkernels_nuke.paths import write_atomically
 from dubkernels_nuke.state import refresh, write_state
 
 _running: dict[str, threading.Thread] = {}
+stop_requested = threading.Event()  # set by a terminal-mode SIGTERM (a farm's cancel): the engine is stopped too
+
+
+class ButtonError(RuntimeError):
+    """A button's error in terminal mode (`nuke -t`), raised with the text a GUI user would see."""
 
 
 def press(node: nuke.Node, action: str) -> threading.Thread | None:
     """What a node's button does; in the GUI returns the worker thread running the engine."""
+    name = node.name()
     try:
         if action in ("process", "train"):
             return run_action(node, action)
         if action == "open_report":
-            open_report(node)
-        elif action == "reveal_cache":
+            return open_report(node)
+        if action == "reveal_cache":
             reveal(DKNode(node).cache_folder())
         elif action.startswith("lm_"):
             landmarks.press(node, action)
         else:
-            raise PluginError(f"{node.name()}: unknown button {action}")
+            raise PluginError(f"{name}: unknown button {action}")
+    except ButtonError:
+        raise
     except (PluginError, engine.EngineError) as exc:
-        show_error(node, str(exc))
+        show_error(name, str(exc))
+    except (OSError, RuntimeError) as exc:  # a file that cannot be written, an export Nuke could not render
+        show_error(name, f"{type(exc).__name__}: {exc}")
     return None
 
 
-def show_error(node: nuke.Node, text: str) -> None:
+def show_error(name: str, text: str) -> None:
     """An error for the user: a Nuke message in the GUI, an exception in terminal mode (farm logs show it)."""
-    message = text if text.startswith(node.name()) else f"{node.name()}: {text}"
+    message = text if text.startswith(name) else f"{name}: {text}"
     if nuke.GUI:
         nuke.executeInMainThread(nuke.message, (message,))
     else:
-        raise RuntimeError(message)
+        raise ButtonError(message)
 
 
 def export_inputs(dk: DKNode, plan: Plan) -> None:
@@ -78,10 +89,7 @@ def write_jobs(dk: DKNode, plan: Plan) -> list[Path]:
     paths = []
     for name, spec in plan.jobs:
         path = dk.layout.job(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomically(path, json.dumps(spec, indent=2) + "\n")
         paths.append(path)
     return paths
 
@@ -112,7 +120,7 @@ class Progress:
         self.say(detail, event.percent)
 
     def cancelled(self) -> bool:
-        return bool(self.task is not None and self.task.isCancelled())
+        return stop_requested.is_set() or bool(self.task is not None and self.task.isCancelled())
 
 
 def only_chunk(plan: Plan, chunk: tuple[int, int]) -> Plan:
@@ -129,6 +137,7 @@ def run_action(node: nuke.Node, action: str, chunk: tuple[int, int] | None = Non
     afterwards skips the frames done and tracks the result.
     """
     dk = DKNode(node)
+    name = dk.name
     if _running.get(dk.name) and _running[dk.name].is_alive():
         raise PluginError(f"{dk.name} is already running; wait for it or cancel it.")
     plan = dk.process_plan() if action == "process" else dk.train_plan()
@@ -145,10 +154,11 @@ def run_action(node: nuke.Node, action: str, chunk: tuple[int, int] | None = Non
         try:
             for index, path in enumerate(paths):
                 progress.job(index, path.stem)
-                engine.run_job(path, progress.event, progress.cancelled, chunk=frames, command=command)
-        except engine.EngineError as exc:
+                engine.run_job(path, progress.event, progress.cancelled, chunk=frames, command=command,
+                               own_group=nuke.GUI)
+        except (engine.EngineError, OSError) as exc:  # OSError: the engine could not be started
             finish(node, None)
-            show_error(node, str(exc))
+            show_error(name, str(exc))
             return
         finally:
             progress.task = None  # closes Nuke's progress bar
@@ -195,19 +205,33 @@ def show_result(dk: DKNode) -> None:
         cast(nuke.Script_Knob, read["reload"]).execute()
 
 
-def open_report(node: nuke.Node) -> None:
-    """A contact sheet of the node's result with its landmarks and masks (`dubkernels preview`), opened."""
+def open_report(node: nuke.Node) -> threading.Thread | None:
+    """A contact sheet of the node's result with its landmarks and masks (`dubkernels preview`), opened; in the
+    GUI it is made on a worker thread, so Nuke stays responsive."""
     dk = DKNode(node)
     result = dk.result()
     if not Path(result.track).is_file():
         raise PluginError(f"{dk.name}: nothing to show yet; press {'Analyze' if not dk.spec.makes_layer else 'Process'}.")
-    out = dk.layout.report
+    out, name = dk.layout.report, dk.name
     args = engine.engine_command() + ["preview", result.frames, "--track", result.track, "--out", str(out)]
-    done = subprocess.run(args, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise engine.EngineError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "preview failed")
-    sheets = sorted(out.glob("*.png"))
-    reveal(sheets[0] if sheets else out)
+
+    def make() -> None:
+        done = subprocess.run(args, capture_output=True, text=True, encoding="utf-8")
+        if done.returncode != 0:
+            show_error(name, engine.RunResult(done.returncode, said=done.stderr.splitlines()).error_text())
+            return
+        sheets = sorted(out.glob("*.png"))
+        if nuke.GUI:
+            nuke.executeInMainThread(reveal, (sheets[0] if sheets else out,))
+        else:
+            reveal(sheets[0] if sheets else out)
+
+    if not nuke.GUI:
+        make()
+        return None
+    thread = threading.Thread(target=make, name=f"dubkernels report {name}", daemon=True)
+    thread.start()
+    return thread
 
 
 def reveal(path: Path) -> None:

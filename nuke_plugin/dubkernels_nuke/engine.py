@@ -70,8 +70,11 @@ class RunResult:
     said: list[str] = field(default_factory=list)
 
     def error_text(self) -> str:
-        """The engine's own error lines, else the last thing it said."""
-        errors = [line for line in self.said if ": error: " in line or line.startswith("Traceback")]
+        """The engine's own error lines; for a crash, its traceback's end; else the last thing it said."""
+        errors = [line for line in self.said if ": error: " in line]
+        if not errors and any(line.startswith("Traceback") for line in self.said):
+            start = max(i for i, line in enumerate(self.said) if line.startswith("Traceback"))
+            errors = ["dubkernels crashed (a bug: please report it with this text):"] + self.said[start:][-12:]
         return "\n".join(errors or self.said[-5:]) or f"dubkernels exited with code {self.code}"
 
 
@@ -106,19 +109,22 @@ def _end_leftovers(process: "subprocess.Popen[str]") -> None:
 
 def run_job(job_file: str | Path, on_event: Callable[[Event], None] | None = None,
             cancelled: Callable[[], bool] | None = None, chunk: str | None = None,
-            command: list[str] | None = None) -> RunResult:
+            command: list[str] | None = None, own_group: bool = True) -> RunResult:
     """Run ``dubkernels run JOB --progress json``; ``on_event`` gets each progress event.
 
     ``cancelled`` is polled five times a second: when it returns True the engine is sent SIGTERM
     (it stops between frames, keeping every finished frame) and :class:`Cancelled` is raised.
     ``chunk`` (a-b) renders only the job's frames inside it (a farm chunk of a per-frame job).
+    ``own_group`` starts the engine in its own process group (the GUI: what a cancelled engine leaves is
+    killed with it); off in terminal mode, so a farm's signals to Nuke's group reach the engine too.
     A failed job raises :class:`EngineError` with the engine's own message.
     """
     args = (command or engine_command()) + ["run", str(job_file), "--progress", "json"]
     if chunk:
         args += ["--chunk", chunk]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-                               start_new_session=os.name == "posix")
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                               errors="replace", bufsize=1, start_new_session=own_group and os.name == "posix",
+                               creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
     lines: "queue.Queue[tuple[str, str | None]]" = queue.Queue()
     for stream, name in ((process.stdout, "out"), (process.stderr, "err")):
         threading.Thread(target=_pump, args=(stream, lines, name), daemon=True).start()
@@ -144,7 +150,8 @@ def run_job(job_file: str | Path, on_event: Callable[[Event], None] | None = Non
             stopping = True
             process.terminate()  # SIGTERM: the engine finishes the frames in flight, keeps them, and exits
     result.code = process.wait()
-    _end_leftovers(process)
+    if own_group:
+        _end_leftovers(process)
     if stopping:
         raise Cancelled(f"cancelled: {Path(job_file).name} stopped; its finished frames are kept, and running it "
                         "again goes on from there.")

@@ -10,8 +10,6 @@ sit at +0.5.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any, cast
 
 import nuke
@@ -19,6 +17,7 @@ import nuke
 from dubkernels_nuke.dknode import DKNode, PluginError
 from dubkernels_nuke.frames import range_text
 from dubkernels_nuke.knobs import landmark_points
+from dubkernels_nuke.paths import write_atomically
 from dubkernels_nuke.state import refresh
 
 LOW_CONFIDENCE = 0.3  # a HOG detection scoring below this is listed for checking
@@ -116,13 +115,6 @@ def save_fixes(dk: DKNode) -> list[int]:
     return frames
 
 
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def step(dk: DKNode, direction: int) -> int:
     """Go to the next (+1) or previous (-1) flagged frame, key its points; returns the frame."""
     frames = sorted({f for group in flagged(read_track(dk)).values() for f in group})
@@ -132,7 +124,8 @@ def step(dk: DKNode, direction: int) -> int:
         raise PluginError(f"{dk.name}: no flagged frame {'after' if direction > 0 else 'before'} {now}.")
     target = min(ahead, key=lambda f: abs(f - now))
     nuke.frame(target)
-    key_frame(dk, target)
+    if target not in keyed_frames(dk):  # a frame already keyed keeps the user's drags
+        key_frame(dk, target)
     return target
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SOURCE_CLASSES = frozenset({"Read", "Input", "Constant", "CheckerBoard2", "ColorWheel", "Root", "BackdropNode",
-                            "StickyNote", "Gizmo"})  # a .gizmo file's Gizmo block is a definition: no inputs
+SOURCE_CLASSES = frozenset({"Read", "Input", "Constant", "CheckerBoard2", "ColorWheel", "ColorBars", "Ramp",
+                            "Radial", "Rectangle", "Noise", "DeepRead", "ReadGeo2", "Camera2", "Camera3", "Axis2",
+                            "Light2", "Root", "BackdropNode", "StickyNote", "Viewer",
+                            "Gizmo"})  # a .gizmo file's Gizmo block is a definition: no inputs
 GROUP_CLASSES = frozenset({"Group", "Gizmo", "LiveGroup"})
 UNPUSHED_CLASSES = frozenset({"Root", "BackdropNode", "StickyNote"})
 
@@ -167,10 +169,14 @@ def _node(cls: str, body: str) -> ScriptNode:
     return ScriptNode(cls, knobs, user)
 
 
-def _input_count(node: ScriptNode) -> int:
-    if "inputs" in node.knobs:
-        return int(node.knobs["inputs"].split()[0])
-    return 0 if node.cls in SOURCE_CLASSES else 1
+def _input_count(node: ScriptNode, where: str) -> int:
+    """``inputs N``, or ``inputs N+M`` (N inputs and M masks, as Nuke writes a masked Merge)."""
+    if "inputs" not in node.knobs:
+        return 0 if node.cls in SOURCE_CLASSES else 1
+    try:
+        return sum(int(part) for part in node.knobs["inputs"].split()[0].split("+"))
+    except ValueError:
+        raise ScriptError(f"{where}: {node.cls} {node.name}: cannot read 'inputs {node.knobs['inputs']}'") from None
 
 
 def parse_script(text: str, where: str = "script") -> list[ScriptNode]:
@@ -195,7 +201,7 @@ def parse_script(text: str, where: str = "script") -> list[ScriptNode]:
             levels.pop()
         elif len(words) == 2 and head[:1].isalpha():
             node = _node(head, words[1])
-            count = _input_count(node)
+            count = _input_count(node, where)
             if len(stack) < count:
                 raise ScriptError(f"{where}: {head} {node.name} takes {count} inputs but the stack holds {len(stack)}")
             node.inputs = [stack.pop() for _ in range(count)]  # input 0 was on top

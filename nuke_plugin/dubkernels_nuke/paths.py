@@ -14,6 +14,8 @@ An Analyze node's result is its input: ``CACHE/inputs/plate.####.exr`` and ``CAC
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
@@ -22,6 +24,19 @@ GIZMO_DIR = REPO_DIR / "gizmos"
 DESCRIBE_FILE = GIZMO_DIR / "dubkernels_describe.json"
 TEMPLATE_FILE = PLUGIN_DIR / "templates" / "two_pass_dub.nk"
 CACHE_DEFAULT_FOLDER = "dubkernels_cache"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a text file through a unique temporary file renamed over it (two writers never clash)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def input_export_name(feed: str) -> str:

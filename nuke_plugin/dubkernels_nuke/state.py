@@ -8,8 +8,6 @@ training, finished after it. The Info tab, the tile colour and the render check 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ import nuke
 from dubkernels_nuke.describe import kinds
 from dubkernels_nuke.dknode import DKNode, PluginError, is_dubkernels
 from dubkernels_nuke.frames import frames_on_disk, range_text
+from dubkernels_nuke.paths import write_atomically
 
 COLOURS = {"processed": 0x3F7F3FFF, "stale": 0xB8741AFF, "not processed": 0x7B4FA0FF}
 
@@ -37,12 +36,7 @@ def write_state(dk: DKNode, action: str, jobs: list[tuple[str, dict[str, Any]]],
     """Record a finished button press (atomically: a temp file renamed over the old state)."""
     state = read_state(dk)
     state[action] = {"jobs": dict(jobs), "finished": time.time(), "seconds": round(seconds, 1)}
-    path = dk.layout.state
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".state.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        json.dump(state, stream, indent=1)
-    os.replace(tmp, path)
+    write_atomically(dk.layout.state, json.dumps(state, indent=1))
 
 
 def _result_changing(spec: dict[str, Any]) -> dict[str, Any]:
