@@ -27,7 +27,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--train", action="store_true", help="its Train button instead of Process")
     parser.add_argument("--frames", help="only this chunk of its per-frame work, e.g. 1001-1010")
     args = parser.parse_args(argv)
-    nuke.scriptOpen(args.script)
+    try:
+        nuke.scriptOpen(args.script)
+    except (RuntimeError, OSError) as exc:  # Nuke raises RuntimeError for a missing or unreadable script
+        print(f"dub_process: error: cannot open {args.script}: {exc}", file=sys.stderr)
+        return 1
     node = nuke.toNode(args.node)
     if node is None or not is_dubkernels(node):
         print(f"dub_process: error: {args.script} has no DubKernels node named {args.node}.", file=sys.stderr)

@@ -20,6 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "nuke_plugin")]
 
+from dubkernels.errors import DubKernelsError  # noqa: E402
 from dubkernels.farm.plan import CHUNK, FarmError, FarmPlan, FarmStep  # noqa: E402
 from dubkernels.io.sequences import parse_frames  # noqa: E402
 from dubkernels_nuke.nkscript import ScriptNode, read_script  # noqa: E402
@@ -73,6 +74,8 @@ def _in_order(steps: list[FarmStep]) -> list[FarmStep]:
 
 def nuke_plan(script: Path, nuke: str, frames: list[int], write: str, venv: str) -> FarmPlan:
     """The farm steps of a Nuke script's DubKernels nodes and its render."""
+    if not script.is_file():
+        raise FarmError(f"{script}: no such Nuke script.")
     for value, what in ((str(script), "the script"), (nuke, "--nuke"), (venv, "--venv")):
         if not os.path.isabs(value):
             raise FarmError(f"{what} {value} is relative; give an absolute path that every worker sees.")
@@ -125,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         plan = nuke_plan(args.script.absolute(), args.nuke, parse_frames(args.frames), args.write, args.venv)
-    except (FarmError, OSError, ValueError) as exc:
+    except (DubKernelsError, OSError, ValueError) as exc:  # ValueError: the script reader's ScriptError
         print(f"farm_nuke: error: {exc}", file=sys.stderr)
         return 2
     if args.to == "openjd":

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dubkernels.io.frames import Window, new_frame, write_frame
+from dubkernels.io.frames import Window, new_frame, read_frame, write_frame
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -18,6 +18,14 @@ def shared_file(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} not present")
     return path
+
+
+def same_bits(a: Path, b: Path) -> bool:
+    """Two EXRs equal in every part, channel and pixel, bit for bit (half floats compared as their bytes)."""
+    first, second = read_frame(a), read_frame(b)
+    return len(first.parts) == len(second.parts) and all(
+        list(x.spec.channelnames) == list(y.spec.channelnames) and x.pixels.shape == y.pixels.shape
+        and x.pixels.tobytes() == y.pixels.tobytes() for x, y in zip(first.parts, second.parts))
 
 
 @pytest.fixture

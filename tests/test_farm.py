@@ -17,11 +17,10 @@ from safetensors.torch import load_file
 from dubkernels.cli.main import main
 from dubkernels.farm.openjd import range_expression
 from dubkernels.farm.plan import FarmError, plan_farm
-from dubkernels.io.frames import read_frame
 from dubkernels.jobs.spec import Job, save_job
 from dubkernels.pipeline.dub import dub_shot
 from dubkernels.pipeline.shot import load_shot
-from tests.conftest import REPO
+from tests.conftest import REPO, same_bits
 from tests.stage_data import make_shot
 from tests.tiny_nets import TINY, tiny_sample, tiny_shot_text
 
@@ -56,11 +55,9 @@ def ran(bundle):
     return bundle.parent, done.stdout
 
 
-def _same_bits(a: Path, b: Path) -> bool:
-    first, second = read_frame(a), read_frame(b)
-    return len(first.parts) == len(second.parts) and all(
-        list(x.spec.channelnames) == list(y.spec.channelnames) and x.pixels.tobytes() == y.pixels.tobytes()
-        for x, y in zip(first.parts, second.parts))
+def _key_values(path: Path) -> dict[str, str]:
+    """A Deadline job or plugin info file."""
+    return dict(line.split("=", 1) for line in path.read_text().splitlines())
 
 
 def test_the_bundle_passes_openjd_check_and_chunks_per_frame_steps(bundle):
@@ -98,7 +95,7 @@ def test_steps_reading_a_checkpoint_wait_for_the_training_that_writes_it(shots):
 def test_openjd_run_dubs_the_shot_with_the_frames_of_dub(ran):
     root, log = ran
     for f in FRAMES:
-        assert _same_bits(root / f"farm/final.{f}.exr", root / f"dub/final.{f}.exr"), f"frame {f}"
+        assert same_bits(root / f"farm/final.{f}.exr", root / f"dub/final.{f}.exr"), f"frame {f}"
     assert (root / "farm/work/report/metrics.json").is_file()
     assert "Chunks run: " in log
 
@@ -123,7 +120,7 @@ def test_deadline_job_files_chunk_frames_route_training_to_gpus_and_submit_in_or
     jobs = json.loads((out / "jobs.json").read_text())["jobs"]
 
     def read(name: str) -> dict[str, str]:
-        return dict(line.split("=", 1) for line in (out / name).read_text().splitlines())
+        return _key_values(out / name)
 
     by_name = {job["name"]: job for job in jobs}
     comp, comp_plugin = read(by_name["composite_pass2"]["job_info"]), read(by_name["composite_pass2"]["plugin_info"])
@@ -229,7 +226,7 @@ def test_a_nuke_scripts_job_runs_each_node_headless_in_graph_order_then_renders_
     jobs = {j["name"]: j for j in json.loads((tmp_path / "deadline/jobs.json").read_text())["jobs"]}
 
     def read(name: str) -> dict[str, str]:
-        return dict(line.split("=", 1) for line in (tmp_path / "deadline" / name).read_text().splitlines())
+        return _key_values(tmp_path / "deadline" / name)
 
     info, plugin = read(jobs["render"]["job_info"]), read(jobs["render"]["plugin_info"])
     assert (info["Plugin"], info["Frames"], info["ChunkSize"]) == ("Nuke", "1001-1005", "2")
@@ -257,3 +254,10 @@ def test_a_nuke_scripts_job_refuses_relative_paths(tmp_path):
                            str(tmp_path / "o"), "--nuke", "Nuke14.0", "--frames", "1001-1005"], cwd=REPO,
                           capture_output=True, text=True)
     assert done.returncode == 2 and "--nuke Nuke14.0 is relative" in done.stderr
+    for script, frames, message in ((tmp_path / "none.nk", "1001-1005", "no such Nuke script"),
+                                    (TEMPLATE_FILE, "1001-x", "frame range '1001-x' is malformed")):
+        done = subprocess.run([sys.executable, "scripts/farm_nuke.py", str(script), "--to", "openjd",
+                               str(tmp_path / "o"), "--nuke", "/opt/Nuke", "--frames", frames], cwd=REPO,
+                              capture_output=True, text=True)
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "o").exists()

@@ -16,7 +16,7 @@ import pytest
 from dubkernels.io.frames import read_frame
 from dubkernels.pipeline.dub import dub_shot
 from dubkernels.pipeline.shot import load_shot
-from tests.conftest import REPO
+from tests.conftest import REPO, same_bits
 from tests.nuke_session import PLUGIN, fake_nuke, new_session, press
 from tests.tiny_nets import tiny_sample, tiny_shot_text
 
@@ -81,22 +81,9 @@ def dubbed(sample):
     return folder
 
 
-def _same_bits(a: Path, b: Path) -> bool:
-    """Every part, channel and pixel of two EXRs the same, bit for bit (half floats compared as integers)."""
-    first, second = read_frame(a), read_frame(b)
-    if len(first.parts) != len(second.parts):
-        return False
-    for one, two in zip(first.parts, second.parts):
-        if list(one.spec.channelnames) != list(two.spec.channelnames) or one.pixels.shape != two.pixels.shape:
-            return False
-        if one.pixels.tobytes() != two.pixels.tobytes():
-            return False
-    return True
-
-
 def test_the_template_pressed_in_order_renders_the_frames_of_dub_bit_for_bit(dubbed):
     for f in FRAMES:
-        assert _same_bits(dubbed / f"final/final.{f}.exr", dubbed.parent / f"dub/final.{f}.exr"), f"frame {f} differs"
+        assert same_bits(dubbed / f"final/final.{f}.exr", dubbed.parent / f"dub/final.{f}.exr"), f"frame {f} differs"
 
 
 def test_each_node_wrote_its_job_specs_and_shows_valid_cached_frames(dubbed):
@@ -132,7 +119,7 @@ def test_a_lost_cache_frame_stops_the_render_naming_the_node_and_the_command_tha
     assert command.endswith("jobs/process.json --frames 1003")
     subprocess.run(command.split(), check=True, capture_output=True)
     nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
-    assert _same_bits(dubbed / "final/final.1003.exr", dubbed.parent / "dub/final.1003.exr")
+    assert same_bits(dubbed / "final/final.1003.exr", dubbed.parent / "dub/final.1003.exr")
 
 
 def test_a_result_changing_knob_marks_the_node_stale_and_the_render_refuses_it(dubbed):
@@ -162,7 +149,7 @@ def test_a_plate_wired_straight_in_is_exported_and_tracked_by_the_node_itself(du
     assert ("MouthComposite1.Export_plate", FRAMES[0], FRAMES[-1]) in nuke.state().executed
     assert composite.node("Export_plate")["disable"].value() is True  # disabled again after the export
     for f in FRAMES:
-        assert _same_bits(frame_path(layout.out, f), dubbed / f"final/final.{f}.exr")
+        assert same_bits(frame_path(layout.out, f), dubbed / f"final/final.{f}.exr")
 
 
 def test_a_render_shows_the_caches_even_when_the_script_was_saved_before_processing(dubbed):
@@ -171,7 +158,7 @@ def test_a_render_shows_the_caches_even_when_the_script_was_saved_before_process
     nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
     assert node["dk_processed"].value() is True
     for f in FRAMES:
-        assert _same_bits(dubbed / f"final/final.{f}.exr", dubbed.parent / f"dub/final.{f}.exr")
+        assert same_bits(dubbed / f"final/final.{f}.exr", dubbed.parent / f"dub/final.{f}.exr")
 
 
 def test_open_report_makes_a_contact_sheet_of_the_cached_result(dubbed, monkeypatch):
@@ -366,6 +353,8 @@ def test_dub_process_runs_a_nodes_buttons_headless_and_a_chunk_then_the_rest(sam
     assert "Swap_pass1: no trained network" in capsys.readouterr().err
     assert dub_process.main([str(script), "--node", "Nobody"]) == 1
     assert "no DubKernels node named Nobody" in capsys.readouterr().err
+    assert dub_process.main([str(folder / "missing.nk"), "--node", "PoseAlign1"]) == 1
+    assert "cannot open" in capsys.readouterr().err
     buttons.stop_requested.set()  # what dub_process's SIGTERM handler does when the farm cancels the task
     try:
         assert dub_process.main([str(script), "--node", "PoseAlign1"]) == 1

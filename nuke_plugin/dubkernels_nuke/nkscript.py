@@ -155,12 +155,13 @@ def _user_knob(body: str) -> UserKnob:
     return knob
 
 
-def _node(cls: str, body: str) -> ScriptNode:
+def _node(cls: str, body: str, where: str) -> ScriptNode:
     knobs: dict[str, str] = {}
     user: list[UserKnob] = []
     for words in _words(body):
         if len(words) % 2:
-            raise ScriptError(f"{cls}: knob line {' '.join(words)[:80]!r} is not name/value pairs")
+            raise ScriptError(f"{where}: {cls}: knob line {' '.join(words)[:80]!r} is not name/value pairs; is it a "
+                              "Nuke script?")
         for name, value in zip(words[::2], words[1::2]):
             if name == "addUserKnob":
                 user.append(_user_knob(value))
@@ -200,7 +201,7 @@ def parse_script(text: str, where: str = "script") -> list[ScriptNode]:
                 raise ScriptError(f"{where}: end_group outside a group")
             levels.pop()
         elif len(words) == 2 and head[:1].isalpha():
-            node = _node(head, words[1])
+            node = _node(head, words[1], where)
             count = _input_count(node, where)
             if len(stack) < count:
                 raise ScriptError(f"{where}: {head} {node.name} takes {count} inputs but the stack holds {len(stack)}")
