@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from dubkernels_nuke.frames import frame_path
 from dubkernels_nuke.nkscript import GROUP_CLASSES, ScriptNode, UserKnob, parse_script
 
 GUI = False
@@ -549,7 +550,7 @@ def pull(node: Node, at: int) -> Path:
         first, last = int(node["first"].value()), int(node["last"].value())
         if not first <= at <= last:
             raise RenderError(f"{node.fullName()}: frame {at} outside {first}-{last}")
-        path = Path(_frame_file(node["file"].evaluate(), at))
+        path = frame_path(node["file"].evaluate(), at)
         if not path.is_file():
             raise RenderError(f"{node.fullName()}: Read error: {path} does not exist")
         return path
@@ -573,10 +574,6 @@ def pull(node: Node, at: int) -> Path:
     return pull(source, at)
 
 
-def _frame_file(pattern: str, at: int) -> str:
-    return re.sub(r"#+", lambda m: f"{at:0{len(m.group(0))}d}", pattern).replace("%04d", f"{at:04d}")
-
-
 def execute(node: Node | str, start: int, end: int, incr: int = 1, views: Any = None,
             continueOnError: bool = False) -> None:
     write = toNode(node) if isinstance(node, str) else node
@@ -592,7 +589,7 @@ def execute(node: Node | str, start: int, end: int, incr: int = 1, views: Any = 
         if source is None:
             raise RenderError(f"{write.fullName()}: nothing connected")
         src = pull(source, at)
-        dst = Path(_frame_file(write["file"].evaluate(), at))
+        dst = frame_path(write["file"].evaluate(), at)
         if write["create_directories"].value():
             dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(f".{dst.name}.tmp")
