@@ -55,7 +55,7 @@ def dubbed(sample):
 
 def test_the_dub_writes_every_final_frame_and_the_report(dubbed):
     root, made, shot, result = dubbed
-    assert len(result.run.ran()) == len(result.graph.steps)
+    assert result.run.ran() == result.graph.names + ["deliver"]
     final = [root / "whole" / "final" / f"final.{f}.exr" for f in FRAMES]
     assert all(p.is_file() for p in final)
     report = result.report
@@ -70,6 +70,51 @@ def test_the_dub_writes_every_final_frame_and_the_report(dubbed):
         assert metrics["summary"][name]["lmd_movement"] >= 0.0
     assert len(metrics["curves"]["opening_truth"]) == len(FRAMES)
     assert (shot.work / "report" / "contact_sheet.png").is_file()
+    for name in ("own", "pass1", "pass2"):  # the whole-mouth sync figures
+        entry = metrics["summary"][name]
+        assert -1.0 <= entry["shape_r_vs_dubber"] <= 1.0 and isinstance(entry["best_lag"], int)
+        assert entry["closure_agreement"] is None or 0.0 <= entry["closure_agreement"] <= 100.0
+
+
+def test_the_dub_delivers_the_candidate_the_report_ranks_best(dubbed):
+    root, made, shot, result = dubbed
+    delivery = json.loads((shot.work / "report" / "delivery.json").read_text())
+    ranking = delivery["ranking"]
+    assert not delivery["pinned"] and delivery["candidate"] == ranking[0]["candidate"]
+    assert [r["candidate"] for r in ranking if r["candidate"] != "paste"] == [r["candidate"] for r in ranking]
+    keys = [(r["musts_missed"], r["missed"], r["shortfall"]) for r in ranking]
+    assert keys == sorted(keys)
+    chosen = delivery["result"]
+    assert f"delivered: {delivery['candidate']}" in result.report.index.read_text()
+    for f in FRAMES:  # the final frame is the chosen candidate over the whole plate: equal where both have pixels
+        out = read_frame(shot.output.replace("####", str(f)))
+        candidate = read_frame(result.graph.files[chosen].replace("####", str(f)))
+        a0 = read_frame(made.actor.replace("####", str(f)))
+        window = candidate.data_window
+        assert out.data_window == a0.data_window
+        rows, cols = slice(window.y, window.y_end), slice(window.x, window.x_end)
+        np.testing.assert_array_equal(out.pixels[rows, cols].view(np.uint16), candidate.pixels.view(np.uint16))
+
+
+def test_a_pinned_candidate_is_delivered_and_a_changed_pin_redelivers(dubbed, capsys):
+    root, made, shot, result = dubbed
+    for part in ("work", "final"):
+        shutil.copytree(root / "whole" / part, root / "pinned" / part)
+    path = _shot_file(root, made, "pinned")
+    assert main(["dub", str(path), "--set", "shot.deliver=pass1", "--no-report", "--progress", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "delivered:    pass1 (pinned by the shot file" in out
+    pinned = load_shot(path, ["shot.deliver=pass1"])
+    for f in FRAMES:
+        final = read_frame(pinned.output.replace("####", str(f)))
+        comp = read_frame(str(root / "pinned" / "work" / "pass1" / "comp" / f"comp.{f}.exr"))
+        window = comp.data_window
+        np.testing.assert_array_equal(final.pixels[window.y:window.y_end, window.x:window.x_end].view(np.uint16),
+                                      comp.pixels.view(np.uint16))
+    again = dub_shot(load_shot(path, ["shot.deliver=pass1"]), report=False, log=_quiet)
+    assert again.run.ran() == []  # the same pin: nothing to redo
+    with pytest.raises(Exception, match="deliver = 'best'; choose one of auto, own_mouth, pass1, pass2"):
+        load_shot(path, ["shot.deliver=best"])
 
 
 def test_no_pixel_outside_the_mask_changes_in_any_final_frame(dubbed):
@@ -77,7 +122,7 @@ def test_no_pixel_outside_the_mask_changes_in_any_final_frame(dubbed):
     for f in FRAMES:
         a0 = read_frame(made.actor.replace("####", str(f)))
         out = read_frame(shot.output.replace("####", str(f)))
-        mask = read_frame(result.graph.files["pass2_mask"].replace("####", str(f)))
+        mask = read_frame(result.graph.deliveries["pass2"].outputs["mask"].replace("####", str(f)))
         assert changed_outside(a0, out, mask) == 0
         assert out.channel_names == a0.channel_names and out.pixels.dtype == a0.pixels.dtype
 
@@ -124,7 +169,7 @@ def test_a_rerun_skips_everything_and_a_changed_parameter_reruns_exactly_its_dep
     assert set(changed.run.ran()) == {
         "stabilize_pass1", "analyze_stab_pass1", "sr_pass1", "analyze_sr_pass1", "composite_pass1",
         "analyze_comp_pass1", "train_pass2", "swap_pass2", "analyze_swap_pass2", "stabilize_pass2",
-        "analyze_stab_pass2", "sr_pass2", "analyze_sr_pass2", "composite_pass2", "analyze_final"}
+        "analyze_stab_pass2", "sr_pass2", "analyze_sr_pass2", "composite_pass2", "analyze_comp_pass2"}
     assert "train_sr" not in changed.run.ran()  # FaceSR learns from the actor plate and pass 1's swap only
     assert any("stabilize_pass1: running (parameters changed: beta)" in line for line in lines)
     assert any("composite_pass1: running (input changed: face, face_track)" in line for line in lines)
@@ -134,7 +179,9 @@ def test_a_rerun_skips_everything_and_a_changed_parameter_reruns_exactly_its_dep
 def test_kill_9_during_a_step_then_rerun_gives_the_same_frames(dubbed, sample):
     root, made = sample
     path = _shot_file(root, made, "killed")
-    command = [sys.executable, "-m", "dubkernels.cli.main", "dub", str(path), "--no-report", "--progress", "none"]
+    pin = ["shot.deliver=pass2"]  # no report: the pinned candidate is delivered
+    command = [sys.executable, "-m", "dubkernels.cli.main", "dub", str(path), "--set", pin[0], "--no-report",
+               "--progress", "none"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     swap = root / "killed" / "work" / "pass1" / "swap"
@@ -145,11 +192,12 @@ def test_kill_9_during_a_step_then_rerun_gives_the_same_frames(dubbed, sample):
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not (root / "killed" / "final").exists()
-    result = dub_shot(load_shot(path), report=False, log=_quiet)
-    assert "pose_align" not in result.run.ran()  # done before the kill
+    result = dub_shot(load_shot(path, pin), report=False, log=_quiet)
+    assert "pose_align" not in result.run.ran() and "deliver" in result.run.ran()  # done before the kill
     for f in FRAMES:
-        whole = read_frame(root / "whole" / "final" / f"final.{f}.exr")
-        resumed = read_frame(root / "killed" / "final" / f"final.{f}.exr")
+        whole = read_frame(root / "whole" / "work" / "pass2" / "comp" / f"comp.{f}.exr")
+        resumed = read_frame(root / "killed" / "work" / "pass2" / "comp" / f"comp.{f}.exr")
+        assert (root / "killed" / "final" / f"final.{f}.exr").is_file()
         for a, b in zip(whole.parts, resumed.parts):
             np.testing.assert_array_equal(a.pixels.view(np.uint16), b.pixels.view(np.uint16))
 

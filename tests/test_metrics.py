@@ -123,3 +123,57 @@ def test_lmd_of_the_movement_ignores_the_lips_build_and_measures_movement():
     iod = lipsync.interoculars(face[None])[0]
     np.testing.assert_allclose(np.delete(moved, 4), 0.0, atol=1e-9)
     assert moved[4] == pytest.approx(3 * 6.0 / iod / 20, rel=1e-6)  # 3 of the 20 points 6 px off
+
+
+def _talking(openings: np.ndarray, widths: np.ndarray | None = None) -> np.ndarray:
+    """A face per frame whose inner lips part by ``openings`` (pixels) and whose mouth corners spread by
+    ``widths``."""
+    face = _face()
+    frames = []
+    for i, gap in enumerate(openings):
+        f = _open(face, float(gap))
+        if widths is not None:
+            f[[48, 60], 0] -= widths[i]
+            f[[54, 64], 0] += widths[i]
+        frames.append(f)
+    return np.stack(frames)
+
+
+def test_shape_r_sees_lips_that_spread_where_the_opening_r_is_blind():
+    t = np.arange(60)
+    spread = 3.0 * np.sin(t / 4.0)
+    dubber = _talking(np.zeros(60), spread)  # lips that only widen and narrow
+    same, flat = _talking(np.zeros(60), 0.5 * spread), _talking(np.zeros(60), np.zeros(60))
+    assert np.isnan(lipsync.pearson(lipsync.mouth_opening(same), lipsync.mouth_opening(dubber)))
+    assert lipsync.shape_r(same, dubber) == pytest.approx(1.0, abs=1e-6)  # half the size, same movement
+    assert lipsync.shape_r(_talking(np.zeros(60), -spread), dubber) == pytest.approx(-1.0, abs=1e-6)
+    assert np.isnan(lipsync.shape_r(flat, dubber))
+    talking = _talking(4.0 + 4.0 * np.sin(t / 3.0), spread)
+    shuffled = talking[np.random.default_rng(0).permutation(60)]
+    assert lipsync.shape_r(shuffled, talking) < 0.5 < lipsync.shape_r(talking, talking)
+
+
+def test_closure_agreement_counts_closed_and_open_frames_and_skips_the_band_between():
+    reference = np.array([0.0, 0.01, 0.03, 0.1, 0.2, 0.01])  # closed, closed, on its way, open, open, closed
+    result = np.array([0.02, 0.1, 0.5, 0.2, 0.01, 0.0])  # closed ok, open (miss), -, open ok, closed (miss), ok
+    agreement = lipsync.closure_agreement(result, reference)
+    assert agreement["all"] == pytest.approx(60.0)
+    assert agreement["closed"] == pytest.approx(100.0 * 2 / 3) and agreement["open"] == pytest.approx(50.0)
+    assert lipsync.closure_states(reference).tolist() == [0, 0, -1, 1, 1, 0]
+
+
+def test_best_lag_finds_a_known_delay():
+    rng = np.random.default_rng(1)
+    reference = np.convolve(rng.normal(size=80), np.ones(3) / 3, mode="same")
+    late = np.concatenate([np.zeros(2), reference[:-2]])  # the result two frames late
+    assert lipsync.best_lag(late, reference)[0] == 2
+    assert lipsync.best_lag(reference, reference) == (0, pytest.approx(1.0))
+    early = np.concatenate([reference[3:], np.zeros(3)])
+    assert lipsync.best_lag(early, reference)[0] == -3
+
+
+def test_detection_noise_measures_frame_to_frame_wobble():
+    smooth = np.sin(np.arange(200) / 20.0)
+    noisy = smooth + np.random.default_rng(2).normal(0.0, 0.05, 200)
+    assert lipsync.detection_noise(smooth) < 0.005
+    assert lipsync.detection_noise(noisy) == pytest.approx(0.05, rel=0.2)

@@ -2,6 +2,7 @@
 consecutive actor frames are preferred, and the stage warps the chosen frame onto the target."""
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -11,8 +12,9 @@ from skimage.transform import SimilarityTransform
 
 from dubkernels.face.align import template
 from dubkernels.face.landmarks68 import INNER_LIPS, JAW, OUTER_LIPS, STABLE
-from dubkernels.face.mouth_match import (SHAPE_POINTS, choose_frames, deviations, followed, mouth_shapes, placed,
-                                         shape_distances)
+from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closed_to,
+                                         closure_costs, deviations, followed, honour_closure, inner_gap, mouth_shapes,
+                                         placed, select_sequence, shape_distances)
 from dubkernels.io.frames import read_frame
 from dubkernels.jobs.spec import Job
 from dubkernels.stages.base import run_stage
@@ -31,6 +33,15 @@ def face(opening: float, shift=(300.0, 200.0), scale: float = 1.0, roll: float =
     return (points - 128.0) @ np.array([[c, -s], [s, c]]).T * scale + shift
 
 
+FREE = SelectionCosts(jump=0.0, cut_disagreement=0.0, hold=0.0, closure=0.0)
+
+
+def nearest(distances: np.ndarray, costs: SelectionCosts = FREE, between: np.ndarray | None = None) -> np.ndarray:
+    """The selection with ``costs`` (default: free cuts, so each target's nearest source)."""
+    count = distances.shape[1]
+    return select_sequence(distances, np.zeros((count, count)) if between is None else between, costs)
+
+
 def test_mouth_shapes_ignore_position_size_and_roll():
     a = mouth_shapes(np.stack([face(6.0)]))
     b = mouth_shapes(np.stack([face(6.0, shift=(900.0, 50.0), scale=2.5, roll=0.3)]))
@@ -45,13 +56,13 @@ def test_the_nearest_mouth_is_picked_and_runs_are_preferred():
     wanted = np.array([11.6, 0.3, 6.2, 3.9])
     targets = mouth_shapes(np.stack([face(o, shift=(50.0, 60.0)) for o in wanted]))
     distances = shape_distances(targets, actor)
-    picks = choose_frames(distances, jump_cost=0.0)
+    picks = nearest(distances)
     assert picks.tolist() == [6, 0, 3, 2]  # each the nearest opening
 
     # A slow opening: frame by frame the nearest source alternates; a jump cost keeps a run of frames.
     ramp = mouth_shapes(np.stack([face(o) for o in (2.9, 4.1, 4.9, 6.1, 7.1)]))
     d = shape_distances(ramp, actor)
-    free, steady = choose_frames(d, jump_cost=0.0), choose_frames(d, jump_cost=1.0)
+    free, steady = nearest(d), nearest(d, SelectionCosts(jump=1.0, cut_disagreement=0.0, hold=1.0))
     cuts = lambda p: int(np.sum(np.diff(p) != 1))  # noqa: E731
     assert cuts(steady) < cuts(free) and cuts(steady) == 0
 
@@ -59,7 +70,7 @@ def test_the_nearest_mouth_is_picked_and_runs_are_preferred():
 def test_a_target_without_a_face_gets_no_source_and_pose_counts():
     actor = mouth_shapes(np.stack([face(0.0), face(5.0)]))
     targets = mouth_shapes(np.stack([face(5.0), np.full((68, 2), np.nan)]))
-    assert choose_frames(shape_distances(targets, actor), 0.01).tolist() == [1, -1]
+    assert nearest(shape_distances(targets, actor), SelectionCosts(jump=0.01)).tolist() == [1, -1]
     same = np.stack([face(5.0), face(5.0)])
     turned = shape_distances(mouth_shapes(same[:1]), mouth_shapes(same), np.zeros((1, 2)),
                              np.array([[0.0, 0.0], [0.5, 0.0]]), pose_weight=1.0)
@@ -72,7 +83,7 @@ def test_follow_moves_the_chosen_mouth_toward_the_target_movement():
     actor = mouth_shapes(np.stack([face(o) for o in (0.0, 4.0, 8.0)]))
     target = mouth_shapes(np.stack([face(o, scale=0.7) for o in (3.0, 5.0, 10.0)]))
     actor_dev, target_dev = deviations(actor), deviations(target)
-    pick = int(choose_frames(shape_distances(target_dev, actor_dev), 0.0)[2])
+    pick = int(nearest(shape_distances(target_dev, actor_dev))[2])
     assert pick == 2
     np.testing.assert_allclose(followed(actor[2], actor_dev[2], target_dev[2], 0.0), actor[2])
     for follow, opening in ((1.0, 7.0), (0.5, 7.5)):
@@ -85,8 +96,61 @@ def test_movement_is_measured_from_the_closed_mouth_not_the_typical_one():
     # dubber's closed mouth must get the actor's closed mouth, not its typical half-open one.
     actor = mouth_shapes(np.stack([face(o) for o in (0.0, 6.0, 6.0, 6.0, 7.0, 8.0, 0.5, 6.0, 5.0, 6.0)]))
     target = mouth_shapes(np.stack([face(o, scale=0.8) for o in (0.0, 0.0, 0.0, 1.0, 4.0, 0.0, 0.0, 0.0)]))
-    picks = choose_frames(shape_distances(deviations(target), deviations(actor)), 0.0)
+    picks = nearest(shape_distances(deviations(target), deviations(actor)))
     assert picks[0] in (0, 6) and picks[4] == 8  # closed to closed; opening 4 to 5 (4.5 past closed)
+
+
+def test_the_selection_finds_the_known_optimum_of_a_cost_table():
+    rng = np.random.default_rng(3)
+    cost, between = rng.uniform(0.0, 1.0, (5, 4)), rng.uniform(0.0, 1.0, (4, 4))
+    costs = SelectionCosts(jump=0.3, cut_disagreement=0.5, hold=0.1)
+
+    def path_cost(path: tuple[int, ...]) -> float:
+        total = sum(cost[t, s] for t, s in enumerate(path))
+        for p, s in zip(path, path[1:]):
+            if s == p + 1:
+                continue
+            total += costs.hold if s == p else costs.jump + costs.cut_disagreement * between[min(p + 1, 3), s]
+        return total
+
+    best = min(itertools.product(range(4), repeat=5), key=path_cost)
+    found = tuple(int(s) for s in select_sequence(cost, between, costs))
+    assert path_cost(found) == pytest.approx(path_cost(best)) and found == best
+
+
+def test_runs_are_kept_and_cuts_land_where_the_mouths_agree():
+    # Sources 0-5; targets want 0, 1, 2 then 4, 5 (nearly as good: 3, 4). Cutting 2 -> 4 skips source 3, whose
+    # mouth is far from 4's: the cut costs more than following on to 3, 4.
+    cost = np.full((5, 6), 1.0)
+    for t, (s, runner_up) in enumerate(((0, 0), (1, 1), (2, 2), (4, 3), (5, 4))):
+        cost[t, runner_up] = 0.05
+        cost[t, s] = 0.0
+    far = np.ones((6, 6)) - np.eye(6)
+    costs = SelectionCosts(jump=0.05, cut_disagreement=1.0, hold=1.0)
+    assert select_sequence(cost, far, costs).tolist() == [0, 1, 2, 3, 4]
+    agree = far.copy()
+    agree[3, 4] = agree[4, 3] = 0.0  # source 3's mouth looks like 4's: cutting there shows nothing
+    assert select_sequence(cost, agree, costs).tolist() == [0, 1, 2, 4, 5]
+
+
+def test_closure_costs_charge_lips_that_disagree_with_the_target():
+    table = closure_costs(np.array([0.0, 0.1, 0.035]), np.array([0.0, 0.1]), CLOSED_GAP, OPEN_GAP)
+    assert table[0].tolist() == [0.0, pytest.approx(0.1 - CLOSED_GAP)]  # closed target: the open source pays
+    assert table[1].tolist() == [pytest.approx(OPEN_GAP), 0.0]  # open target: the closed source pays
+    assert table[2].tolist() == [0.0, 0.0]  # on its way: no charge
+
+
+def test_a_closed_target_gets_closed_lips_and_an_open_one_parted_lips():
+    open_mouth = mouth_shapes(face(12.0)[None])[0]
+    closed = honour_closure(open_mouth, target_gap=0.0, rest_gap=0.005)
+    assert inner_gap(closed[None])[0] == pytest.approx(0.005)
+    index = {p: i for i, p in enumerate(SHAPE_POINTS)}
+    upper = [index[p] for p in (50, 51, 52, 61, 62, 63)]
+    np.testing.assert_allclose(closed[upper], open_mouth[upper])  # the upper lip stays; the lower one rises
+    shut = closed_to(open_mouth, 0.0)
+    assert inner_gap(honour_closure(shut, target_gap=0.2, rest_gap=0.0)[None])[0] == pytest.approx(OPEN_GAP)
+    np.testing.assert_allclose(honour_closure(open_mouth, 0.035, 0.0), open_mouth)  # on its way: left as is
+    np.testing.assert_allclose(closed_to(open_mouth, float(inner_gap(open_mouth[None])[0])), open_mouth)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +197,8 @@ def test_each_frame_gets_the_actor_mouth_that_moves_like_the_target(shot, tmp_pa
         lm[4:13] = fit(wanted[4:13])
         records.append(FrameRecord(f, "detected", lm, rec.box, 1.0, rec.pose))
     save_track(Track(actor.source, actor.width, actor.height, records, {}, []), tmp_path / "target.track.json")
-    summary = _run(shot, tmp_path, str(tmp_path / "target.track.json"), jump_cost=0.0, pose_weight=0.0, follow=0.0)
+    summary = _run(shot, tmp_path, str(tmp_path / "target.track.json"), jump_cost=0.0, cut_disagreement=0.0,
+                   hold_cost=0.0, closure_weight=0.0, closures=False, pose_weight=0.0, follow=0.0)
     assert summary.done == frames
     drawn = json.loads((tmp_path / "own.landmarks.json").read_text())
     for f, wanted_frame in zip(frames, frames[::-1]):

@@ -91,6 +91,12 @@ def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] |
         print(f"report:       {result.report.index}")
         print(f"review movie: {result.report.movie}")
         print(f"metrics:      {result.report.metrics}")
+        if result.report.delivery is not None:
+            from dubkernels.report.write import delivery_lines
+
+            print("\n".join(delivery_lines(result.report.data, result.report.delivery)))
+    elif shot.deliver != "auto" and not args.quick:
+        print(f"delivered:    {shot.deliver} (pinned by the shot file; no report measured it)")
     return 0
 
 

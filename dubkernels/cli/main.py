@@ -12,10 +12,10 @@ import signal
 import sys
 
 from dubkernels._version import __version__
-from dubkernels.cli import demo, dub, farm, jobs, preview, report, sample, train
+from dubkernels.cli import deliver, demo, dub, farm, jobs, preview, report, sample, train
 from dubkernels.errors import EXIT_USER_ERROR, DubKernelsError, Interrupted
 
-COMMANDS = (jobs, dub, farm, report, sample, preview, demo, train)
+COMMANDS = (jobs, dub, farm, report, deliver, sample, preview, demo, train)
 EXIT_INTERRUPTED = 130
 
 

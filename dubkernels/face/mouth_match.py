@@ -8,17 +8,22 @@ Distances are mean point distances in interocular distances, plus a head-pose te
 head does not lend its mouth to a frontal one.
 
 Choosing frame by frame would jump between distant moments of the take; the choice is a shortest
-path (Viterbi) over each frame's nearest candidates that charges ``jump_cost`` whenever the chosen
-actor frames do not simply follow on, so runs of consecutive actor frames carry natural motion.
+path (dynamic programming over every actor frame) whose steps cost the mouth-shape distance, a closure
+term (lips that meet where the dubber's meet), and a transition cost: following on to the next actor
+frame is free, any other cut is charged, less where the two mouths agree. Runs of consecutive actor
+frames carry natural motion, and the cuts fall where they show least.
 
 Example:
     >>> shapes = mouth_shapes(actor_landmarks)            # (S, 29, 2)
     >>> d = shape_distances(deviations(mouth_shapes(targets)), deviations(shapes))  # (T, S)
-    >>> picks = choose_frames(d, jump_cost=0.05)
+    >>> picks = select_sequence(d, shape_distances(shapes, shapes))
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from scipy.spatial.distance import cdist
 from skimage.transform import SimilarityTransform
 
 from dubkernels.face.align import template
@@ -27,7 +32,13 @@ from dubkernels.face.landmarks68 import MOUTH, STABLE
 LOWER_JAW = tuple(range(4, 13))
 SHAPE_POINTS = MOUTH + LOWER_JAW
 INNER_PAIRS = ((61, 67), (62, 66), (63, 65))
+LOWER_LIP = (55, 56, 57, 58, 59, 65, 66, 67)
+CHIN = (6, 7, 8, 9, 10)
 REST_SHARE = 0.2  # the share of a take's frames, least open, that stands for its closed mouth
+# Lips that meet measure an inner gap of about 0-0.02 interocular distances with dlib: below CLOSED_GAP a mouth is
+# closed, above OPEN_GAP open; between, on its way.
+CLOSED_GAP = 0.025
+OPEN_GAP = 0.05
 
 
 def _reference() -> np.ndarray:
@@ -53,8 +64,9 @@ def mouth_shapes(landmarks: np.ndarray) -> np.ndarray:
     return out
 
 
-def _gap(shapes: np.ndarray) -> np.ndarray:
-    """Inner-lip gap (N,) of shapes: the mean of 61-67, 62-66, 63-65 vertically."""
+def inner_gap(shapes: np.ndarray) -> np.ndarray:
+    """Inner-lip gap (N,) of shapes, in interocular distances: the mean of 61-67, 62-66, 63-65 vertically; near 0
+    where the lips meet."""
     index = {point: i for i, point in enumerate(SHAPE_POINTS)}
     return np.mean([shapes[:, index[b], 1] - shapes[:, index[a], 1] for a, b in INNER_PAIRS], axis=0)
 
@@ -63,12 +75,9 @@ def deviations(shapes: np.ndarray) -> np.ndarray:
     """Shapes (N, P, 2) less the person's closed mouth (the median of the ``REST_SHARE`` of frames with the
     smallest inner-lip gap): the mouth's movement, not its build (lip thickness, width), so one person's
     mouth can be matched to another's, closed to closed, whether they talk with the mouth half open or not."""
-    finite = np.isfinite(shapes).all(axis=(1, 2))
-    if not finite.any():
+    if not np.isfinite(shapes).all(axis=(1, 2)).any():
         return shapes.copy()
-    gaps = _gap(shapes[finite])
-    closed = shapes[finite][gaps <= np.quantile(gaps, REST_SHARE)]
-    return shapes - np.median(closed, axis=0)
+    return shapes - rest_shape(shapes)
 
 
 def followed(source: np.ndarray, source_dev: np.ndarray, target_dev: np.ndarray, follow: float) -> np.ndarray:
@@ -92,32 +101,95 @@ def shape_distances(targets: np.ndarray, sources: np.ndarray, target_pose: np.nd
     """(T, S) mean point distance between target and source shapes, plus ``pose_weight`` times the
     head-pose difference (yaw and pitch, radians) when poses (T, 2) and (S, 2) are given; inf where a
     shape is missing."""
-    diff = targets[:, None] - sources[None]  # (T, S, P, 2)
-    distances = np.linalg.norm(diff, axis=-1).mean(axis=-1)
+    distances = np.zeros((len(targets), len(sources)))
+    for point in range(targets.shape[1]):  # point by point: no (T, S, P, 2) array
+        distances += cdist(targets[:, point], sources[:, point])
+    distances /= targets.shape[1]
     if target_pose is not None and source_pose is not None and pose_weight:
         distances = distances + pose_weight * np.linalg.norm(target_pose[:, None] - source_pose[None], axis=-1)
     return np.where(np.isfinite(distances), distances, np.inf)
 
 
-def choose_frames(distances: np.ndarray, jump_cost: float, candidates: int = 32) -> np.ndarray:
-    """Source index for every target (T,): the cheapest path through each target's ``candidates`` nearest
-    sources, where a step that is not "next source frame" costs ``jump_cost``. -1 where a target has none."""
-    t_count, s_count = distances.shape
-    if t_count == 0:
-        return np.zeros(0, np.int64)
-    k = max(1, min(candidates, s_count))
-    options = np.argsort(distances, axis=1, kind="stable")[:, :k]  # (T, k)
-    costs = np.take_along_axis(distances, options, axis=1)
-    total = costs[0].copy()
-    back = np.zeros((t_count, k), np.int64)
+@dataclass(frozen=True)
+class SelectionCosts:
+    """The weights of the sequence selection (all in interocular distances of mouth shape)."""
+
+    jump: float = 0.05  # any cut to a frame other than the next one
+    cut_disagreement: float = 1.0  # times the distance between the mouth a cut leaves for and the one it skips
+    hold: float = 0.02  # showing the same actor frame again (a still mouth)
+    closure: float = 1.0  # times the gap to close (or to open) where the source's lips disagree with the target's
+
+
+def closure_costs(target_gap: np.ndarray, source_gap: np.ndarray, closed: float, opened: float) -> np.ndarray:
+    """(T, S) cost of a source's lips disagreeing with the target's: where the target's lips meet (gap < ``closed``)
+    the source's gap beyond ``closed``; where they part (gap > ``opened``) the source's shortfall below ``opened``;
+    0 elsewhere."""
+    target, source = np.asarray(target_gap, np.float64)[:, None], np.asarray(source_gap, np.float64)[None, :]
+    shut = np.where(target < closed, np.maximum(source - closed, 0.0), 0.0)
+    open_ = np.where(target > opened, np.maximum(opened - source, 0.0), 0.0)
+    return np.nan_to_num(shut + open_, nan=0.0)
+
+
+def select_sequence(cost: np.ndarray, between: np.ndarray, costs: SelectionCosts = SelectionCosts()) -> np.ndarray:
+    """The source index for every target (T,): the cheapest path over all sources by dynamic programming.
+
+    ``cost`` (T, S) is each target's cost of each source (shape and closure); ``between`` (S, S) the mouth-shape
+    distance between two sources. Stepping from source p to p + 1 is free (the actor's own motion), to p again
+    costs ``costs.hold``, and to any other s costs ``costs.jump + costs.cut_disagreement * between[p + 1, s]``:
+    cuts are cheap where the mouth cut to agrees with the one the run would have shown. -1 where a target's
+    costs are all infinite (no face).
+    """
+    cost = np.asarray(cost, np.float64)
+    t_count, s_count = cost.shape
+    if t_count == 0 or s_count == 0:
+        return np.full(t_count, -1, np.int64)
+    if between.shape != (s_count, s_count):
+        raise ValueError(f"between must be ({s_count}, {s_count}), got {between.shape}")
+    finite = np.isfinite(cost)
+    step_cost = np.where(finite, cost, 0.0)  # a faceless target: any source, free (and reported as -1)
+    after = np.vstack([between[1:], between[-1:]])  # after[p, s] = between[p + 1, s] (the last frame: itself)
+    cut = costs.jump + costs.cut_disagreement * np.nan_to_num(after, nan=10.0, posinf=10.0)  # (p, s)
+    np.fill_diagonal(cut, costs.hold)
+    cut[np.arange(s_count - 1), np.arange(1, s_count)] = 0.0  # p -> p + 1: the actor's own motion
+    total = step_cost[0].copy()
+    back = np.zeros((t_count, s_count), np.int64)
     for t in range(1, t_count):
-        follows = options[t][None, :] == options[t - 1][:, None] + 1  # (k previous, k current)
-        step = total[:, None] + np.where(follows, 0.0, jump_cost)
-        back[t] = np.argmin(step, axis=0)
-        total = step[back[t], np.arange(k)] + costs[t]
+        options = total[:, None] + cut  # (p, s)
+        back[t] = np.argmin(options, axis=0)
+        total = options[back[t], np.arange(s_count)] + step_cost[t]
     path = np.zeros(t_count, np.int64)
     path[-1] = int(np.argmin(total))
     for t in range(t_count - 1, 0, -1):
         path[t - 1] = back[t, path[t]]
-    chosen = options[np.arange(t_count), path]
-    return np.where(np.isfinite(costs[np.arange(t_count), path]), chosen, -1)
+    return np.where(finite.any(axis=1), path, -1)
+
+
+def rest_shape(shapes: np.ndarray) -> np.ndarray:
+    """A person's closed mouth (P, 2): the median of the ``REST_SHARE`` of frames with the smallest inner-lip gap."""
+    finite = shapes[np.isfinite(shapes).all(axis=(1, 2))]
+    if not len(finite):
+        raise ValueError("no finite mouth shape")
+    gaps = inner_gap(finite)
+    return np.median(finite[gaps <= np.quantile(gaps, REST_SHARE)], axis=0)
+
+
+def honour_closure(shape: np.ndarray, target_gap: float, rest_gap: float) -> np.ndarray:
+    """A shape whose lips meet where the target's meet (the gap brought down to ``rest_gap``, the person's own closed
+    mouth) and part where the target's part (the gap brought up to the target's, at most ``OPEN_GAP``)."""
+    gap = float(inner_gap(shape[None])[0])
+    if target_gap < CLOSED_GAP and gap > rest_gap:
+        return closed_to(shape, rest_gap)
+    if target_gap > OPEN_GAP and gap < OPEN_GAP:
+        return closed_to(shape, OPEN_GAP)
+    return shape
+
+
+def closed_to(shape: np.ndarray, gap: float) -> np.ndarray:
+    """A shape (P, 2) with its lower lip (inner and outer) moved so the inner lips' gap is ``gap`` (the chin goes
+    half as far): lips closed, or opened, without moving the upper lip."""
+    out = shape.copy()
+    move = gap - float(inner_gap(shape[None])[0])
+    index = {point: i for i, point in enumerate(SHAPE_POINTS)}
+    out[[index[p] for p in LOWER_LIP], 1] += move
+    out[[index[p] for p in CHIN], 1] += 0.5 * move
+    return out

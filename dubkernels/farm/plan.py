@@ -1,7 +1,7 @@
 """A shot's job graph laid out for a render farm: which steps run once, which in frame chunks, which on a GPU.
 
 The steps are `dubkernels dub`'s (same job specs, written to ``WORK/jobs/``), in dependency order,
-followed by the shot report. Per-frame steps run as ``dubkernels run JOB --chunk a-b``: each chunk
+followed by the shot report and the delivery (the candidate the report chose, over the whole plate). Per-frame steps run as ``dubkernels run JOB --chunk a-b``: each chunk
 renders the job's frames inside it, and a chunk run again redoes only what is missing or out of
 date (the engine resumes by job identity). Training steps ask for a GPU. Every path a worker
 reads is absolute, so it resolves the same on every machine that mounts the shared storage at
@@ -111,12 +111,17 @@ def plan_farm(shot: Shot, engine: str | None = None) -> FarmPlan:
         args = ["run", str(path), "--progress", "none"] + (["--chunk", CHUNK] if chunked else [])
         steps.append(FarmStep(step.name, step.job.stage, args, list(step.needs), chunked,
                               step.job.stage in TRAINING_KINDS, step.help))
-    write_manifest(shot.work, shot.name, graph)
+    write_manifest(shot.work, shot.name, graph, deliver=shot.deliver)
     report = ["report", str(shot.work), "--progress", "none"] + (["--ocio", shot.ocio] if shot.ocio else [])
     report += ["--lpips-model", str(shot.lpips_model)] if shot.lpips_model else []
     report += ["--fid-model", str(shot.fid_model)] if shot.fid_model else []
     steps.append(FarmStep("report", "report", report,
                           [s.name for s in graph.steps], help="the shot report: metrics, curves, contact sheet, "
                                                               "review movie"))
+    for result, job in graph.deliveries.items():
+        _check_absolute(f"deliver_{result}", {**job.inputs, **job.outputs})
+    steps.append(FarmStep("deliver", "deliver", ["deliver", str(shot.work), "--progress", "none", "--chunk", CHUNK],
+                          ["report"], True, help="the shot's output: the candidate the report ranked best (or the "
+                                                 "shot's pin) composited over the whole plate"))
     ocio = shot.ocio or os.environ.get("OCIO") or "ocio://default"  # the workers use this machine's config
     return FarmPlan(shot.name, shot.work, shot_frames(shot), command, steps, ocio)

@@ -101,19 +101,26 @@ class FaceSRParams:
 
 @dataclass
 class OwnMouthParams:
-    """How the actor's own mouth frames are chosen."""
+    """How the actor's own mouth frames are chosen over the shot, and how far they are warped."""
 
-    jump_cost: float = param(0.05, "cost of cutting to a non-consecutive actor frame, in interocular distances "
-                                   "of mouth shape (higher: longer runs of the actor's own motion)", min=0.0, max=10.0)
-    candidates: int = param(32, "nearest actor frames considered per frame (more: longer runs can be found)",
-                            min=1, max=1000)
+    jump_cost: float = param(0.05, "cost of cutting to an actor frame other than the next one, in interocular "
+                                   "distances of mouth shape (higher: longer runs of the actor's own motion)",
+                             min=0.0, max=10.0)
+    cut_disagreement: float = param(1.0, "extra cost of a cut per interocular distance between the mouth cut to and "
+                                         "the one the run would have shown (higher: cuts only where mouths agree)",
+                                    min=0.0, max=100.0)
+    hold_cost: float = param(0.02, "cost of showing the same actor frame again (a still mouth)", min=0.0, max=10.0)
+    closure_weight: float = param(1.0, "cost per interocular distance of lip gap to close (or open) where the "
+                                       "actor frame's lips disagree with the dubber's", min=0.0, max=100.0)
     pose_weight: float = param(0.1, "weight of the head-pose difference (yaw, pitch in radians) against mouth "
                                     "shape", min=0.0, max=10.0)
-    max_distance: float = param(0.08, "frames whose nearest actor mouth is further than this (interocular "
+    max_distance: float = param(0.08, "frames whose chosen actor mouth is further than this (interocular "
                                       "distances) are named: the take lacks that shape", min=0.0, max=10.0)
     follow: float = param(0.5, "how far the chosen mouth is warped toward the dubber's shape (0: the actor "
                                "frame's own shape; 1: the dubber's; between: part-way, the lips stretched)",
                           min=0.0, max=1.0)
+    closures: bool = param(True, "close the lips where the dubber's meet and part them where the dubber's part, "
+                                 "whatever the chosen frame shows")
 
 
 @dataclass

@@ -17,6 +17,7 @@ import numpy as np
 from skimage.transform import SimilarityTransform
 
 from dubkernels.face.landmarks68 import MOUTH, STABLE, eye_centres, mean_face_3d
+from dubkernels.face.mouth_match import CLOSED_GAP, OPEN_GAP
 
 INNER_PAIRS = ((61, 67), (62, 66), (63, 65))
 
@@ -52,8 +53,8 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
     if a.shape != b.shape:
         raise ValueError(f"curves differ in length: {a.shape} vs {b.shape}")
     keep = np.isfinite(a) & np.isfinite(b)
-    if keep.sum() < 3 or np.std(a[keep]) == 0 or np.std(b[keep]) == 0:
-        return float("nan")
+    if keep.sum() < 3 or any(np.std(x[keep]) <= 1e-12 * (1.0 + np.abs(x[keep]).max()) for x in (a, b)):
+        return float("nan")  # a flat curve (to rounding) has no correlation
     return float(np.corrcoef(a[keep], b[keep])[0, 1])
 
 
@@ -109,3 +110,113 @@ def jitter(landmarks: np.ndarray) -> float:
     second = second / interoculars(landmarks)[1:-1]
     second = second[np.isfinite(second)]
     return float(second.mean()) if second.size else float("nan")
+
+
+# Closure: a dubber frame counts as closed below CLOSED_GAP and as open above OPEN_GAP (frames between are on their
+# way and not counted); a result frame agrees with a closed one below the band's middle and with an open one above.
+REST_SHARE = 0.2  # the share of a take's frames, least open, that stands for its resting (closed) mouth
+SHAPE_VARIANCE = 0.95  # principal components of the dubber's mouth kept for the shape r: this share of its variance
+MAX_SHAPE_COMPONENTS = 6
+MAX_LAG = 6  # frames either way searched for the best lag
+
+
+def mouth_movement(landmarks: np.ndarray) -> np.ndarray:
+    """The 20 lip points on the frontal face less the person's resting mouth (the median of the ``REST_SHARE``
+    least open frames), flattened (N, 40); NaN where no face. The lips' build is gone, their movement stays."""
+    landmarks = _check(landmarks)
+    mouths = _frontal_mouths(landmarks).reshape(len(landmarks), -1)
+    opening = mouth_opening(landmarks)
+    finite = np.isfinite(mouths).all(axis=1) & np.isfinite(opening)
+    if not finite.any():
+        return mouths
+    rest = mouths[finite][opening[finite] <= np.quantile(opening[finite], REST_SHARE)]
+    return mouths - np.median(rest, axis=0)
+
+
+def shape_components(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Principal components (K, 40) of a reference's mouth movement (N, 40) and their variances (K,): the fewest
+    that hold ``SHAPE_VARIANCE`` of it, at most ``MAX_SHAPE_COMPONENTS``."""
+    finite = reference[np.isfinite(reference).all(axis=1)]
+    if len(finite) < 3:
+        return np.zeros((0, reference.shape[1])), np.zeros(0)
+    centred = finite - finite.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    variance = singular**2 / (len(finite) - 1)
+    share = np.cumsum(variance) / max(variance.sum(), 1e-300)
+    count = min(int(np.searchsorted(share, SHAPE_VARIANCE) + 1), MAX_SHAPE_COMPONENTS, len(variance))
+    return vt[:count], variance[:count]
+
+
+def shape_r(result: np.ndarray, reference: np.ndarray) -> float:
+    """Mouth-shape r (whole mouth, not only its opening): the result's and the reference's lip movements
+    (:func:`mouth_movement`) projected on the reference's principal components, Pearson r per component,
+    averaged with the components' variances as weights. Lips that widen, pout or move sideways count."""
+    moves = mouth_movement(result), mouth_movement(reference)
+    components, variance = shape_components(moves[1])
+    if not len(variance):
+        return float("nan")
+    rs = np.array([pearson(moves[0] @ c, moves[1] @ c) for c in components])
+    keep = np.isfinite(rs)
+    return float(np.sum(rs[keep] * variance[keep]) / variance[keep].sum()) if keep.any() else float("nan")
+
+
+def shape_curve(result: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per frame (N,) the result's mouth movement along the reference's first principal component (for curves)."""
+    components, _ = shape_components(mouth_movement(reference))
+    if not len(components):
+        return np.full(len(result), np.nan)
+    return mouth_movement(result) @ components[0]
+
+
+def closure_states(opening: np.ndarray) -> np.ndarray:
+    """Per frame of a reference's opening curve: 0 closed, 1 open, -1 on its way or no face."""
+    opening = np.asarray(opening, np.float64)
+    states = np.full(len(opening), -1, np.int64)
+    states[opening < CLOSED_GAP] = 0
+    states[opening > OPEN_GAP] = 1
+    return states
+
+
+def closure_agreement(result: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """Closures honoured, in percent of the reference's clearly closed and clearly open frames: ``all``, ``closed``
+    (the result's lips meet where the reference's do) and ``open`` (they part where the reference's do); NaN
+    where the reference has no such frame."""
+    result, states = np.asarray(result, np.float64), closure_states(reference)
+    middle = (CLOSED_GAP + OPEN_GAP) / 2
+    counted = (states >= 0) & np.isfinite(result)
+    agree = np.where(states == 0, result < middle, result >= middle) & counted
+
+    def percent(where: np.ndarray) -> float:
+        return float(100.0 * agree[where].sum() / where.sum()) if where.any() else float("nan")
+
+    return {"all": percent(counted), "closed": percent(counted & (states == 0)),
+            "open": percent(counted & (states == 1))}
+
+
+def lagged_r(result: np.ndarray, reference: np.ndarray, lag: int) -> float:
+    """Pearson r of ``result`` delayed by ``lag`` frames against ``reference`` (positive: the result is late)."""
+    result, reference = np.asarray(result, np.float64), np.asarray(reference, np.float64)
+    if abs(lag) >= len(reference):
+        return float("nan")
+    if lag >= 0:
+        return pearson(result[lag:], reference[: len(reference) - lag])
+    return pearson(result[:lag], reference[-lag:])
+
+
+def best_lag(result: np.ndarray, reference: np.ndarray, max_lag: int = MAX_LAG) -> tuple[int, float]:
+    """The lag in frames (positive: the result is late) where the opening r peaks, and that r; (0, NaN) if none."""
+    best, best_r = 0, float("nan")
+    for lag in sorted(range(-max_lag, max_lag + 1), key=abs):  # ties go to the smaller lag
+        r = lagged_r(result, reference, lag)
+        if np.isfinite(r) and not (r <= best_r):
+            best, best_r = lag, r
+    return best, best_r
+
+
+def detection_noise(curve: np.ndarray) -> float:
+    """The frame-to-frame noise of a landmark curve (standard deviation of white noise that would give its
+    second differences): how much a re-detection wobbles, to weigh against the movement measured."""
+    curve = np.asarray(curve, np.float64)
+    second = curve[1:-1] - 0.5 * (curve[:-2] + curve[2:])
+    second = second[np.isfinite(second)]
+    return float(np.std(second) / np.sqrt(1.5)) if second.size > 2 else float("nan")

@@ -178,12 +178,27 @@ class DubResult:
     report: Any = None  # dubkernels.report.write.Report when the report was written
 
 
-def write_manifest(work: Path, name: str, graph: Graph, extra: dict[str, str] | None = None) -> Path:
-    """``WORK/files.json``: the steps, and the sequences and tracks the report reads (`dubkernels report WORK`)."""
+def write_manifest(work: Path, name: str, graph: Graph, extra: dict[str, str] | None = None,
+                   deliver: str = "auto") -> Path:
+    """``WORK/files.json``: the steps, the sequences and tracks the report reads (`dubkernels report WORK`), each
+    candidate's delivery job and the shot's pin (`dubkernels deliver WORK`); writes the delivery jobs."""
+    from dubkernels.pipeline.deliver import save_deliveries
+
     path = work / "files.json"
-    manifest = {"name": name, "steps": graph.names, "files": {**graph.files, **(extra or {})}}
+    manifest = {"name": name, "steps": graph.names, "files": {**graph.files, **(extra or {})},
+                "deliver": deliver, "deliveries": save_deliveries(work, graph.deliveries)}
     atomic_write_text(path, json.dumps(manifest, indent=1) + "\n")
     return path
+
+
+def deliver_shot(work: Path, *, force: bool = False, workers: int | None = None, step_progress: Progress | None = None,
+                 log: Callable[[str], None] = print) -> DubRun:
+    """Composite the chosen candidate over the whole plate into the shot's output (skipped when up to date)."""
+    from dubkernels.pipeline.deliver import delivery_job
+
+    result, _, job = delivery_job(work)
+    step = Step("deliver", job, help=f"deliver {result}: its mouth composited over the whole plate")
+    return run_graph(Graph([step], {}), work, force=force, workers=workers, step_progress=step_progress, log=log)
 
 
 def dub_shot(shot: Any, *, start: str | None = None, until: str | None = None, dry_run: bool = False,
@@ -201,16 +216,25 @@ def dub_shot(shot: Any, *, start: str | None = None, until: str | None = None, d
     for note in preflight(shot):  # before anything is written
         log(f"note: {note}")
     graph = build_graph(shot)
-    write_manifest(shot.work, shot.name, graph, extra_files)
+    write_manifest(shot.work, shot.name, graph, extra_files, shot.deliver)
     only = graph.needed_for(list(QUICK_LOOK)) if quick else None
     run = run_graph(graph, shot.work, start=start, until=until, dry_run=dry_run, force=force,
                     workers=shot.workers or None, overall=overall, step_progress=step_progress, log=log, only=only)
-    result = DubResult(graph, run, graph.files["own"] if quick else graph.files["pass2"])
+    result = DubResult(graph, run, graph.files["own"] if quick else shot.output)
     finished = until is None or graph.names.index(until) == len(graph.names) - 1
-    if report and finished and not dry_run:
-        from dubkernels.report.write import write_report
+    if finished and not dry_run and not quick and not report and shot.deliver == "auto":
+        log(f"not delivered: the report chooses the candidate; run `dubkernels report {shot.work}` and "
+            f"`dubkernels deliver {shot.work}`, or pin one with --set shot.deliver=own_mouth")
+    if finished and not dry_run and (report or (shot.deliver != "auto" and not quick)):
+        if report:
+            from dubkernels.report.write import write_report
 
-        log("report: measuring " + ("the baselines (quick look)" if quick else "the baselines, pass 1 and pass 2"))
-        result.report = write_report(shot.work, shot.name, shot.ocio or None, step_progress,
-                                     shot.lpips_model or None, shot.fid_model or None)
+            log("report: measuring " + ("the baselines (quick look)" if quick else
+                                        "every candidate against the bar"))
+            result.report = write_report(shot.work, shot.name, shot.ocio or None, step_progress,
+                                         shot.lpips_model or None, shot.fid_model or None)
+        if not quick:
+            delivered = deliver_shot(shot.work, force=force, workers=shot.workers or None,
+                                     step_progress=step_progress, log=log)
+            run.results += delivered.results
     return result

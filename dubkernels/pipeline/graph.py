@@ -3,12 +3,14 @@
 Every step is a job spec writing under the work folder; a step depends on the steps whose
 outputs it reads. Pass 1: ingest (videos) -> analyze -> PoseAlign (the dubber in the actor's
 pose, and the actor's own render) -> train (and FaceSR's fine-tune on the actor) -> IdentitySwap
--> LandmarkStabilize -> FaceSR -> MouthComposite onto A0. Pass 2: the same with the pass-1 result as the dubber (same pose, so
-no PoseAlign) -> the final shot. A baseline "paste" (the PoseAlign render composited with the
-same mask, no network) is made for the report, and so is the training-free "own mouth" baseline (the
-actor's own nearest mouths warped onto the dubber's: OwnMouth), right after PoseAlign. Only the final
-shot is written at plate extent; the pass-1 result and the baselines cover the region around the face
-(pass 2 and the report look nowhere else).
+-> LandmarkStabilize -> FaceSR -> MouthComposite onto A0. Pass 2: the same with the pass-1 result as the dubber
+(same pose, so no PoseAlign). Beside them, right after PoseAlign, the training-free "own mouth" (the actor's own
+footage re-timed and warped onto the dubber's mouth: OwnMouth), and the "paste" (the PoseAlign render composited
+with the same mask, no network: a sync reference, never delivered).
+
+Every candidate (own mouth, pass 1, pass 2) is composited over the region around the face only; the report
+measures them against the bar, and the chosen one is delivered by its plate-extent composite into the shot's
+output (``Graph.deliveries``, run by :mod:`dubkernels.pipeline.deliver`).
 
 Generated faces are analysed with a guide: the landmarks PoseAlign drew and the landmarks of
 each step's input (IdentitySwap keeps the expression; LandmarkStabilize writes where it moved
@@ -43,10 +45,12 @@ class Step:
 
 @dataclass
 class Graph:
-    """The steps of a dub in run order, and the files the report reads."""
+    """The steps of a dub in run order, the files the report reads, and per candidate (own, pass1, pass2) the
+    composite that delivers it: the shot's output at plate extent (``dubkernels deliver`` runs the chosen one)."""
 
     steps: list[Step]
     files: dict[str, str]
+    deliveries: dict[str, Job] = field(default_factory=dict)
 
     def step(self, name: str) -> Step:
         for s in self.steps:
@@ -78,6 +82,7 @@ class _Builder:
         self.work = shot.work
         self.steps: list[Step] = []
         self.files: dict[str, str] = {}
+        self.deliveries: dict[str, Job] = {}
         self.producer: dict[str, str] = {}  # output path -> step that writes it
 
     def seq(self, folder: str, name: str) -> str:
@@ -174,15 +179,23 @@ class _Builder:
                      {"out": sharp}, group, "the stabilised face sharpened by the actor's FaceSR",
                      {"device": self.shot.device})
             stab, stab_track = sharp, self.analyze_face(f"sr_{group}", sharp, stab_track, group, "sharpened face")
-        out = self.shot.output if group == "pass2" else self.seq(f"{group}/comp", "comp")
-        self.add(f"composite_{group}", "mouth_composite",
-                 {"actor": actor, "actor_track": actor_track, "face": stab, "face_track": stab_track},
-                 {"out": out, "mask": self.seq(f"{group}/mask", "mask")}, group,
-                 "the new mouth composited into A0; every other pixel kept",
-                 {"uncovered": "copy", "extent": "plate" if group == "pass2" else "face"})
+        out = self.seq(f"{group}/comp", "comp")
+        self.composite(f"composite_{group}", group, actor, actor_track, stab, stab_track, out,
+                       self.seq(f"{group}/mask", "mask"), "the new mouth composited into A0; every other pixel kept")
         self.files[f"{group}_face"], self.files[f"{group}_face_track"] = stab, stab_track
         self.files[f"{group}_mask"] = self.seq(f"{group}/mask", "mask")
         return out
+
+    def composite(self, name: str, result: str, actor: str, actor_track: str, face: str, face_track: str, out: str,
+                  mask: str, help: str, params: dict[str, Any] | None = None) -> None:
+        """A candidate's composite over the region around the face (what the report measures), and its delivery:
+        the same composite over the whole plate into the shot's output."""
+        inputs = {"actor": actor, "actor_track": actor_track, "face": face, "face_track": face_track}
+        step = self.add(name, "mouth_composite", inputs, {"out": out, "mask": mask}, result if result != "own" else
+                        "baseline", help, {"uncovered": "copy", "extent": "face", **(params or {})})
+        self.deliveries[result] = Job("mouth_composite", dict(inputs),
+                                      {"out": self.shot.output, "mask": self.seq("final_mask", "mask")}, None,
+                                      {**step.job.params, "extent": "plate"}, step.job.ocio)
 
     def own_mouth(self, actor: str, actor_track: str, target_track: str) -> None:
         """The training-free baseline: the actor's own nearest mouths on the dubber's, composited over the face."""
@@ -192,10 +205,8 @@ class _Builder:
                  "baseline: the actor's own nearest mouth warped onto the dubber's (no training)")
         own_track = self.analyze_face("own", own, landmarks, "baseline", "actor's-own-mouth layer")
         comp, mask = self.seq("baseline/own_comp", "own_comp"), self.seq("baseline/own_mask", "own_mask")
-        self.add("composite_own", "mouth_composite",
-                 {"actor": actor, "actor_track": actor_track, "face": own, "face_track": own_track},
-                 {"out": comp, "mask": mask}, "baseline", "baseline: the actor's own mouth composited into A0",
-                 {"uncovered": "copy", "extent": "face"})
+        self.composite("composite_own", "own", actor, actor_track, own, own_track, comp, mask,
+                       "the actor's own mouth composited into A0")
         comp_track = self.analyze_face("own_comp", comp, own_track, "baseline", "actor's-own-mouth baseline")
         self.files.update({"own": comp, "own_track": comp_track, "own_mask": mask})
 
@@ -223,8 +234,8 @@ class _Builder:
         comp1_track = self.analyze_face("comp_pass1", comp1, self.files["pass1_face_track"], "pass2", "pass-1 result")
         ckpt2 = self.train("pass2", {"actor": actor, "actor_track": actor_track, "dubber": comp1,
                                      "dubber_track": comp1_track}, ckpt1)
-        final = self.identity_pass("pass2", actor, actor_track, comp1, comp1_track, ckpt2, sr)
-        final_track = self.analyze_face("final", final, self.files["pass2_face_track"], "pass2", "final shot")
+        comp2 = self.identity_pass("pass2", actor, actor_track, comp1, comp1_track, ckpt2, sr)
+        comp2_track = self.analyze_face("comp_pass2", comp2, self.files["pass2_face_track"], "pass2", "pass-2 result")
         paste = self.seq("baseline/paste", "paste")
         self.add("composite_paste", "mouth_composite",
                  {"actor": actor, "actor_track": actor_track, "face": pa, "face_track": pa_track},
@@ -234,10 +245,10 @@ class _Builder:
         paste_track = self.analyze_face("paste", paste, pa_track, "baseline", "pasted baseline")
         self.files.update({"actor": actor, "actor_track": actor_track, "dubber": dubber, "dubber_track": dubber_track,
                            "dubber_render": pa, "dubber_render_track": pa_track, "pass1": comp1,
-                           "pass1_track": comp1_track, "pass2": final, "pass2_track": final_track, "paste": paste,
+                           "pass1_track": comp1_track, "pass2": comp2, "pass2_track": comp2_track, "paste": paste,
                            "paste_track": paste_track, "paste_mask": self.seq("baseline/mask", "mask"),
                            "report": self.path("report")})
-        return Graph(self.steps, self.files)
+        return Graph(self.steps, self.files, self.deliveries)
 
 
 def build_graph(shot: Shot) -> Graph:

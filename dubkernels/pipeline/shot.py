@@ -22,6 +22,7 @@ from typing import Any
 from dubkernels.errors import DubKernelsError
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.jobs.params import DEFAULT_VIDEO_COLOURSPACE, check_device_name, parse_params
+from dubkernels.report.bar import DELIVER_CHOICES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,6 +85,7 @@ class Shot:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     lpips_model: str = ""  # the report's LPIPS and FID model files (empty: skipped)
     fid_model: str = ""
+    deliver: str = "auto"  # the candidate delivered: auto (ranked by the report) or a pinned one
 
 
 # section -> key -> (default, help); the template is written from this table.
@@ -96,6 +98,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
         "ocio": ("", "OCIO config path or ocio:// URI (empty: $OCIO, else OCIO's built-in CG config)"),
         "device": ("auto", "torch device for training and IdentitySwap: auto, cpu, cuda, cuda:N"),
         "workers": (0, "processes for per-frame steps (0: one per core)"),
+        "deliver": ("auto", "the candidate written to output: auto (the one the report ranks best against the "
+                            "bar), own_mouth, pass1 or pass2"),
     },
     "actor": {
         "source": ("actor.####.exr", "the actor plate A0: an EXR pattern (scene-linear) or a mov/mp4"),
@@ -238,12 +242,14 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
         train.sr_preset = f"face_sr_{train.preset}"
     elif train.sr_preset not in ("", "face_sr_paper", "face_sr_preview"):
         train.sr_preset = _resolve(folder, train.sr_preset)
+    if s["deliver"] not in DELIVER_CHOICES:
+        raise ShotError(f"{where}: shot.deliver = {s['deliver']!r}; choose one of {', '.join(DELIVER_CHOICES)}.")
     ocio = _resolve(folder, s["ocio"])
     return Shot(path, s["name"], _resolve(folder, s["output"]), Path(_resolve(folder, s["work"])),
                 Take(_resolve(folder, a["source"]), a["colourspace"]),
                 Take(_resolve(folder, d["source"]), d["colourspace"], d["offset"]),
                 s["frames"], ocio, s["device"], s["workers"], train, stages, _resolve(folder, r["lpips_model"]),
-                _resolve(folder, r["fid_model"]))
+                _resolve(folder, r["fid_model"]), s["deliver"])
 
 
 def load_shot(path: str | Path, overrides: list[str] | None = None) -> Shot:

@@ -39,6 +39,7 @@ LABELS = {"paste": "paste (no network)", "own": "own mouth (no training)", "pass
 MOUTH_BOX_IOD = 1.3  # side of the mouth box, in interocular distances
 SSIM_REACH = 7  # a 7x7 window reaching a change (3 px) must sit wholly inside the region (3 px more), plus one
 IDENTITY_SAMPLES = 16
+NOISY_SHARE = 0.5  # re-detection noise above this share of the dubber's movement makes a sync figure unreliable
 
 
 class ReportError(DubKernelsError):
@@ -55,6 +56,7 @@ class ShotMetrics:
     references: dict[str, Any] = field(default_factory=dict)  # actor / dubber own figures
     notes: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=lambda: list(RESULTS))  # the results measured, in RESULTS' order
+    delivery: dict[str, Any] = field(default_factory=dict)  # the candidate delivered and the bar (report/bar.py)
 
     def as_dict(self) -> dict[str, Any]:
         def clean(value: Any) -> Any:
@@ -68,7 +70,8 @@ class ShotMetrics:
 
         return {"format": "dubkernels-report", "version": 1, "frames": self.frames,
                 "summary": clean(self.summary), "references": clean(self.references),
-                "curves": clean(self.curves), "notes": self.notes, "results": self.results}
+                "curves": clean(self.curves), "notes": self.notes, "results": self.results,
+                "delivery": clean(self.delivery)}
 
 
 def present_results(files: dict[str, str]) -> list[str]:
@@ -246,16 +249,18 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
     identity = _identity(files, tracks, frames, reader, metrics)
     a0_flicker = im.flicker(boxes["actor"])
     metrics.references.update({"actor_flicker": a0_flicker, "actor_sharpness": _mean(a0_sharp)})
+    dubber_spread = float(np.nanstd(openings["dubber"]))
     for name in results:
         values = per_frame[name]
         lmd = lipsync.lmd(landmarks[name], landmarks["dubber"])
+        sync = _sync(name, landmarks, openings, dubber_spread, metrics)
         metrics.curves[f"lmd_{name}"] = lmd.tolist()
         metrics.curves[f"mouth_psnr_{name}"] = values["mouth_psnr"]
         flick = im.flicker(boxes[name])
         metrics.summary[name] = {
             "changed_outside_mask": int(np.sum(values["changed"])),
             "frames_with_changes_outside": int(np.count_nonzero(values["changed"])),
-            "r_vs_dubber": lipsync.pearson(openings[name], openings["dubber"]),
+            **sync,
             "r_vs_actor": lipsync.pearson(openings[name], openings["actor"]),
             "r_vs_truth": lipsync.pearson(openings[name], truth) if truth is not None else None,
             "lmd": _mean(lmd), "lmd_movement": _mean(lipsync.lmd_movement(landmarks[name], landmarks["dubber"])),
@@ -271,6 +276,30 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
             **_perceptual(perceptual, boxes["actor"], boxes[name]),
         }
     return metrics
+
+
+def _sync(name: str, landmarks: dict[str, np.ndarray], openings: dict[str, np.ndarray], dubber_spread: float,
+          metrics: ShotMetrics) -> dict[str, Any]:
+    """Sync of a result with the dubber render on the whole mouth: opening r, mouth-shape r, closures honoured,
+    best lag; the per-frame shape and closure curves; a note where re-detection is noisier than the movement."""
+    opening, dubber = openings[name], openings["dubber"]
+    closure = lipsync.closure_agreement(opening, dubber)
+    lag, lag_r = lipsync.best_lag(opening, dubber)
+    noise = lipsync.detection_noise(opening)
+    metrics.curves[f"shape_{name}"] = lipsync.shape_curve(landmarks[name], landmarks["dubber"]).tolist()
+    if "shape_dubber" not in metrics.curves:
+        metrics.curves["shape_dubber"] = lipsync.shape_curve(landmarks["dubber"], landmarks["dubber"]).tolist()
+        metrics.curves["closure_dubber"] = lipsync.closure_states(dubber).astype(float).tolist()
+    noisy = bool(np.isfinite(noise) and dubber_spread > 0 and noise > NOISY_SHARE * dubber_spread)
+    if noisy:
+        metrics.notes.append(
+            f"{LABELS[name]}: dlib's re-detection of its mouth wobbles {noise:.3f} IOD frame to frame, "
+            f"{noise / dubber_spread:.0%} of the dubber's whole movement ({dubber_spread:.3f}): its sync figures "
+            "measure the detector as much as the mouth; judge this one by eye in the review movie")
+    return {"r_vs_dubber": lipsync.pearson(opening, dubber),
+            "shape_r_vs_dubber": lipsync.shape_r(landmarks[name], landmarks["dubber"]),
+            "closure_agreement": closure["all"], "closure_closed": closure["closed"], "closure_open": closure["open"],
+            "best_lag": lag, "r_at_best_lag": lag_r, "opening_noise": noise, "sync_noisy": noisy}
 
 
 def _perceptual(models: PerceptualModels | None, a0: list[np.ndarray], result: list[np.ndarray]) -> dict[str, float]:

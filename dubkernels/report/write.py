@@ -16,14 +16,23 @@ from dubkernels.io.files import atomic_write, atomic_write_text
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.jobs.progress import Progress
 from dubkernels.preview import plate_fps, write_png
-from dubkernels.report.collect import LABELS, ShotMetrics, collect, load_files
+from dubkernels.report.bar import CANDIDATES, MUSTS, Delivery, choose
+from dubkernels.report.collect import LABELS, ReportError, ShotMetrics, collect, load_files
 from dubkernels.report.pictures import chosen_frames, columns, contact_sheet, plot_png, review_movie
 from dubkernels.tracks import load_track
+
+DELIVERY_FILE = "delivery.json"  # the report's choice of the candidate to deliver
 
 # (key, label, how to read it, format)
 ROWS = (
     ("changed_outside_mask", "pixels changed outside the mask", "must be 0", "{:d}"),
     ("r_vs_dubber", "lip sync r vs dubber", "higher is better (1 = in step)", "{:.3f}"),
+    ("shape_r_vs_dubber", "mouth-shape r vs dubber", "the 20 lip points' movement, variance-weighted; higher is "
+                                                       "better", "{:.3f}"),
+    ("closure_agreement", "closures honoured (%)", "dubber's lips closed / open and the result's too", "{:.1f}"),
+    ("closure_closed", "  of closed frames (%)", "lips meet where the dubber's meet", "{:.1f}"),
+    ("closure_open", "  of open frames (%)", "lips part where the dubber's part", "{:.1f}"),
+    ("best_lag", "best lag (frames)", "where the opening r peaks; 0 = in step, + = late", "{:+d}"),
     ("r_vs_truth", "lip sync r vs truth", "sample shot only", "{:.3f}"),
     ("r_vs_actor", "r vs the actor's own mouth", "near 0: the actor's lines are gone", "{:.3f}"),
     ("lmd", "LMD vs dubber render", "lower is better (paper 0.56-1.16, other units)", "{:.4f}"),
@@ -52,12 +61,13 @@ class Report:
     metrics: Path
     movie: Path
     data: ShotMetrics
+    delivery: Delivery | None = None
 
 
 def _cell(value: Any, fmt: str) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
-    return fmt.format(int(value) if fmt == "{:d}" else value)
+    return fmt.format(int(value) if fmt in ("{:d}", "{:+d}") else value)
 
 
 def summary_table(metrics: ShotMetrics) -> list[list[str]]:
@@ -75,7 +85,23 @@ def _png_data(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def render_html(name: str, metrics: ShotMetrics, plot: bytes, sheet: bytes, skipped: list[str]) -> str:
+def delivery_lines(metrics: ShotMetrics, delivery: Delivery | None) -> list[str]:
+    """What the shot delivers (or, for a quick look, would deliver) and how it stands against the bar."""
+    if delivery is None:
+        return []
+    lines = delivery.lines()
+    if not set(CANDIDATES.values()) <= set(metrics.results):
+        lines[0] = "quick look, nothing delivered yet; " + lines[0].replace("delivered:", "the best so far:", 1)
+    others = [v for v in delivery.ranking if v.result != delivery.candidate]
+    if others:
+        lines.append("  the others: " + "; ".join(f"{LABELS[v.result]} misses {v.missed}" + (
+            f" (a must: {', '.join(k for k, (ok, _) in v.lines.items() if not ok and k in MUSTS)})"
+            if v.musts_missed else "") for v in others))
+    return lines
+
+
+def render_html(name: str, metrics: ShotMetrics, plot: bytes, sheet: bytes, skipped: list[str],
+                delivery: Delivery | None = None) -> str:
     """The self-contained report page."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in ["metric"] + [LABELS[n] for n in metrics.results] + ["reading"])
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in summary_table(metrics))
@@ -89,9 +115,12 @@ def render_html(name: str, metrics: ShotMetrics, plot: bytes, sheet: bytes, skip
 td,th{{border:1px solid #555;padding:4px 10px;text-align:right}}td:first-child,td:last-child{{text-align:left}}
 img{{max-width:100%}}</style></head><body>
 <h1>DubKernels shot report: {html.escape(name)}</h1>
+<pre>{html.escape(chr(10).join(delivery_lines(metrics, delivery)))}</pre>
 <p>{len(frames)} frames, {frames[0]}-{frames[-1]}. Baseline "paste" is the PoseAlign render composited with the
-same mask and no identity network; baseline "own mouth" is the actor's own nearest mouths warped onto the dubber's,
-no training; pass 2 is the delivered shot.</p>
+same mask and no identity network (the dubber's mouth: a sync reference, never delivered); "own mouth" is the
+actor's own footage re-timed and warped to the dubber's mouth, no training; pass 1 and pass 2 are the paper's
+identity-transfer passes. The shot delivers the candidate that ranks best against the bar, unless the shot file
+pins one.</p>
 <h2>Summary</h2><table><tr>{head}</tr>{body}</table>
 <p>References: {html.escape(ref_text)}.</p>
 <h2>Per-frame curves</h2><img src="{_png_data(plot)}" alt="curves">
@@ -104,12 +133,13 @@ no training; pass 2 is the delivered shot.</p>
 
 
 def render_markdown(name: str, metrics: ShotMetrics, skipped: list[str], sheet: str = "contact_sheet.png",
-                    curves: str = "curves.png") -> str:
-    """The summary as Markdown (the table, references, notes, the pictures linked): for tickets and docs."""
+                    curves: str = "curves.png", delivery: Delivery | None = None) -> str:
+    """The summary as Markdown (the delivery, the table, references, notes, the pictures linked): for tickets
+    and docs."""
     results = [LABELS[n] for n in metrics.results]
-    lines = [f"# DubKernels shot report: {name}", "",
-             f"{len(metrics.frames)} frames, {metrics.frames[0]}-{metrics.frames[-1]}; the last column is the "
-             "delivered shot (pass 2), or the last baseline of a quick look.", "",
+    verdict = delivery_lines(metrics, delivery)
+    lines = [f"# DubKernels shot report: {name}", ""] + (["```", *verdict, "```", ""] if verdict else []) + [
+             f"{len(metrics.frames)} frames, {metrics.frames[0]}-{metrics.frames[-1]}.", "",
              "| metric | " + " | ".join(results) + " | reading |", "|---|" + "---:|" * len(results) + "---|"]
     lines += ["| " + " | ".join(row) + " |" for row in summary_table(metrics)]
     refs = ", ".join(f"{k.replace('_', ' ')} {_cell(v, '{:.4g}')}" for k, v in metrics.references.items())
@@ -121,14 +151,16 @@ def render_markdown(name: str, metrics: ShotMetrics, skipped: list[str], sheet: 
 
 def write_report(work: str | Path, name: str = "", ocio: str | None = None, progress: Progress | None = None,
                  lpips_model: str | Path | None = None, fid_model: str | Path | None = None) -> Report:
-    """Measure the dub in ``work`` and write its report under ``work/report``.
+    """Measure the dub in ``work``, rank its candidates against the bar and write its report under ``work/report``
+    (``delivery.json``: the candidate the shot delivers, read by ``dubkernels deliver``).
 
     LPIPS and FID are measured when their TorchScript files are given (see metrics/perceptual.py).
     """
     work = Path(work)
     progress = progress or Progress()
     files = load_files(work)
-    name = name or json.loads((work / "files.json").read_text(encoding="utf-8")).get("name", work.name)
+    manifest = json.loads((work / "files.json").read_text(encoding="utf-8"))
+    name = name or manifest.get("name", work.name)
     models = None
     if lpips_model or fid_model:
         from dubkernels.metrics.perceptual import PerceptualModels
@@ -137,6 +169,11 @@ def write_report(work: str | Path, name: str = "", ocio: str | None = None, prog
     progress.start("report: measure", None)
     metrics = collect(work, ocio, progress.callback(), progress.set_total, models)
     progress.finish()
+    try:
+        delivery = choose(metrics.summary, manifest.get("deliver", "auto"))
+    except ValueError as exc:
+        raise ReportError(f"{work}: {exc}.") from exc
+    metrics.delivery = delivery.as_dict()
     skipped = [f"{what}: skipped: no {option} given (a local {file}; nothing downloads at run time)"
                for what, option, file, given in (
                    ("LPIPS", "LPIPS model", "vgg16.pt of the StyleGAN2-ADA metrics", lpips_model),
@@ -150,13 +187,14 @@ def write_report(work: str | Path, name: str = "", ocio: str | None = None, prog
     plot = plot_png(metrics)
     atomic_write(folder / "curves.png", lambda tmp: Path(tmp).write_bytes(plot), suffix=".png")
     index = folder / "index.html"
-    atomic_write_text(index, render_html(name, metrics, plot, sheet_path.read_bytes(), skipped))
+    atomic_write_text(index, render_html(name, metrics, plot, sheet_path.read_bytes(), skipped, delivery))
     atomic_write_text(folder / "metrics.json", json.dumps(metrics.as_dict(), indent=1) + "\n")
-    atomic_write_text(folder / "summary.md", render_markdown(name, metrics, skipped))
+    atomic_write_text(folder / "summary.md", render_markdown(name, metrics, skipped, delivery=delivery))
+    atomic_write_text(folder / DELIVERY_FILE, json.dumps(delivery.as_dict(), indent=1) + "\n")
     fps = plate_fps(resolve_sequence(files["actor"], metrics.frames[:1]), Fraction(25))
     progress.start("report: review movie", len(metrics.frames))
     movie = folder / "review.mp4"
     atomic_write(movie, lambda tmp: review_movie(Path(tmp), files, track, metrics.frames, colour, fps,
                                                  metrics.results, progress.callback()), suffix=".mp4")
     progress.finish()
-    return Report(folder, index, folder / "metrics.json", movie, metrics)
+    return Report(folder, index, folder / "metrics.json", movie, metrics, delivery)

@@ -1,10 +1,12 @@
 """OwnMouth: the actor's own mouth, re-timed to the dubber's (a training-free baseline and quick look).
 
 Sequence-level (``prepare``): the mouth shape of every actor frame and of every target frame (the
-landmarks PoseAlign drew: the dubber's mouth in the actor's pose), and for each target the actor
-frame whose mouth moves most alike (deviations from each person's closed mouth), chosen along the
-shot so consecutive actor frames follow on (:mod:`dubkernels.face.mouth_match`). Targets no actor
-frame comes near are named in a note: the take lacks that shape (often a wide-open mouth).
+landmarks PoseAlign drew: the dubber's mouth in the actor's pose), and one actor frame per target,
+chosen over the whole shot by dynamic programming (:mod:`dubkernels.face.mouth_match`): mouths that
+move alike (deviations from each person's closed mouth), lips closed where the dubber's are, runs of
+consecutive actor frames, cuts where the mouths agree. The chosen mouth is warped part-way toward the
+dubber's (``follow``) and its lips closed or parted where the dubber's are (``closures``). Targets no
+actor frame comes near are named in a note: the take lacks that shape (often a wide-open mouth).
 
 Per frame (``render``): the chosen actor frame's mouth and lower jaw are put into this frame's head
 pose (the actor's own lips, not the dubber's build), and the chosen frame's face is warped there
@@ -18,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from dubkernels.face.mesh import base_points, topology
-from dubkernels.face.mouth_match import (SHAPE_POINTS, choose_frames, deviations, followed, mouth_shapes, placed,
-                                         shape_distances)
+from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closure_costs,
+                                         deviations, followed, honour_closure, inner_gap, mouth_shapes, placed,
+                                         rest_shape, select_sequence, shape_distances)
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
@@ -69,15 +72,25 @@ class OwnMouth(Stage):
         if not sources:
             raise fail(self.name, "the actor track has no frame with a face; analyze the actor plate first.")
         chunk = parse_frames(self.job.frames) if self.job.frames else shot
+        p = self.params
         actor_shapes = mouth_shapes(_landmarks(self.actor_track, sources))
-        actor_dev = deviations(actor_shapes)
-        target_dev = deviations(mouth_shapes(_landmarks(self.target_track, shot)))
+        target_shapes = mouth_shapes(_landmarks(self.target_track, shot))
+        actor_dev, target_dev = deviations(actor_shapes), deviations(target_shapes)
+        target_gap = inner_gap(target_shapes)
         distances = shape_distances(target_dev, actor_dev, _poses(self.target_track, shot),
-                                    _poses(self.actor_track, sources), self.params.pose_weight)
-        picks = choose_frames(distances, self.params.jump_cost, self.params.candidates)
-        self.source = {f: sources[p] for f, p in zip(shot, picks) if p >= 0}
-        self.dest = {f: self._transplant(f, followed(actor_shapes[p], actor_dev[p], target_dev[t], self.params.follow))
-                     for t, (f, p) in enumerate(zip(shot, picks)) if p >= 0}
+                                    _poses(self.actor_track, sources), p.pose_weight)
+        closure = closure_costs(target_gap, inner_gap(actor_shapes), CLOSED_GAP, OPEN_GAP)
+        costs = SelectionCosts(p.jump_cost, p.cut_disagreement, p.hold_cost, p.closure_weight)
+        picks = select_sequence(distances + p.closure_weight * closure, shape_distances(actor_shapes, actor_shapes),
+                                costs)
+        self.source = {f: sources[s] for f, s in zip(shot, picks) if s >= 0}
+        rest_gap = min(float(inner_gap(rest_shape(actor_shapes)[None])[0]), CLOSED_GAP / 2)
+        self.dest = {}
+        for t, (f, s) in enumerate(zip(shot, picks)):
+            if s >= 0:
+                shape = followed(actor_shapes[s], actor_dev[s], target_dev[t], p.follow)
+                self.dest[f] = self._transplant(f, honour_closure(shape, target_gap[t], rest_gap) if p.closures
+                                                else shape)
         used = {self.source[f] for f in chunk if f in self.source}
         self.plate = plate(self.job.inputs["actor"], sorted(used | set(chunk)), "actor")  # sources, and timecodes
         notes = plate_notes(self.actor_track, self.plate, list(self.plate.frames), "actor_track")
