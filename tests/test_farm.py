@@ -49,7 +49,7 @@ def bundle(shots):
 @pytest.fixture(scope="module")
 def ran(bundle):
     """`openjd run` of the whole job, every step in dependency order, for real."""
-    done = subprocess.run([OPENJD, "run", str(bundle / "template.yaml"), "--run-dependencies", "--step", "report"],
+    done = subprocess.run([OPENJD, "run", str(bundle / "template.yaml"), "--run-dependencies", "--step", "deliver"],
                           capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return bundle.parent, done.stdout
@@ -78,6 +78,10 @@ def test_the_bundle_passes_openjd_check_and_chunks_per_frame_steps(bundle):
         assert steps[name]["hostRequirements"] == {"amounts": [{"name": "amount.worker.gpu", "min": 1}]}
     assert "hostRequirements" not in steps["swap_pass1"]
     assert steps["report"]["script"]["actions"]["onRun"]["args"][0] == "report"
+    deliver = steps["deliver"]  # the candidate the report chose, over the whole plate, in chunks
+    assert names[-1] == "deliver" and deliver["dependencies"] == [{"dependsOn": "report"}]
+    assert deliver["script"]["actions"]["onRun"]["args"][:2] == ["deliver", str(bundle.parent / "farm" / "work")]
+    assert deliver["parameterSpace"]["taskParameterDefinitions"][0]["type"] == "CHUNK[INT]"
     params = {p["name"]: p for p in template["parameterDefinitions"]}
     assert params["Frames"]["default"] == "1001-1005" and params["ChunkSize"]["default"] == 3
     values = yaml.safe_load((bundle / "parameter_values.yaml").read_text())
@@ -105,7 +109,7 @@ def test_a_failed_chunk_reruns_alone_and_a_chunk_run_twice_gives_the_same_frames
     frames = [root / f"farm/final.{f}.exr" for f in (1001, 1002, 1003)]
     before = [p.read_bytes() for p in frames]
     frames[1].unlink()  # a worker died mid-chunk
-    chunk = [OPENJD, "run", str(root / "bundle/template.yaml"), "--step", "composite_pass2", "--no-run-dependencies",
+    chunk = [OPENJD, "run", str(root / "bundle/template.yaml"), "--step", "deliver", "--no-run-dependencies",
              "--task-param", "Frames=1001-1003"]
     for _ in range(2):
         done = subprocess.run(chunk, capture_output=True, text=True, timeout=600)
@@ -131,7 +135,8 @@ def test_deadline_job_files_chunk_frames_route_training_to_gpus_and_submit_in_or
     train = read(by_name["train_pass1"]["job_info"])
     assert (train["Frames"], train["ChunkSize"], train["Group"]) == ("0", "1", "cuda")
     names = [job["name"] for job in jobs]
-    assert names[-1] == "report"
+    assert names[-2:] == ["report", "deliver"]
+    assert read(by_name["deliver"]["plugin_info"])["Arguments"].endswith("--chunk <STARTFRAME>-<ENDFRAME>")
     fake = tmp_path / "deadlinecommand"  # a stand-in that records each submission and answers with an ID
     fake.write_text(f"#!{sys.executable}\nimport sys, pathlib\nlog = pathlib.Path(sys.argv[0]).with_suffix('.log')\n"
                     "n = len(log.read_text().splitlines()) if log.exists() else 0\n"

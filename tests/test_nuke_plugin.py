@@ -72,7 +72,7 @@ def dubbed(sample):
     """The sample dubbed twice: by `dubkernels dub`, and by the template's buttons in Nuke; then rendered."""
     root, made = sample
     (root / "dub.toml").write_text(tiny_shot_text(root, made.actor, made.dubber, "dub/work", "dub/final.####.exr"))
-    dub_shot(load_shot(root / "dub.toml"), log=lambda *a: None)
+    dub_shot(load_shot(root / "dub.toml", ["shot.deliver=pass2"]), log=lambda *a: None)  # the template's pass 2
     os.environ["DUBKERNELS_VENV"] = sys.prefix
     folder = template_session(root, made)
     for name, button in BUTTONS_IN_ORDER:

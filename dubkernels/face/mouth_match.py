@@ -193,3 +193,31 @@ def closed_to(shape: np.ndarray, gap: float) -> np.ndarray:
     out[[index[p] for p in LOWER_LIP], 1] += move
     out[[index[p] for p in CHIN], 1] += 0.5 * move
     return out
+
+
+def transitions(picks: np.ndarray, frames: int, length: int) -> dict[int, tuple[int, int, float]]:
+    """Where the selection cuts from one run of source frames to another, the targets around the cut that blend the
+    two runs: target index -> (source of the run before, carried on; source of the run after, started early;
+    weight of the second, rising over ``length`` targets). A cut is blended only where both runs are at least
+    that long around it and the carried-on sources exist (indices below ``frames``)."""
+    out: dict[int, tuple[int, int, float]] = {}
+    if length < 2:
+        return out
+    before, after = length // 2, length - length // 2
+    for i in range(1, len(picks)):
+        a, b = int(picks[i - 1]), int(picks[i])
+        if a < 0 or b < 0 or b in (a, a + 1):
+            continue
+        window = range(i - before, i + after)
+        if window.start < 0 or window.stop > len(picks):
+            continue
+        run_a = all(picks[j] == a - (i - 1 - j) for j in window if j < i)
+        run_b = all(picks[j] == b + (j - i) for j in window if j >= i)
+        sources_a, sources_b = [a + (j - i + 1) for j in window], [b + (j - i) for j in window]
+        if not (run_a and run_b and min(sources_b) >= 0 and max(sources_a) < frames):
+            continue
+        if any(j in out for j in window):  # the previous cut's blend reaches here: a plain cut
+            continue
+        for k, j in enumerate(window):
+            out[j] = (sources_a[k], sources_b[k], (k + 1) / (length + 1))
+    return out

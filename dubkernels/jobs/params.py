@@ -121,6 +121,8 @@ class OwnMouthParams:
                           min=0.0, max=1.0)
     closures: bool = param(True, "close the lips where the dubber's meet and part them where the dubber's part, "
                                  "whatever the chosen frame shows")
+    blend_frames: int = param(4, "frames over which a cut between two runs of actor frames is morphed along the "
+                                 "motion (optical flow); under 2: a plain cut", min=0, max=24)
 
 
 @dataclass

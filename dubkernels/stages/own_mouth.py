@@ -22,11 +22,12 @@ import numpy as np
 from dubkernels.face.mesh import base_points, topology
 from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closure_costs,
                                          deviations, followed, honour_closure, inner_gap, mouth_shapes, placed,
-                                         rest_shape, select_sequence, shape_distances)
+                                         rest_shape, select_sequence, shape_distances, transitions)
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.render.face_mesh import render_face
+from dubkernels.render.morph import flow_morph
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
 from dubkernels.tracks import Track, save_landmarks
@@ -84,6 +85,8 @@ class OwnMouth(Stage):
         picks = select_sequence(distances + p.closure_weight * closure, shape_distances(actor_shapes, actor_shapes),
                                 costs)
         self.source = {f: sources[s] for f, s in zip(shot, picks) if s >= 0}
+        self.blend = {shot[t]: (sources[a], sources[b], w)
+                      for t, (a, b, w) in transitions(picks, len(sources), p.blend_frames).items()}
         rest_gap = min(float(inner_gap(rest_shape(actor_shapes)[None])[0]), CLOSED_GAP / 2)
         self.dest = {}
         for t, (f, s) in enumerate(zip(shot, picks)):
@@ -92,6 +95,7 @@ class OwnMouth(Stage):
                 self.dest[f] = self._transplant(f, honour_closure(shape, target_gap[t], rest_gap) if p.closures
                                                 else shape)
         used = {self.source[f] for f in chunk if f in self.source}
+        used |= {s for f in chunk if f in self.blend for s in self.blend[f][:2]}
         self.plate = plate(self.job.inputs["actor"], sorted(used | set(chunk)), "actor")  # sources, and timecodes
         notes = plate_notes(self.actor_track, self.plate, list(self.plate.frames), "actor_track")
         nearest = distances[np.arange(len(shot)), np.maximum(picks, 0)]
@@ -119,15 +123,28 @@ class OwnMouth(Stage):
         return out
 
     def frame_inputs(self, frame: int) -> list[Path]:
-        source = self.source.get(frame, frame)
-        return [output_sequence(self.job.inputs["actor"], [source]).path(source)]
+        sources = self.blend[frame][:2] if frame in self.blend else (self.source.get(frame, frame),)
+        return [output_sequence(self.job.inputs["actor"], [s]).path(s) for s in sources]
 
     def render(self, frame: int) -> dict[str, Frame]:
         target = self.dest.get(frame)
         width, height = self.actor_track.width, self.actor_track.height
         if target is None:
             return {"out": face_layer(np.zeros((1, 1, 4), np.float32), (0, 0), Window(0, 0, width, height))}
-        source_frame = self.source[frame]
+        if frame in self.blend:  # two runs of actor frames meet here: morph one into the other
+            first, second, weight = self.blend[frame]
+            (rgba_a, window, display), (rgba_b, _, _) = self._draw(first, target), self._draw(second, target)
+            rgba = flow_morph(rgba_a, rgba_b, weight)
+        else:
+            rgba, window, display = self._draw(self.source[frame], target)
+        layer = face_layer(rgba, (display.x + window.x, display.y + window.y), display)
+        copy_metadata(layer, read_spec(self.plate.path(frame), frame))  # frame's own timecode, not the source's
+        return {"out": layer}
+
+    def _draw(self, source_frame: int, target: np.ndarray) -> tuple[np.ndarray, Window, Window]:
+        """Actor frame ``source_frame``'s face warped onto the ``target`` landmarks: premultiplied RGBA, the window
+        it covers (display coordinates from the display window's origin) and the plate's display window."""
+        width, height = self.actor_track.width, self.actor_track.height
         source = self.actor_track.record(source_frame).landmarks
         assert source is not None
         topo = topology()
@@ -138,7 +155,4 @@ class OwnMouth(Stage):
         image, rgb = read_box(self.plate, source_frame, self.actor_track, "actor", box)
         warped, alpha, window = render_face(dest, np.zeros(len(dest)), uv, rgb, box[:2], (width, height))
         rgba = np.dstack([np.maximum(warped, 0.0) * alpha[..., None], alpha]).astype(np.float32)
-        display = image.display_window
-        layer = face_layer(rgba, (display.x + window.x, display.y + window.y), display)
-        copy_metadata(layer, read_spec(self.plate.path(frame), frame))  # frame's own timecode, not the source's
-        return {"out": layer}
+        return rgba, window, image.display_window
