@@ -81,7 +81,7 @@ def bench_size(name: str, frames: int, iterations: int, work: Path, colour: Colo
         print(f"{name:>9} {step:<22} {wall:8.1f} s {1000 * wall / frames:8.0f} ms/frame {rss:8.0f} MiB", flush=True)
     chunk = min(CHUNK, frames)
     last = 1000 + chunk
-    comp = folder / "work" / "jobs" / "composite_pass2.json"
+    comp = folder / "work" / "jobs" / "deliver_pass2.json"  # a delivery: the composite over whole plates
     wall, _ = run_process(dubkernels("run", str(comp), "--frames", f"1001-{last}", "--force", "--progress", "none"))
     tool = shutil.which("oiiotool") or str(Path(sys.executable).with_name("oiiotool"))
     ref, _ = run_process([tool, "--frames", f"1001-{last}", actor.replace("####", "#"), "--compression", "zip",
