@@ -79,9 +79,14 @@ def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
     assert train2.inputs["actor"] == graph.step("ingest_actor").job.outputs["out"]  # A0
     assert train2.inputs["init"] == str(tmp_path / "work" / "pass1" / "train" / "latest.safetensors")
     assert graph.step("train_pass1").job.inputs["init"] == str(tmp_path / "pre.safetensors")
-    final = graph.step("composite_pass2").job
-    assert final.outputs["out"] == shot.output and final.inputs["actor"] == train2.inputs["actor"]
-    assert final.inputs["face"] == graph.step("sr_pass2").job.outputs["out"]  # the sharpened face
+    pass2 = graph.step("composite_pass2").job
+    assert pass2.inputs["actor"] == train2.inputs["actor"] and pass2.params["extent"] == "face"
+    assert pass2.inputs["face"] == graph.step("sr_pass2").job.outputs["out"]  # the sharpened face
+    for result, step in (("own", "composite_own"), ("pass1", "composite_pass1"), ("pass2", "composite_pass2")):
+        delivery = graph.deliveries[result]  # each candidate's composite, over the whole plate, into the output
+        assert delivery.outputs["out"] == shot.output and delivery.params["extent"] == "plate"
+        assert delivery.inputs == graph.step(step).job.inputs
+        assert {**delivery.params, "extent": "face"} == graph.step(step).job.params
     sr = graph.step("sr_pass2").job
     assert sr.inputs["face"] == graph.step("stabilize_pass2").job.outputs["out"]
     assert sr.inputs["checkpoint"] == str(tmp_path / "work" / "face_sr" / "train" / "latest.safetensors")
@@ -97,7 +102,7 @@ def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
     assert paste.inputs["face"] == graph.step("pose_align").job.outputs["out"]
     for step in graph.steps:
         for path in step.job.outputs.values():
-            assert path.startswith(str(shot.work)) or path == shot.output
+            assert path.startswith(str(shot.work))  # only a delivery writes the shot's output
 
 
 def test_the_demo_writes_a_shot_file_that_dub_goes_on_with(tmp_path):

@@ -125,14 +125,16 @@ def review_movie(path: Path, files: dict[str, str], track: Track, frames: list[i
 
 
 def plot_png(metrics: ShotMetrics) -> bytes:
-    """Mouth-opening curves (result, dubber, actor, truth) and per-frame LMD and mouth PSNR, as one PNG."""
+    """Mouth-opening curves (result, dubber, actor, truth) with the dubber's closed and open frames shaded, the
+    mouth-shape curves (movement along the dubber's first principal component), per-frame LMD and mouth PSNR,
+    as one PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
     frames = metrics.frames
-    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
+    fig, axes = plt.subplots(4, 1, figsize=(10, 12), sharex=True)
     styles = {"actor": ("grey", "actor A0"), "dubber": ("black", "dubber (aligned)"), "truth": ("green", "truth"),
               "paste": ("tab:orange", "paste"), "own": ("tab:purple", "own mouth"), "pass1": ("tab:blue", "pass 1"),
               "pass2": ("tab:red", "pass 2")}
@@ -140,15 +142,26 @@ def plot_png(metrics: ShotMetrics) -> bytes:
         curve = metrics.curves.get(f"opening_{key}")
         if curve is not None:
             axes[0].plot(frames, curve, color=colour, label=label, lw=1.8 if key == "pass2" else 1.0)
+    states = np.array(metrics.curves.get("closure_dubber", []), np.float64)
+    if len(states) == len(frames):  # the dubber's lips clearly closed (blue) or open (orange)
+        for state, colour in ((0.0, "tab:blue"), (1.0, "tab:orange")):
+            axes[0].fill_between(frames, 0, 1, where=states == state, color=colour, alpha=0.08,
+                                 transform=axes[0].get_xaxis_transform(), lw=0)
     axes[0].set_ylabel("mouth opening / IOD")
     axes[0].legend(loc="upper right", fontsize=8, ncol=3)
+    for key in ("dubber", *metrics.results):
+        colour, label = styles[key]
+        curve = metrics.curves.get(f"shape_{key}")
+        if curve is not None:
+            axes[1].plot(frames, curve, color=colour, label=label, lw=1.0)
+    axes[1].set_ylabel("mouth shape (dubber's 1st component)")
     for key in metrics.results:
         colour, label = styles[key]
-        axes[1].plot(frames, metrics.curves[f"lmd_{key}"], color=colour, label=label, lw=1.0)
-        axes[2].plot(frames, metrics.curves[f"mouth_psnr_{key}"], color=colour, label=label, lw=1.0)
-    axes[1].set_ylabel("LMD vs dubber (/ IOD)")
-    axes[2].set_ylabel("mouth-box PSNR vs A0 (dB)")
-    axes[2].set_xlabel("frame")
+        axes[2].plot(frames, metrics.curves[f"lmd_{key}"], color=colour, label=label, lw=1.0)
+        axes[3].plot(frames, metrics.curves[f"mouth_psnr_{key}"], color=colour, label=label, lw=1.0)
+    axes[2].set_ylabel("LMD vs dubber (/ IOD)")
+    axes[3].set_ylabel("mouth-box PSNR vs A0 (dB)")
+    axes[3].set_xlabel("frame")
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()
