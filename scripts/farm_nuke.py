@@ -90,7 +90,11 @@ def nuke_plan(script: Path, nuke: str, frames: list[int], write: str, venv: str)
         base = ["-t", str(DUB_PROCESS), str(script), "--node", node.name]
         needs = list(above)
         if _trains(node):
-            steps.append(FarmStep(f"{node.name}_train", spec.train or "", base + ["--train"], list(above), gpu=True,
+            start = node.knobs.get("init_from")
+            if start and (start not in by_name or by_name[start].cls != "DK_IdentitySwap"):
+                raise FarmError(f"{node.name}: start from '{start}', which is not an IdentitySwap node in this script.")
+            steps.append(FarmStep(f"{node.name}_train", spec.train or "", base + ["--train"],
+                                  list(above) + ([f"{start}_train"] if start else []), gpu=True,
                                   help=f"{node.name}: Train"))
             needs.append(f"{node.name}_train")
         elif node.knobs.get("training_from"):

@@ -1,6 +1,7 @@
 """Shot metrics against values computed by hand on small arrays."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -71,6 +72,35 @@ def test_psnr_ssim_sharpness_flicker_by_hand():
     checker = np.indices((16, 16)).sum(axis=0) % 2
     assert im.sharpness(np.repeat(checker[..., None], 3, axis=2).astype(np.float32)) > 1.0
     assert im.flicker([a, b, a]) == pytest.approx(0.1, abs=1e-6)
+
+
+def test_skin_sharpness_sees_blur_not_what_the_mouth_shows():
+    rng = np.random.default_rng(0)
+    stubble = np.repeat(rng.uniform(0.2, 0.6, (64, 64, 1)), 3, axis=2).astype(np.float32)
+    lips = np.array([[20, 28], [32, 24], [44, 28], [44, 36], [32, 40], [20, 36]], np.float64) + [100, 50]
+    keep = im.skin_around_lips((64, 64), (100, 50), [lips], margin=3)
+    assert keep.shape == (64, 64) and not keep[32, 32] and keep[5, 5] and not keep[28, 17]  # lips and margin out
+    teeth = stubble.copy()
+    teeth[29:36, 24:41] = np.where(np.indices((7, 17)).sum(axis=0)[..., None] % 2, 1.0, 0.0)  # bright edges
+    assert im.sharpness(teeth) > 2 * im.sharpness(stubble)  # the whole box measures what the mouth shows
+    assert im.sharpness(teeth, keep) == pytest.approx(im.sharpness(stubble, keep))  # the skin does not
+    blurred = cv2.GaussianBlur(stubble, (0, 0), 1.5)
+    assert im.sharpness(blurred, keep) < 0.3 * im.sharpness(stubble, keep)
+    assert np.isnan(im.sharpness(stubble, np.zeros((64, 64), bool)))
+
+
+def test_flicker_on_the_steps_where_the_lips_rest():
+    face = _face()
+    talk = np.stack([_open(face, g) for g in (0.0, 0.0, 0.0, 20.0, 0.0, 20.0, 0.0, 0.0, 0.0, 0.0)])
+    still = lipsync.still_steps(talk)
+    assert still.tolist() == [True, True, False, False, False, False, True, True, True]  # lips move on steps 2-5
+    steady, popping = np.zeros((10, 4, 4)), np.zeros((10, 4, 4))
+    steady[3] = steady[5] = 1.0  # a mouth moving with the line: no flicker where the lips rest
+    popping[1] = 1.0  # a pop while the lips rest
+    assert im.flicker(list(steady), still) == 0.0 and im.flicker(list(steady)) > 0.0
+    assert im.flicker(list(popping), still) == pytest.approx(2 / 5)
+    with pytest.raises(ValueError, match="pair flags"):
+        im.flicker(list(steady), still[:3])
 
 
 def _rgba(values: np.ndarray) -> Frame:

@@ -29,6 +29,7 @@ from dubkernels_nuke.state import COLOURS  # noqa: E402
 nuke = fake_nuke
 FRAMES = list(range(1001, 1006))
 BUTTONS_IN_ORDER = [("Analyze_actor", "process"), ("Analyze_dubber", "process"), ("PoseAlign1", "process"),
+                    ("OwnMouth_quicklook", "process"), ("OwnMouth_comp", "process"),
                     ("Swap_pass1", "train"), ("Swap_pass1", "process"), ("Stabilize_pass1", "process"),
                     ("FaceSR_pass1", "train"), ("FaceSR_pass1", "process"), ("Composite_pass1", "process"),
                     ("Swap_pass2", "train"), ("Swap_pass2", "process"), ("Stabilize_pass2", "process"),
@@ -95,7 +96,7 @@ def test_each_node_wrote_its_job_specs_and_shows_valid_cached_frames(dubbed):
     assert train1["inputs"]["dubber_render"] == str(cache / "PoseAlign1/out/out.####.exr")
     train2 = json.loads((cache / "Swap_pass2/jobs/train.json").read_text())
     assert train2["inputs"]["init"] == str(cache / "Swap_pass1/train/latest.safetensors")
-    assert train2["inputs"]["dubber"] == str(cache / "Composite_pass1/out/out.####.exr")
+    assert train2["inputs"]["dubber"] == str(cache / "OwnMouth_comp/out/out.####.exr")  # pass 2 refines the own mouth
     sr2 = json.loads((cache / "FaceSR_pass2/jobs/process.json").read_text())
     assert sr2["inputs"]["checkpoint"] == str(cache / "FaceSR_pass1/train/latest.safetensors")
     for name, _ in BUTTONS_IN_ORDER:

@@ -144,13 +144,14 @@ def test_the_template_is_the_papers_two_pass_graph():
     assert feeds("Analyze_actor") == ["Read_actor"] and feeds("Analyze_dubber") == ["Read_dubber"]
     assert feeds("PoseAlign1") == ["Analyze_actor", "Analyze_dubber"]
     assert feeds("OwnMouth_quicklook") == ["Analyze_actor", "PoseAlign1"]
-    for n, face in ((1, "PoseAlign1"), (2, "Composite_pass1")):
+    for n, face in ((1, "PoseAlign1"), (2, "OwnMouth_comp")):  # pass 2 refines the own mouth, as dub does
         assert feeds(f"Swap_pass{n}") == [face, "Analyze_actor"]
         assert feeds(f"Stabilize_pass{n}") == [f"Swap_pass{n}"]
         assert feeds(f"FaceSR_pass{n}") == [f"Stabilize_pass{n}", "Analyze_actor"]
         assert feeds(f"Composite_pass{n}") == ["Analyze_actor", f"FaceSR_pass{n}"]
     assert feeds("Write_final") == ["Composite_pass2"]
-    assert nodes["Composite_pass1"].knobs["extent"] == "face"
+    assert nodes["Composite_pass1"].knobs["extent"] == nodes["OwnMouth_comp"].knobs["extent"] == "face"
+    assert nodes["Swap_pass2"].knobs["init_from"] == "Swap_pass1"  # trains on from pass 1's network
     assert nodes["FaceSR_pass2"].knobs["training_from"] == "FaceSR_pass1"
 
 

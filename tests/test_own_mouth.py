@@ -148,7 +148,7 @@ def test_a_closed_target_gets_closed_lips_and_an_open_one_parted_lips():
     upper = [index[p] for p in (50, 51, 52, 61, 62, 63)]
     np.testing.assert_allclose(closed[upper], open_mouth[upper])  # the upper lip stays; the lower one rises
     shut = closed_to(open_mouth, 0.0)
-    assert inner_gap(honour_closure(shut, target_gap=0.2, rest_gap=0.0)[None])[0] == pytest.approx(OPEN_GAP)
+    assert inner_gap(honour_closure(shut, target_gap=0.09, rest_gap=0.0)[None])[0] == pytest.approx(0.09)
     np.testing.assert_allclose(honour_closure(open_mouth, 0.035, 0.0), open_mouth)  # on its way: left as is
     np.testing.assert_allclose(closed_to(open_mouth, float(inner_gap(open_mouth[None])[0])), open_mouth)
 

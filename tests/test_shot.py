@@ -75,7 +75,14 @@ def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
         < names.index("stabilize_pass1") < names.index("composite_pass1") < names.index("train_pass2") \
         < names.index("composite_pass2")
     train2 = graph.step("train_pass2").job
-    assert train2.inputs["dubber"] == graph.step("composite_pass1").job.outputs["out"]  # pass 1's result
+    assert train2.inputs["dubber"] == graph.step("composite_own").job.outputs["out"]  # on a CPU: the own mouth
+    assert graph.step("swap_pass2").job.inputs["face"] == train2.inputs["dubber"]
+    for change in ("train.preset=paper", "train.pass2_from=pass1"):  # the paper's chain: pass 2 refines pass 1
+        paper = build_graph(load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), [change]))
+        assert paper.step("train_pass2").job.inputs["dubber"] == paper.step("composite_pass1").job.outputs["out"]
+        assert paper.step("swap_pass2").job.inputs["face"] == paper.step("composite_pass1").job.outputs["out"]
+    with pytest.raises(ShotError, match="train.pass2_from = 'pass3'; choose one of auto, own_mouth, pass1"):
+        load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), ["train.pass2_from=pass3"])
     assert train2.inputs["actor"] == graph.step("ingest_actor").job.outputs["out"]  # A0
     assert train2.inputs["init"] == str(tmp_path / "work" / "pass1" / "train" / "latest.safetensors")
     assert graph.step("train_pass1").job.inputs["init"] == str(tmp_path / "pre.safetensors")

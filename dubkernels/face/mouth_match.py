@@ -175,12 +175,13 @@ def rest_shape(shapes: np.ndarray) -> np.ndarray:
 
 def honour_closure(shape: np.ndarray, target_gap: float, rest_gap: float) -> np.ndarray:
     """A shape whose lips meet where the target's meet (the gap brought down to ``rest_gap``, the person's own closed
-    mouth) and part where the target's part (the gap brought up to the target's, at most ``OPEN_GAP``)."""
+    mouth) and part where the target's part: a shape still short of ``OPEN_GAP`` opens to the target's gap (the
+    warp's reach and the painted mouth interior of :mod:`dubkernels.face.mouth_warp` keep that free of streaks)."""
     gap = float(inner_gap(shape[None])[0])
     if target_gap < CLOSED_GAP and gap > rest_gap:
         return closed_to(shape, rest_gap)
     if target_gap > OPEN_GAP and gap < OPEN_GAP:
-        return closed_to(shape, OPEN_GAP)
+        return closed_to(shape, target_gap)
     return shape
 
 

@@ -31,10 +31,24 @@ class Summary:
                 "outputs": self.outputs, "warnings": self.notes, "seconds": round(self.seconds, 2)}
 
 
+def _stem(pattern: Path, fallback: str) -> str:
+    return pattern.name.split("#")[0].split("%")[0].rstrip("._") or fallback
+
+
+def stage_warnings(main_pattern: str) -> list[str]:
+    """The warnings of every summary written beside the frames of ``main_pattern`` (each chunk's), once each."""
+    pattern = Path(main_pattern)
+    warnings: list[str] = []
+    for path in sorted(pattern.parent.glob(f"{_stem(pattern, '*')}.*.summary.json")):
+        for warning in json.loads(path.read_text()).get("warnings", []):
+            if warning not in warnings:
+                warnings.append(warning)
+    return warnings
+
+
 def write_summary(summary: Summary, main_pattern: str, chunk: list[int]) -> Path:
     """Write STEM.RANGE.summary.json beside the frames of ``main_pattern``."""
     pattern = Path(main_pattern)
-    stem = pattern.name.split("#")[0].split("%")[0].rstrip("._") or summary.stage
-    path = pattern.parent / f"{stem}.{format_frames(chunk).replace(',', '_')}.summary.json"
+    path = pattern.parent / f"{_stem(pattern, summary.stage)}.{format_frames(chunk).replace(',', '_')}.summary.json"
     atomic_write_text(path, json.dumps(summary.as_dict(), indent=1) + "\n")
     return path

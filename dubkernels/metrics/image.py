@@ -83,13 +83,35 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(structural_similarity(luma(a), luma(b), data_range=1.0))
 
 
-def sharpness(rgb: np.ndarray) -> float:
-    """Variance of the Laplacian of the luma (higher: more fine detail)."""
-    return float(cv2.Laplacian(luma(rgb).astype(np.float32), cv2.CV_32F).var())
+def sharpness(rgb: np.ndarray, keep: np.ndarray | None = None) -> float:
+    """Variance of the Laplacian of the luma (higher: more fine detail), over the pixels ``keep`` (an (h, w) bool
+    mask) where given; NaN where it keeps none."""
+    laplacian = cv2.Laplacian(luma(rgb).astype(np.float32), cv2.CV_32F)
+    if keep is None:
+        return float(laplacian.var())
+    if keep.shape != laplacian.shape:
+        raise ValueError(f"keep mask {keep.shape} does not match the image {laplacian.shape}")
+    return float(laplacian[keep].var()) if keep.any() else float("nan")
 
 
-def flicker(boxes: list[np.ndarray]) -> float:
-    """Mean absolute frame-to-frame change of a region (list of same-size images); NaN under 2 frames."""
-    if len(boxes) < 2:
-        return float("nan")
-    return float(np.mean([np.abs(b.astype(np.float64) - a).mean() for a, b in zip(boxes, boxes[1:])]))
+def skin_around_lips(size: tuple[int, int], origin: tuple[int, int], lips: list[np.ndarray], margin: float) -> np.ndarray:
+    """(h, w) bool mask of a box (``size`` = (w, h) at plate pixel ``origin``) outside every outer-lip polygon of
+    ``lips`` (each (12, 2) plate pixels, landmarks 48-59) grown by ``margin`` pixels: the skin, stubble and
+    moustache around the mouth, whose fine detail a blur removes and a new mouth shape does not change."""
+    width, height = size
+    keep = np.full((height, width), 255, np.uint8)
+    for outline in lips:
+        if np.isfinite(outline).all():
+            cv2.fillPoly(keep, [np.round(outline - origin).astype(np.int32)], 0)
+    reach = 2 * int(round(margin)) + 1
+    return cv2.erode(keep, np.ones((reach, reach), np.uint8)) > 0
+
+
+def flicker(boxes: list[np.ndarray], pairs: np.ndarray | None = None) -> float:
+    """Mean absolute frame-to-frame change of a region (list of same-size images), over the consecutive pairs
+    ``pairs`` keeps (bool, one per pair) where given; NaN without a pair."""
+    keep = np.ones(max(len(boxes) - 1, 0), bool) if pairs is None else np.asarray(pairs, bool)
+    if len(keep) != max(len(boxes) - 1, 0):
+        raise ValueError(f"{len(keep)} pair flags for {len(boxes)} images")
+    changes = [np.abs(b.astype(np.float64) - a).mean() for a, b, k in zip(boxes, boxes[1:], keep) if k]
+    return float(np.mean(changes)) if changes else float("nan")

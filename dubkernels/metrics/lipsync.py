@@ -133,6 +133,17 @@ def mouth_movement(landmarks: np.ndarray) -> np.ndarray:
     return mouths - np.median(rest, axis=0)
 
 
+def still_steps(landmarks: np.ndarray, share: float = 0.5) -> np.ndarray:
+    """(N - 1,) bool: the steps between consecutive frames where the lips move least (the ``share`` of steps with
+    the smallest lip-point change), where a mouth that follows them should hold still too; False without a face."""
+    movement = mouth_movement(landmarks)
+    steps = np.linalg.norm(np.diff(movement, axis=0), axis=1)
+    finite = np.isfinite(steps)
+    if not finite.any():
+        return finite
+    return finite & (steps <= np.quantile(steps[finite], share))
+
+
 def shape_components(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Principal components (K, 40) of a reference's mouth movement (N, 40) and their variances (K,): the fewest
     that hold ``SHAPE_VARIANCE`` of it, at most ``MAX_SHAPE_COMPONENTS``."""

@@ -208,7 +208,7 @@ class _Builder:
         self.composite("composite_own", "own", actor, actor_track, own, own_track, comp, mask,
                        "the actor's own mouth composited into A0")
         comp_track = self.analyze_face("own_comp", comp, own_track, "baseline", "actor's-own-mouth baseline")
-        self.files.update({"own": comp, "own_track": comp_track, "own_mask": mask})
+        self.files.update({"own": comp, "own_track": comp_track, "own_mask": mask, "own_face": own})
 
     def build(self) -> Graph:
         actor, actor_track = self.take("actor")
@@ -232,9 +232,11 @@ class _Builder:
         sr = self.train_sr(actor, actor_track, ckpt1) if self.shot.train.face_sr else None
         comp1 = self.identity_pass("pass1", actor, actor_track, pa, pa_track, ckpt1, sr)
         comp1_track = self.analyze_face("comp_pass1", comp1, self.files["pass1_face_track"], "pass2", "pass-1 result")
-        ckpt2 = self.train("pass2", {"actor": actor, "actor_track": actor_track, "dubber": comp1,
-                                     "dubber_track": comp1_track}, ckpt1)
-        comp2 = self.identity_pass("pass2", actor, actor_track, comp1, comp1_track, ckpt2, sr)
+        first, first_track = ((comp1, comp1_track) if self.shot.train.second_pass_input() == "pass1"
+                              else (self.files["own"], self.files["own_track"]))
+        ckpt2 = self.train("pass2", {"actor": actor, "actor_track": actor_track, "dubber": first,
+                                     "dubber_track": first_track}, ckpt1)
+        comp2 = self.identity_pass("pass2", actor, actor_track, first, first_track, ckpt2, sr)
         comp2_track = self.analyze_face("comp_pass2", comp2, self.files["pass2_face_track"], "pass2", "pass-2 result")
         paste = self.seq("baseline/paste", "paste")
         self.add("composite_paste", "mouth_composite",

@@ -65,6 +65,17 @@ class TrainSettings:
     sr_preset: str = ""
     sr_iterations: int = 0
     sr_minutes: float = 0.0
+    pass2_from: str = "auto"  # the first pass that pass 2 refines: own_mouth, pass1, or auto (as the preset)
+
+    def second_pass_input(self) -> str:
+        """What pass 2 transfers the actor's identity onto: pass 1 for the paper's preset (the paper's chain),
+        otherwise the actor's own mouth, the sharp first pass a CPU makes; or the pinned one."""
+        if self.pass2_from != "auto":
+            return self.pass2_from
+        return "pass1" if self.preset == "paper" else "own_mouth"
+
+
+PASS2_FROM_CHOICES = ("auto", "own_mouth", "pass1")
 
 
 @dataclass
@@ -121,6 +132,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
         "sr_preset": ("", "FaceSR preset or JSON file (empty: face_sr_paper or face_sr_preview, as the preset)"),
         "sr_iterations": (0, "FaceSR fine-tune iterations (0: the preset's, 1000)"),
         "sr_minutes": (0.0, "time budget of the FaceSR fine-tune (0: none); a rerun goes on training"),
+        "pass2_from": ("auto", "the first pass that pass 2 refines: own_mouth (the actor's own mouth, sharp on a "
+                               "CPU), pass1 (the paper's chain), or auto (pass1 with the paper preset, else own_mouth)"),
     },
     "report": {
         "lpips_model": ("", "local vgg16.pt (StyleGAN2-ADA metrics) to measure LPIPS (empty: skipped)"),
@@ -232,7 +245,11 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
         raise ShotError(f"{where}: shot.workers, train.minutes, train.iterations, train.sr_minutes and "
                         "train.sr_iterations must be 0 or more, train.workers -1 or more.")
     train = TrainSettings(t["preset"], t["iterations"], t["minutes"], _resolve(folder, t["init"]), t["seed"],
-                          t["workers"], t["face_sr"], t["sr_preset"], t["sr_iterations"], t["sr_minutes"])
+                          t["workers"], t["face_sr"], t["sr_preset"], t["sr_iterations"], t["sr_minutes"],
+                          t["pass2_from"])
+    if train.pass2_from not in PASS2_FROM_CHOICES:
+        raise ShotError(f"{where}: train.pass2_from = {train.pass2_from!r}; choose one of "
+                        f"{', '.join(PASS2_FROM_CHOICES)}.")
     if train.preset not in ("paper", "preview"):
         train.preset = _resolve(folder, train.preset)
     if not train.sr_preset and train.face_sr:

@@ -5,7 +5,7 @@ Read from the dub's work folder (``files.json`` names every sequence and track).
 result: localisation (pixels outside its mask that differ from A0, all channels and parts),
 lip sync (mouth opening r against the dubber's aligned render, LMD), identity (dlib 128-D
 distance to the actor and to the dubber on sampled frames), fidelity (PSNR and SSIM against
-A0 on the whole frame and the mouth box, mouth sharpness against A0's), temporal (mouth
+A0 on the whole frame and the mouth box, the sharpness of the skin around the lips against A0's), temporal (mouth
 jitter against the dubber's, mouth-box flicker against A0's).
 
 Whole-frame PSNR and SSIM use that only the mask region changes: errors are summed over the
@@ -27,6 +27,7 @@ from dubkernels.colour import ColourSpaces, colour_spaces, to_uint8
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.landmarks68 import MOUTH
 from dubkernels.io.frames import Frame, read_frame
+from dubkernels.jobs.summary import stage_warnings
 from dubkernels.metrics.perceptual import PerceptualModels, frechet_distance
 from dubkernels.io.sequences import output_sequence
 from dubkernels.metrics import image as im
@@ -37,6 +38,7 @@ from dubkernels.tracks import Track, load_track
 RESULTS = ("paste", "own", "pass1", "pass2")
 LABELS = {"paste": "paste (no network)", "own": "own mouth (no training)", "pass1": "pass 1", "pass2": "pass 2"}
 MOUTH_BOX_IOD = 1.3  # side of the mouth box, in interocular distances
+LIP_MARGIN_IOD = 0.1  # the skin whose sharpness is measured keeps this far from either mouth's lips
 SSIM_REACH = 7  # a 7x7 window reaching a change (3 px) must sit wholly inside the region (3 px more), plus one
 IDENTITY_SAMPLES = 16
 NOISY_SHARE = 0.5  # re-detection noise above this share of the dubber's movement makes a sync figure unreliable
@@ -196,6 +198,8 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
               **{name: _track(files, f"{name}_track") for name in results}}
     landmarks = {name: _landmarks(t, frames) for name, t in tracks.items()}
     metrics = ShotMetrics(frames, results=results)
+    if "own" in results and files.get("own_face"):  # what the own mouth could not reach, frame by frame
+        metrics.notes += [f"{LABELS['own']}: {warning}" for warning in stage_warnings(files["own_face"])]
     openings = {name: lipsync.mouth_opening(lm) for name, lm in landmarks.items()}
     metrics.curves.update({f"opening_{k}": v.tolist() for k, v in openings.items()})
     truth = _truth_curve(files, frames)
@@ -206,10 +210,12 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
     iod = float(np.nanmedian(lipsync.interoculars(landmarks["actor"])))
     size = max(16, int(round(MOUTH_BOX_IOD * iod)))
     per_frame: dict[str, dict[str, list[float]]] = {n: {k: [] for k in ("changed", "psnr", "ssim", "mouth_psnr",
-                                                                         "mouth_ssim", "sharpness", "undubbed")}
+                                                                         "mouth_ssim", "sharpness", "box_sharpness",
+                                                                         "a0_sharpness", "undubbed")}
                                                  for n in results}
     boxes: dict[str, list[np.ndarray]] = {n: [] for n in ["actor", *results]}
     a0_sharp: list[float] = []
+    boxed: list[int] = []  # the frame indices the mouth boxes are of
     if on_total:
         on_total(len(frames))
     for i, f in enumerate(frames):
@@ -221,6 +227,7 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
         if box:
             a0_mouth = reader.network(a0_linear, box)  # a copy: no view keeps the whole frame alive
             boxes["actor"].append(a0_mouth)
+            boxed.append(i)
             a0_sharp.append(im.sharpness(a0_mouth))
         for name in results:
             out = _frame(files[name], f)
@@ -239,15 +246,20 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
                 boxes[name].append(crop)
                 values["mouth_psnr"].append(im.psnr(a0_net[rows, cols], crop))
                 values["mouth_ssim"].append(im.ssim(a0_net[rows, cols], crop))
-                values["sharpness"].append(im.sharpness(crop))
+                skin = im.skin_around_lips((box[2] - box[0], box[3] - box[1]), box[:2],
+                                           [ref[48:60], landmarks[name][i][48:60]], LIP_MARGIN_IOD * iod)
+                values["sharpness"].append(im.sharpness(crop, skin))
+                values["a0_sharpness"].append(im.sharpness(a0_mouth, skin))
+                values["box_sharpness"].append(im.sharpness(crop))
                 values["undubbed"].append(float(np.array_equal(a0_net[rows, cols], crop)))  # the plate's own mouth
             else:
-                for key in ("mouth_psnr", "mouth_ssim", "sharpness"):
+                for key in ("mouth_psnr", "mouth_ssim", "sharpness", "a0_sharpness", "box_sharpness"):
                     values[key].append(float("nan"))
         if progress:
             progress(1)
     identity = _identity(files, tracks, frames, reader, metrics)
-    a0_flicker = im.flicker(boxes["actor"])
+    still = lipsync.still_steps(landmarks["dubber"][boxed]) & (np.diff(boxed) == 1)  # the dubber's lips at rest
+    a0_flicker, a0_flicker_all = im.flicker(boxes["actor"], still), im.flicker(boxes["actor"])
     metrics.references.update({"actor_flicker": a0_flicker, "actor_sharpness": _mean(a0_sharp)})
     dubber_spread = float(np.nanstd(openings["dubber"]))
     for name in results:
@@ -256,7 +268,7 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
         sync = _sync(name, landmarks, openings, dubber_spread, metrics)
         metrics.curves[f"lmd_{name}"] = lmd.tolist()
         metrics.curves[f"mouth_psnr_{name}"] = values["mouth_psnr"]
-        flick = im.flicker(boxes[name])
+        flick, flick_all = im.flicker(boxes[name], still), im.flicker(boxes[name])
         metrics.summary[name] = {
             "changed_outside_mask": int(np.sum(values["changed"])),
             "frames_with_changes_outside": int(np.count_nonzero(values["changed"])),
@@ -266,10 +278,12 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
             "lmd": _mean(lmd), "lmd_movement": _mean(lipsync.lmd_movement(landmarks[name], landmarks["dubber"])),
             "psnr": _mean(values["psnr"]), "ssim": _mean(values["ssim"]),
             "mouth_psnr": _mean(values["mouth_psnr"]), "mouth_ssim": _mean(values["mouth_ssim"]),
-            "sharpness_vs_actor": _mean(values["sharpness"]) / max(_mean(a0_sharp), 1e-12),
+            "sharpness_vs_actor": _mean(values["sharpness"]) / max(_mean(values["a0_sharpness"]), 1e-12),
+            "box_sharpness_vs_actor": _mean(values["box_sharpness"]) / max(_mean(a0_sharp), 1e-12),
             "jitter": lipsync.jitter(landmarks[name]),
             "jitter_vs_dubber": lipsync.jitter(landmarks[name]) / max(metrics.references["dubber_jitter"], 1e-12),
             "flicker": flick, "flicker_vs_actor": flick / max(a0_flicker, 1e-12),
+            "flicker_all_vs_actor": flick_all / max(a0_flicker_all, 1e-12),
             "frames_without_face": int(np.count_nonzero(~np.isfinite(landmarks[name]).all(axis=(1, 2)))),
             "frames_undubbed": int(np.sum(values["undubbed"])),
             **identity.get(name, {}),

@@ -19,10 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from dubkernels.face.landmarks68 import MOUTH
 from dubkernels.face.mesh import base_points, topology
 from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closure_costs,
                                          deviations, followed, honour_closure, inner_gap, mouth_shapes, placed,
                                          rest_shape, select_sequence, shape_distances, transitions)
+from dubkernels.face.mouth_warp import draw_inner_mouth, inner_mouth_cover, mouth_interior_colour, warp_reach
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
@@ -33,6 +35,7 @@ from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, t
 from dubkernels.tracks import Track, save_landmarks
 
 SOURCE_PAD_PX = 3  # actor pixels read beyond the texture's reach (the cubic filter's taps)
+INTERIOR_SAMPLES = 5  # the actor's widest-open frames whose mouth interior gives its colour
 
 
 def _landmarks(track: Track, frames: list[int]) -> np.ndarray:
@@ -88,15 +91,20 @@ class OwnMouth(Stage):
         self.blend = {shot[t]: (sources[a], sources[b], w)
                       for t, (a, b, w) in transitions(picks, len(sources), p.blend_frames).items()}
         rest_gap = min(float(inner_gap(rest_shape(actor_shapes)[None])[0]), CLOSED_GAP / 2)
-        self.dest = {}
+        self.dest, held = {}, {}
         for t, (f, s) in enumerate(zip(shot, picks)):
             if s >= 0:
                 shape = followed(actor_shapes[s], actor_dev[s], target_dev[t], p.follow)
-                self.dest[f] = self._transplant(f, honour_closure(shape, target_gap[t], rest_gap) if p.closures
-                                                else shape)
+                shape = honour_closure(shape, target_gap[t], rest_gap) if p.closures else shape
+                reach = self._reach(sources[s], actor_shapes[s], shape)
+                if reach < 1.0:
+                    held[f] = reach
+                self.dest[f] = self._transplant(f, actor_shapes[s] + reach * (shape - actor_shapes[s]))
         used = {self.source[f] for f in chunk if f in self.source}
         used |= {s for f in chunk if f in self.blend for s in self.blend[f][:2]}
-        self.plate = plate(self.job.inputs["actor"], sorted(used | set(chunk)), "actor")  # sources, and timecodes
+        widest = [sources[i] for i in np.argsort(-np.nan_to_num(inner_gap(actor_shapes), nan=-1.0))[:INTERIOR_SAMPLES]]
+        self.plate = plate(self.job.inputs["actor"], sorted(used | set(chunk) | set(widest)), "actor")
+        self.interior = self._interior_colour(widest)
         notes = plate_notes(self.actor_track, self.plate, list(self.plate.frames), "actor_track")
         nearest = distances[np.arange(len(shot)), np.maximum(picks, 0)]
         far = [f for f, d, p in zip(shot, nearest, picks) if p >= 0 and d > self.params.max_distance]
@@ -104,12 +112,41 @@ class OwnMouth(Stage):
             notes.append(f"frames {format_frames(far)}: no actor frame has a mouth near the dubber's (nearest "
                          f"{float(nearest[[shot.index(f) for f in far]].max()):.3f} interocular distances, more than "
                          f"max_distance {self.params.max_distance}): the actor's take lacks that shape")
+        if held:
+            notes.append(f"frames {format_frames(sorted(held))}: the dubber's mouth is beyond what the actor's frames "
+                         f"can be warped to without folding or streaking; followed {100 * min(held.values()):.0f}-"
+                         f"{100 * max(held.values()):.0f}% of the way")
         jumps = sum(1 for a, b in zip(shot, shot[1:]) if a in self.source and b in self.source
                     and self.source[b] != self.source[a] + 1)
         notes.append(f"{len(set(self.source.values()))} actor frames used, {jumps} cuts between runs")
         if "landmarks" in self.job.outputs:
             save_landmarks(self.job.outputs["landmarks"], self.dest, "own_mouth")
         return notes
+
+    def _reach(self, source_frame: int, source_shape: np.ndarray, shape: np.ndarray) -> float:
+        """How much of the change from ``source_shape`` to ``shape`` the mesh takes in the source frame's own pose
+        without a fold or a streak (:func:`dubkernels.face.mouth_warp.warp_reach`)."""
+        source = self.actor_track.record(source_frame).landmarks
+        assert source is not None
+        wanted = source.copy()
+        wanted[list(SHAPE_POINTS)] = placed(shape, source)
+        wanted[list(SHAPE_POINTS)] += source[list(SHAPE_POINTS)] - placed(source_shape, source)  # the fit's residue
+        return warp_reach(source, wanted)
+
+    def _interior_colour(self, frames: list[int]) -> np.ndarray:
+        """The actor's mouth-interior colour, sampled on the frames of the take whose mouth is widest open."""
+        images, points = [], []
+        for f in frames:
+            landmarks = self.actor_track.record(f).landmarks
+            assert landmarks is not None
+            x0, y0 = np.floor(landmarks[list(MOUTH)].min(axis=0)).astype(int) - 4
+            x1, y1 = np.ceil(landmarks[list(MOUTH)].max(axis=0)).astype(int) + 4
+            box = (max(int(x0), 0), max(int(y0), 0), min(int(x1), self.actor_track.width),
+                   min(int(y1), self.actor_track.height))
+            _, rgb = read_box(self.plate, f, self.actor_track, "actor", box)
+            images.append(rgb)
+            points.append(landmarks - box[:2])
+        return mouth_interior_colour(images, points)
 
     def _transplant(self, frame: int, shape: np.ndarray) -> np.ndarray:
         """The actor's landmarks at ``frame`` with the chosen frame's mouth and lower jaw (a normalised
@@ -155,4 +192,5 @@ class OwnMouth(Stage):
         image, rgb = read_box(self.plate, source_frame, self.actor_track, "actor", box)
         warped, alpha, window = render_face(dest, np.zeros(len(dest)), uv, rgb, box[:2], (width, height))
         rgba = np.dstack([np.maximum(warped, 0.0) * alpha[..., None], alpha]).astype(np.float32)
+        rgba = draw_inner_mouth(rgba, (window.x, window.y), target, self.interior, inner_mouth_cover(source, target))
         return rgba, window, image.display_window

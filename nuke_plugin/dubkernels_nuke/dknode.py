@@ -166,6 +166,18 @@ class DKNode:
         """The nearest IdentitySwap up the face inputs (pass 2 starts from pass 1's network)."""
         return next((n for n in self.face_chain() if n.spec.cls == "DK_IdentitySwap"), None)
 
+    def init_source(self) -> "DKNode | None":
+        """The IdentitySwap whose network this one's training starts from: the init_from knob's node, else the
+        nearest up the face input, else none (from scratch)."""
+        name = str(self.value("init_from") or "").strip()
+        if not name:
+            return self.upstream_swap()
+        other = nuke.toNode(name)
+        if other is None or other.Class() != "DK_IdentitySwap" or other is self.node:
+            raise PluginError(f"{self.name}: start from '{name}', but there is no other IdentitySwap node of that "
+                              "name; name pass 1's IdentitySwap, or leave it empty.")
+        return DKNode(other)
+
     # ---------------------------------------------------------------- jobs
 
     def params(self, kind: str) -> dict[str, Any]:
@@ -318,7 +330,7 @@ class DKNode:
             else:
                 inputs.update(dubber=face.frames, dubber_track=face.track)
             if not init:
-                previous = self.upstream_swap()
+                previous = self.init_source()
                 init = str(previous.swap_checkpoint()) if previous else ""
         else:
             if self.sr_source() is not self:

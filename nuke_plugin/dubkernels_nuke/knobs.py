@@ -100,6 +100,10 @@ def node_knobs(spec: NodeSpec, kinds: dict[str, dict[str, Any]]) -> list[Knob]:
         knobs += [Knob(UserKnob(TAB, "train_tab", "Train")), *_params(train),
                   Knob(UserKnob(FILE, "init", "start from", "a checkpoint to start from (empty: the IdentitySwap "
                                                             "upstream's network, if any, else from scratch)"))]
+        if spec.train == "train":
+            knobs.append(Knob(UserKnob(STRING, "init_from", "start from node",
+                                       "start from this other IdentitySwap node's network (pass 2 from pass 1's); "
+                                       "empty: the IdentitySwap up the face input, if any")))
         if spec.train == "train_sr":
             knobs.append(Knob(UserKnob(STRING, "training_from", "training from",
                                        "use the training of this other FaceSR node (pass 2 uses pass 1's); "

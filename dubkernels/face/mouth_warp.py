@@ -1,0 +1,111 @@
+"""How far a mouth may be warped, and the dark of a mouth a warp opens.
+
+OwnMouth draws an actor frame's face with the dense mesh onto a new mouth shape. Pushed too far, the
+mesh folds (a triangle turns over: the lips drawn twice, a broken lip corner) or stretches a few pixels
+into streaks. ``warp_reach`` finds how much of the wanted change the mesh takes without either, so the
+shape is followed only that far. A mouth opened wider than the source frame's shows, between the lips,
+pixels the source never had: ``inner_mouth_cover`` says how much of the opening is new, and
+``draw_inner_mouth`` paints it with the actor's own mouth-interior colour instead of stretched lip.
+
+Example:
+    >>> reach = warp_reach(source_landmarks, wanted_landmarks)   # 0..1
+    >>> landmarks = source_landmarks + reach * (wanted_landmarks - source_landmarks)
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from dubkernels.face.landmarks68 import INNER_LIPS
+from dubkernels.face.mesh import base_points, topology
+
+MAX_STRETCH = 3.0  # a mesh triangle may grow to this many times its area, no more (beyond: streaks)
+MIN_SQUASH = 0.02  # and shrink to this share, not turn over (a fold: lips drawn twice)
+TINY_SHARE = 0.05  # triangles smaller than this share of the median one (a closed mouth's inside) may grow freely
+REACH_STEPS = 8  # bisection steps of ``warp_reach`` (1/256 of the way)
+SUBPIXEL_BITS = 4
+
+
+def _areas(landmarks: np.ndarray) -> np.ndarray:
+    """Signed areas of the dense mesh's triangles over a face's landmarks (68, 2)."""
+    topo = topology()
+    points = topo.dense(base_points(landmarks))
+    a, b, c = (points[topo.triangles[:, k]] for k in range(3))
+    return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
+
+
+def _holds(source_areas: np.ndarray, landmarks: np.ndarray, tiny: float) -> bool:
+    ratio = _areas(landmarks) / np.where(np.abs(source_areas) > 0, source_areas, 1e-12)
+    sized = np.abs(source_areas) >= tiny
+    return bool((ratio > MIN_SQUASH)[sized].all() and (ratio < MAX_STRETCH)[sized].all())
+
+
+def warp_reach(source: np.ndarray, wanted: np.ndarray) -> float:
+    """The largest share (0..1) of the way from ``source`` landmarks (68, 2) to ``wanted`` ones whose dense mesh
+    keeps every triangle the right way round and no larger than ``MAX_STRETCH`` times (triangles of next to no
+    area, the inside of closed lips, excepted: ``inner_mouth_cover`` answers for them)."""
+    if source.shape != (68, 2) or wanted.shape != (68, 2):
+        raise ValueError(f"expected two (68, 2) landmark sets, got {source.shape} and {wanted.shape}")
+    source_areas = _areas(source)
+    tiny = TINY_SHARE * float(np.median(np.abs(source_areas)))
+    if _holds(source_areas, wanted, tiny):
+        return 1.0
+    low, high = 0.0, 1.0
+    for _ in range(REACH_STEPS):
+        middle = 0.5 * (low + high)
+        if _holds(source_areas, source + middle * (wanted - source), tiny):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _polygon_area(points: np.ndarray) -> float:
+    x, y = points[:, 0], points[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def inner_mouth_cover(source: np.ndarray, dest: np.ndarray) -> float:
+    """The share (0..1) of the opening between the ``dest`` lips that the ``source`` frame's own opening cannot
+    fill (both (68, 2) landmarks, compared after scaling by the interocular distance): 0 where the source's
+    mouth is as open, 1 where it is shut and the dest's open."""
+    def scaled_area(landmarks: np.ndarray) -> float:
+        iod = float(np.linalg.norm(landmarks[36:42].mean(axis=0) - landmarks[42:48].mean(axis=0)))
+        return _polygon_area(landmarks[list(INNER_LIPS)]) / max(iod * iod, 1e-12)
+
+    wanted = scaled_area(dest)
+    return float(np.clip(1.0 - scaled_area(source) / wanted, 0.0, 1.0)) if wanted > 0 else 0.0
+
+
+def draw_inner_mouth(rgba: np.ndarray, origin: tuple[int, int], dest: np.ndarray, colour: np.ndarray,
+                     cover: float) -> np.ndarray:
+    """Premultiplied RGBA (h, w, 4) at plate pixel ``origin`` with the opening between the ``dest`` inner lips
+    painted ``colour`` (linear RGB, the actor's mouth interior), ``cover`` of the way, anti-aliased; a copy."""
+    if cover <= 0:
+        return rgba
+    height, width = rgba.shape[:2]
+    canvas = np.zeros((height, width), np.uint8)
+    points = np.round((dest[list(INNER_LIPS)] - origin) * (1 << SUBPIXEL_BITS)).astype(np.int32)
+    cv2.fillPoly(canvas, [points], 255, cv2.LINE_AA, SUBPIXEL_BITS)
+    weight = (canvas.astype(np.float32) / 255.0 * cover)[..., None]
+    out = rgba.copy()
+    alpha = out[..., 3:4]
+    out[..., :3] = out[..., :3] * (1.0 - weight) + np.asarray(colour, np.float32) * alpha * weight
+    return out
+
+
+def mouth_interior_colour(images: list[np.ndarray], landmarks: list[np.ndarray]) -> np.ndarray:
+    """The actor's mouth-interior colour (3,): the median of the darkest fifth of the pixels between the inner lips
+    (grown by 2 px, so a closed mouth's dark line counts) over ``images`` (h, w, 3 linear RGB, each at its
+    ``landmarks`` (68, 2) in the image's pixels)."""
+    samples = []
+    for image, points in zip(images, landmarks):
+        lips = np.zeros(image.shape[:2], np.uint8)
+        cv2.fillPoly(lips, [np.round(points[list(INNER_LIPS)]).astype(np.int32)], 255)
+        pixels = image[cv2.dilate(lips, np.ones((5, 5), np.uint8)) > 0]
+        if len(pixels):
+            luma = pixels @ np.array([0.2126, 0.7152, 0.0722])
+            samples.append(pixels[luma <= np.quantile(luma, 0.2)])
+    if not samples:
+        raise ValueError("no mouth pixels to sample: no image with a mouth inside it")
+    return np.median(np.concatenate(samples), axis=0).astype(np.float32)
