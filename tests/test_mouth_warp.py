@@ -6,7 +6,7 @@ import pytest
 
 from dubkernels.face.align import template
 from dubkernels.face.landmarks68 import INNER_LIPS, JAW, OUTER_LIPS
-from dubkernels.face.mouth_warp import (MAX_STRETCH, _areas, draw_inner_mouth, inner_mouth_cover,
+from dubkernels.face.mouth_warp import (DEEP_SHADE, MAX_STRETCH, _areas, draw_inner_mouth, inner_mouth_cover,
                                         mouth_interior_colour, warp_reach)
 
 
@@ -55,7 +55,9 @@ def test_the_opening_a_source_lacks_is_covered_and_painted():
     dark = np.array([0.05, 0.02, 0.02], np.float32)
     painted = draw_inner_mouth(rgba, (0, 0), open_, dark, 1.0)
     inside = np.round(open_[list(INNER_LIPS)].mean(axis=0)).astype(int)
-    assert painted[inside[1], inside[0], :3] == pytest.approx(dark)
+    assert painted[inside[1], inside[0], :3] == pytest.approx(dark * DEEP_SHADE, rel=0.05)  # dark deep inside
+    edge = np.round(open_[62] + [0, 1]).astype(int)  # just below the upper inner lip: lit, the colour itself
+    assert (painted[edge[1], edge[0], :3] > painted[inside[1], inside[0], :3]).all()
     assert np.array_equal(painted[10, 10], rgba[10, 10])  # outside the lips nothing changes
     assert draw_inner_mouth(rgba, (0, 0), open_, dark, 0.0) is rgba
 

@@ -24,6 +24,8 @@ MIN_SQUASH = 0.02  # and shrink to this share, not turn over (a fold: lips drawn
 TINY_SHARE = 0.05  # triangles smaller than this share of the median one (a closed mouth's inside) may grow freely
 REACH_STEPS = 8  # bisection steps of ``warp_reach`` (1/256 of the way)
 SUBPIXEL_BITS = 4
+DEEP_SHADE = 0.35  # the inside of an open mouth, away from the lips, as a share of the colour at the lips
+SHADE_FALLOFF_PX = 2.0  # how fast the light at the lips falls off into the mouth
 
 
 def _areas(landmarks: np.ndarray) -> np.ndarray:
@@ -80,7 +82,8 @@ def inner_mouth_cover(source: np.ndarray, dest: np.ndarray) -> float:
 def draw_inner_mouth(rgba: np.ndarray, origin: tuple[int, int], dest: np.ndarray, colour: np.ndarray,
                      cover: float) -> np.ndarray:
     """Premultiplied RGBA (h, w, 4) at plate pixel ``origin`` with the opening between the ``dest`` inner lips
-    painted ``colour`` (linear RGB, the actor's mouth interior), ``cover`` of the way, anti-aliased; a copy."""
+    painted ``colour`` (linear RGB, the actor's mouth interior) at the lips, darker deeper in, ``cover`` of the way,
+    anti-aliased; a copy."""
     if cover <= 0:
         return rgba
     height, width = rgba.shape[:2]
@@ -88,9 +91,11 @@ def draw_inner_mouth(rgba: np.ndarray, origin: tuple[int, int], dest: np.ndarray
     points = np.round((dest[list(INNER_LIPS)] - origin) * (1 << SUBPIXEL_BITS)).astype(np.int32)
     cv2.fillPoly(canvas, [points], 255, cv2.LINE_AA, SUBPIXEL_BITS)
     weight = (canvas.astype(np.float32) / 255.0 * cover)[..., None]
+    depth = cv2.distanceTransform((canvas > 0).astype(np.uint8), cv2.DIST_L2, 3)[..., None]
+    shade = DEEP_SHADE + (1.0 - DEEP_SHADE) * np.exp(-depth / SHADE_FALLOFF_PX)  # lit at the lips, dark inside
     out = rgba.copy()
     alpha = out[..., 3:4]
-    out[..., :3] = out[..., :3] * (1.0 - weight) + np.asarray(colour, np.float32) * alpha * weight
+    out[..., :3] = out[..., :3] * (1.0 - weight) + np.asarray(colour, np.float32) * shade * alpha * weight
     return out
 
 
