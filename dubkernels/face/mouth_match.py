@@ -118,6 +118,28 @@ class SelectionCosts:
     cut_disagreement: float = 1.0  # times the distance between the mouth a cut leaves for and the one it skips
     hold: float = 0.02  # showing the same actor frame again (a still mouth)
     closure: float = 1.0  # times the gap to close (or to open) where the source's lips disagree with the target's
+    motion: float = 1.0  # times the difference between a run's (or a hold's) frame-to-frame movement and the target's
+
+
+@dataclass(frozen=True)
+class StepMotion:
+    """How each target step moves and how a run or a hold would move it (mean point distances, in interocular
+    distances): a mouth that rests where the dubber's rests and moves where it moves."""
+
+    run: np.ndarray  # (T, S): at target t, stepping from source s - 1 to s against the target's step t - 1 -> t
+    hold: np.ndarray  # (T,): at target t, showing the same source again against the target's step
+
+
+def step_motion(targets: np.ndarray, sources: np.ndarray) -> StepMotion:
+    """The :class:`StepMotion` of target shapes (T, P, 2) and source shapes (S, P, 2); 0 where a shape is missing."""
+    target_step = np.diff(targets, axis=0, prepend=targets[:1])  # (T, P, 2); none at t = 0
+    source_step = np.diff(sources, axis=0, prepend=sources[:1])  # (S, P, 2): s - 1 -> s
+    run = np.zeros((len(targets), len(sources)))
+    for point in range(targets.shape[1]):
+        run += cdist(target_step[:, point], source_step[:, point])
+    run /= targets.shape[1]
+    hold = np.linalg.norm(target_step, axis=-1).mean(axis=-1)
+    return StepMotion(np.nan_to_num(run, nan=0.0, posinf=0.0), np.nan_to_num(hold, nan=0.0))
 
 
 def closure_costs(target_gap: np.ndarray, source_gap: np.ndarray, closed: float, opened: float) -> np.ndarray:
@@ -130,14 +152,16 @@ def closure_costs(target_gap: np.ndarray, source_gap: np.ndarray, closed: float,
     return np.nan_to_num(shut + open_, nan=0.0)
 
 
-def select_sequence(cost: np.ndarray, between: np.ndarray, costs: SelectionCosts = SelectionCosts()) -> np.ndarray:
+def select_sequence(cost: np.ndarray, between: np.ndarray, costs: SelectionCosts = SelectionCosts(),
+                    motion: StepMotion | None = None) -> np.ndarray:
     """The source index for every target (T,): the cheapest path over all sources by dynamic programming.
 
     ``cost`` (T, S) is each target's cost of each source (shape and closure); ``between`` (S, S) the mouth-shape
     distance between two sources. Stepping from source p to p + 1 is free (the actor's own motion), to p again
     costs ``costs.hold``, and to any other s costs ``costs.jump + costs.cut_disagreement * between[p + 1, s]``:
-    cuts are cheap where the mouth cut to agrees with the one the run would have shown. -1 where a target's
-    costs are all infinite (no face).
+    cuts are cheap where the mouth cut to agrees with the one the run would have shown. With ``motion``, a run
+    step and a hold also cost ``costs.motion`` times how far their movement is from the target's step, so the
+    mouth rests where the target rests. -1 where a target's costs are all infinite (no face).
     """
     cost = np.asarray(cost, np.float64)
     t_count, s_count = cost.shape
@@ -153,8 +177,12 @@ def select_sequence(cost: np.ndarray, between: np.ndarray, costs: SelectionCosts
     cut[np.arange(s_count - 1), np.arange(1, s_count)] = 0.0  # p -> p + 1: the actor's own motion
     total = step_cost[0].copy()
     back = np.zeros((t_count, s_count), np.int64)
+    runs, holds = np.arange(s_count - 1), np.arange(s_count)
     for t in range(1, t_count):
         options = total[:, None] + cut  # (p, s)
+        if motion is not None and costs.motion:
+            options[runs, runs + 1] += costs.motion * motion.run[t, 1:]
+            options[holds, holds] += costs.motion * motion.hold[t]
         back[t] = np.argmin(options, axis=0)
         total = options[back[t], np.arange(s_count)] + step_cost[t]
     path = np.zeros(t_count, np.int64)
@@ -175,14 +203,16 @@ def rest_shape(shapes: np.ndarray) -> np.ndarray:
 
 def honour_closure(shape: np.ndarray, target_gap: float, rest_gap: float) -> np.ndarray:
     """A shape whose lips meet where the target's meet (the gap brought down to ``rest_gap``, the person's own closed
-    mouth) and part where the target's part: a shape still short of ``OPEN_GAP`` opens to the target's gap (the
-    warp's reach and the painted mouth interior of :mod:`dubkernels.face.mouth_warp` keep that free of streaks)."""
+    mouth) and part where the target's part (a shape still short of ``OPEN_GAP`` opened to the target's gap; the
+    warp's reach and the painted mouth interior of :mod:`dubkernels.face.mouth_warp` keep that free of streaks).
+    Between ``CLOSED_GAP`` and ``OPEN_GAP`` the lips go part-way from the one to the other, so a target gap that
+    hovers at a threshold does not flick the lips shut and open."""
     gap = float(inner_gap(shape[None])[0])
-    if target_gap < CLOSED_GAP and gap > rest_gap:
-        return closed_to(shape, rest_gap)
-    if target_gap > OPEN_GAP and gap < OPEN_GAP:
-        return closed_to(shape, target_gap)
-    return shape
+    shut = min(gap, rest_gap)
+    parted = max(gap, target_gap) if gap < OPEN_GAP else gap
+    share = float(np.clip((target_gap - CLOSED_GAP) / (OPEN_GAP - CLOSED_GAP), 0.0, 1.0))
+    wanted = (1.0 - share) * shut + share * parted
+    return closed_to(shape, wanted) if not np.isclose(wanted, gap) else shape
 
 
 def closed_to(shape: np.ndarray, gap: float) -> np.ndarray:

@@ -112,6 +112,9 @@ class OwnMouthParams:
     hold_cost: float = param(0.02, "cost of showing the same actor frame again (a still mouth)", min=0.0, max=10.0)
     closure_weight: float = param(1.0, "cost per interocular distance of lip gap to close (or open) where the "
                                        "actor frame's lips disagree with the dubber's", min=0.0, max=100.0)
+    motion_weight: float = param(1.0, "cost per interocular distance between a run's (or a hold's) frame-to-frame "
+                                      "mouth movement and the dubber's (higher: the mouth rests where the dubber's "
+                                      "rests and moves where it moves)", min=0.0, max=100.0)
     pose_weight: float = param(0.1, "weight of the head-pose difference (yaw, pitch in radians) against mouth "
                                     "shape", min=0.0, max=10.0)
     max_distance: float = param(0.08, "frames whose chosen actor mouth is further than this (interocular "
@@ -121,6 +124,9 @@ class OwnMouthParams:
                           min=0.0, max=1.0)
     closures: bool = param(True, "close the lips where the dubber's meet and part them where the dubber's part, "
                                  "whatever the chosen frame shows")
+    steady: int = param(7, "frames over which the actor's landmarks are smoothed for the warp (no lag; under 3: "
+                           "as tracked): the texture moves with the face, not with the detector's noise",
+                        min=0, max=25)
     blend_frames: int = param(4, "frames over which a cut between two runs of actor frames is morphed along the "
                                  "motion (optical flow); under 2: a plain cut", min=0, max=24)
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from scipy.signal import savgol_filter
 
 from dubkernels.face.landmarks68 import MOUTH
 from dubkernels.face.mesh import base_points, topology
 from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closure_costs,
                                          deviations, followed, honour_closure, inner_gap, mouth_shapes, placed,
-                                         rest_shape, select_sequence, shape_distances, transitions)
+                                         rest_shape, select_sequence, shape_distances, step_motion,
+                                         transitions)
 from dubkernels.face.mouth_warp import draw_inner_mouth, inner_mouth_cover, mouth_interior_colour, warp_reach
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
@@ -58,6 +60,27 @@ def _poses(track: Track, frames: list[int]) -> np.ndarray:
     return out
 
 
+def steadied(track: Track, window: int) -> dict[int, np.ndarray]:
+    """Frame -> the track's landmarks smoothed over ``window`` frames (Savitzky-Golay, quadratic: no lag, motion
+    kept) within each run of consecutive tracked frames: the warp between two frames then moves the texture by the
+    face's motion, not by dlib's frame-to-frame noise. Under 3 frames: as tracked."""
+    frames = [f for f in track.frames if track.record(f).landmarks is not None]
+    out = {f: np.asarray(track.record(f).landmarks, np.float64) for f in frames}
+    if window < 3:
+        return out
+    start = 0
+    for end in range(1, len(frames) + 1):
+        if end < len(frames) and frames[end] == frames[end - 1] + 1:
+            continue
+        run = frames[start:end]
+        size = min(window | 1, len(run) if len(run) % 2 else len(run) - 1)
+        if size >= 3:
+            smooth = savgol_filter(np.stack([out[f] for f in run]), size, 2, axis=0)
+            out.update(zip(run, smooth))
+        start = end
+    return out
+
+
 class OwnMouth(Stage):
     """Warp the actor's own nearest mouth onto the dubber's mouth shape, frame by frame."""
 
@@ -77,16 +100,17 @@ class OwnMouth(Stage):
             raise fail(self.name, "the actor track has no frame with a face; analyze the actor plate first.")
         chunk = parse_frames(self.job.frames) if self.job.frames else shot
         p = self.params
-        actor_shapes = mouth_shapes(_landmarks(self.actor_track, sources))
+        self.steady = steadied(self.actor_track, p.steady)
+        actor_shapes = mouth_shapes(np.stack([self.steady[f] for f in sources]))
         target_shapes = mouth_shapes(_landmarks(self.target_track, shot))
         actor_dev, target_dev = deviations(actor_shapes), deviations(target_shapes)
         target_gap = inner_gap(target_shapes)
         distances = shape_distances(target_dev, actor_dev, _poses(self.target_track, shot),
                                     _poses(self.actor_track, sources), p.pose_weight)
         closure = closure_costs(target_gap, inner_gap(actor_shapes), CLOSED_GAP, OPEN_GAP)
-        costs = SelectionCosts(p.jump_cost, p.cut_disagreement, p.hold_cost, p.closure_weight)
+        costs = SelectionCosts(p.jump_cost, p.cut_disagreement, p.hold_cost, p.closure_weight, p.motion_weight)
         picks = select_sequence(distances + p.closure_weight * closure, shape_distances(actor_shapes, actor_shapes),
-                                costs)
+                                costs, step_motion(target_dev, actor_dev))
         self.source = {f: sources[s] for f, s in zip(shot, picks) if s >= 0}
         self.blend = {shot[t]: (sources[a], sources[b], w)
                       for t, (a, b, w) in transitions(picks, len(sources), p.blend_frames).items()}
@@ -126,8 +150,7 @@ class OwnMouth(Stage):
     def _reach(self, source_frame: int, source_shape: np.ndarray, shape: np.ndarray) -> float:
         """How much of the change from ``source_shape`` to ``shape`` the mesh takes in the source frame's own pose
         without a fold or a streak (:func:`dubkernels.face.mouth_warp.warp_reach`)."""
-        source = self.actor_track.record(source_frame).landmarks
-        assert source is not None
+        source = self.steady[source_frame]
         wanted = source.copy()
         wanted[list(SHAPE_POINTS)] = placed(shape, source)
         wanted[list(SHAPE_POINTS)] += source[list(SHAPE_POINTS)] - placed(source_shape, source)  # the fit's residue
@@ -151,7 +174,7 @@ class OwnMouth(Stage):
     def _transplant(self, frame: int, shape: np.ndarray) -> np.ndarray:
         """The actor's landmarks at ``frame`` with the chosen frame's mouth and lower jaw (a normalised
         ``shape``) put in their place: the actor's own mouth, in this frame's head pose."""
-        landmarks = self.actor_track.record(frame).landmarks
+        landmarks = self.steady.get(frame)
         if landmarks is None:
             raise fail(self.name, f"frame {frame}: the actor track has no face here; analyze the actor plate "
                                   "over the whole shot.")
@@ -182,8 +205,7 @@ class OwnMouth(Stage):
         """Actor frame ``source_frame``'s face warped onto the ``target`` landmarks: premultiplied RGBA, the window
         it covers (display coordinates from the display window's origin) and the plate's display window."""
         width, height = self.actor_track.width, self.actor_track.height
-        source = self.actor_track.record(source_frame).landmarks
-        assert source is not None
+        source = self.steady[source_frame]
         topo = topology()
         dest, uv = topo.dense(base_points(target)), topo.dense(base_points(source))
         x0, y0 = np.floor(uv.min(axis=0)).astype(int) - SOURCE_PAD_PX
