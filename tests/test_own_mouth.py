@@ -15,8 +15,9 @@ from dubkernels.face.landmarks68 import INNER_LIPS, JAW, OUTER_LIPS, STABLE
 from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closed_to,
                                          closure_costs, deviations, followed, honour_closure, inner_gap, mouth_shapes,
                                          placed, select_sequence, shape_distances, step_motion)
+from dubkernels.face.mouth_overrides import BARRED, OverrideError, check_frames, constrain, parse_overrides
 from dubkernels.io.frames import read_frame
-from dubkernels.jobs.spec import Job
+from dubkernels.jobs.spec import Job, JobError
 from dubkernels.stages.base import run_stage
 from dubkernels.stages.own_mouth import OwnMouth, steadied
 from dubkernels.tracks import FrameRecord, Track, load_track, save_track
@@ -232,3 +233,49 @@ def test_each_frame_gets_the_actor_mouth_that_moves_like_the_target(shot, tmp_pa
         lm = np.array(drawn["frames"][str(f)]["landmarks"])
         expected = placed(mouth_shapes(actor.record(wanted_frame).landmarks[None])[0], actor.record(f).landmarks)
         np.testing.assert_allclose(lm[list(SHAPE_POINTS)], expected, atol=2e-3)  # that frame's mouth, here
+
+
+def test_overrides_are_read_and_bad_ones_named():
+    close, run, forbid, wider = parse_overrides("1040-1042: close; 1060: source 1203 ;1001-1003: forbid 1180-1181;"
+                                                " 1100: opening 1.3")
+    assert (close.frames, close.action) == ((1040, 1041, 1042), "close") and run.value == 1203
+    assert forbid.value == (1180, 1181) and wider.value == 1.3 and parse_overrides("  ") == []
+    for text, fix in (("1040 close", "write FRAMES: ACTION"), ("1040: shut", "write FRAMES: ACTION"),
+                      ("10x: close", "not a frame list"), ("1040: source", "takes one value"),
+                      ("1040: opening 9", "a scale from 0 to 3"), ("1040: source x", "one actor frame number"),
+                      ("1040: close 2", "takes nothing after it")):
+        with pytest.raises(OverrideError, match=fix):
+            parse_overrides(text)
+
+
+def test_forced_and_forbidden_sources_are_hard_in_the_selection():
+    shot, sources = [10, 11, 12], [100, 101, 102, 103]
+    overrides = parse_overrides("11-12: source 102; 10: forbid 100-101")
+    cost = constrain(np.zeros((3, 4)), shot, sources, overrides)
+    assert (cost[0, :2] == BARRED).all() and (cost[0, 2:] == 0.0).all()
+    assert (cost[1] < BARRED).tolist() == [False, False, True, False] and cost[2, 3] == 0.0
+    assert select_sequence(cost, np.zeros((4, 4)))[1:].tolist() == [2, 3]
+    with pytest.raises(OverrideError, match="not in the shot"):
+        check_frames(parse_overrides("9-10: close"), shot, sources)
+    with pytest.raises(OverrideError, match="frames 104 have no tracked face"):
+        check_frames(parse_overrides("11-12: source 103"), shot, sources)
+
+
+def test_an_override_redraws_only_the_frames_it_changes(shot, tmp_path):
+    assert _run(shot, tmp_path, shot.actor_track).done == shot.frames
+    before = json.loads((tmp_path / "own.landmarks.json").read_text())["frames"]
+    summary = _run(shot, tmp_path, shot.actor_track, overrides="1004: opening 2.5")
+    assert summary.done == [1004] and summary.skipped == [f for f in shot.frames if f != 1004]
+    after = json.loads((tmp_path / "own.landmarks.json").read_text())["frames"]
+    gap = {name: float(inner_gap(mouth_shapes(np.array(marks["1004"]["landmarks"])[None]))[0])
+           for name, marks in (("before", before), ("after", after))}
+    assert gap["after"] == pytest.approx(2.5 * gap["before"], rel=0.05)
+    job = Job("own_mouth", {"actor": shot.actor, "actor_track": shot.actor_track, "target_track": shot.actor_track},
+              {"out": str(tmp_path / "own.####.exr")}, params={"overrides": "1002-1003: source 1005; 1006: close"})
+    stage = OwnMouth(job)
+    notes = stage.prepare()
+    assert (stage.source[1002], stage.source[1003]) == (1005, 1006) and any("2 override(s)" in n for n in notes)
+    closed = float(inner_gap(mouth_shapes(stage.dest[1006][None]))[0])
+    assert closed < CLOSED_GAP  # lips that meet: the artist's closure, whatever the target shows
+    with pytest.raises(JobError, match="own_mouth override '1004: shut'"):
+        OwnMouth(Job("own_mouth", job.inputs, job.outputs, params={"overrides": "1004: shut"})).prepare()

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from skimage.measure import points_in_poly
 
 from dubkernels.face.landmarks68 import INNER_LIPS
 from dubkernels.face.mesh import base_points, topology
 
 MAX_STRETCH = 3.0  # a mesh triangle may grow to this many times its area, no more (beyond: streaks)
 MIN_SQUASH = 0.02  # and shrink to this share, not turn over (a fold: lips drawn twice)
+FLAT = -1e-3  # a triangle between the inner lips may close to nothing (lips meeting), not turn over
 TINY_SHARE = 0.05  # triangles smaller than this share of the median one (a closed mouth's inside) may grow freely
 REACH_STEPS = 8  # bisection steps of ``warp_reach`` (1/256 of the way)
 SUBPIXEL_BITS = 4
@@ -28,34 +30,48 @@ DEEP_SHADE = 0.35  # the inside of an open mouth, away from the lips, as a share
 SHADE_FALLOFF_PX = 2.0  # how fast the light at the lips falls off into the mouth
 
 
-def _areas(landmarks: np.ndarray) -> np.ndarray:
-    """Signed areas of the dense mesh's triangles over a face's landmarks (68, 2)."""
+def _corners(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     topo = topology()
     points = topo.dense(base_points(landmarks))
     a, b, c = (points[topo.triangles[:, k]] for k in range(3))
+    return a, b, c
+
+
+def _areas(landmarks: np.ndarray) -> np.ndarray:
+    """Signed areas of the dense mesh's triangles over a face's landmarks (68, 2)."""
+    a, b, c = _corners(landmarks)
     return 0.5 * ((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
 
 
-def _holds(source_areas: np.ndarray, landmarks: np.ndarray, tiny: float) -> bool:
+def _inside_mouth(landmarks: np.ndarray) -> np.ndarray:
+    """Which triangles lie between the inner lips (their centroid inside landmarks 60-67): closing the lips may
+    flatten them to nothing."""
+    a, b, c = _corners(landmarks)
+    return points_in_poly((a + b + c) / 3.0, landmarks[list(INNER_LIPS)])
+
+
+def _holds(source_areas: np.ndarray, landmarks: np.ndarray, tiny: float, mouth: np.ndarray) -> bool:
     ratio = _areas(landmarks) / np.where(np.abs(source_areas) > 0, source_areas, 1e-12)
     sized = np.abs(source_areas) >= tiny
-    return bool((ratio > MIN_SQUASH)[sized].all() and (ratio < MAX_STRETCH)[sized].all())
+    squash = np.where(mouth, FLAT, MIN_SQUASH)
+    return bool((ratio > squash)[sized].all() and (ratio < MAX_STRETCH)[sized].all())
 
 
 def warp_reach(source: np.ndarray, wanted: np.ndarray) -> float:
     """The largest share (0..1) of the way from ``source`` landmarks (68, 2) to ``wanted`` ones whose dense mesh
-    keeps every triangle the right way round and no larger than ``MAX_STRETCH`` times (triangles of next to no
-    area, the inside of closed lips, excepted: ``inner_mouth_cover`` answers for them)."""
+    keeps every triangle the right way round, no smaller than ``MIN_SQUASH`` (those between the inner lips may
+    close to nothing) and no larger than ``MAX_STRETCH`` times (triangles of next to no area, the inside of closed
+    lips, excepted: ``inner_mouth_cover`` answers for them)."""
     if source.shape != (68, 2) or wanted.shape != (68, 2):
         raise ValueError(f"expected two (68, 2) landmark sets, got {source.shape} and {wanted.shape}")
-    source_areas = _areas(source)
+    source_areas, mouth = _areas(source), _inside_mouth(source)
     tiny = TINY_SHARE * float(np.median(np.abs(source_areas)))
-    if _holds(source_areas, wanted, tiny):
+    if _holds(source_areas, wanted, tiny, mouth):
         return 1.0
     low, high = 0.0, 1.0
     for _ in range(REACH_STEPS):
         middle = 0.5 * (low + high)
-        if _holds(source_areas, source + middle * (wanted - source), tiny):
+        if _holds(source_areas, source + middle * (wanted - source), tiny, mouth):
             low = middle
         else:
             high = middle

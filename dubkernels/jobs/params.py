@@ -127,6 +127,9 @@ class OwnMouthParams:
     steady: int = param(7, "frames over which the actor's landmarks are smoothed for the warp (no lag; under 3: "
                            "as tracked): the texture moves with the face, not with the detector's noise",
                         min=0, max=25)
+    overrides: str = param("", "the artist's say per frame range, entries separated by ';': 'FRAMES: close' (lips "
+                               "shut), 'FRAMES: source N' (actor frames N, N+1, ... shown there), 'FRAMES: forbid "
+                               "A-B' (never those actor frames), 'FRAMES: opening X' (the opening scaled by X)")
     blend_frames: int = param(4, "frames over which a cut between two runs of actor frames is morphed along the "
                                  "motion (optical flow); under 2: a plain cut", min=0, max=24)
 

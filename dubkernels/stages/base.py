@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Iterable
 
 from dubkernels.io.frames import Frame, read_provenance, write_frame
 from dubkernels.io.sequences import FrameSequence, format_frames, output_sequence, parse_frames
-from dubkernels.jobs.identity import frame_key, job_identity
+from dubkernels.jobs.identity import digest, frame_key, job_identity
 from dubkernels.jobs.kinds import JobKind
 from dubkernels.jobs.params import parse_params
 from dubkernels.jobs.progress import Progress
@@ -66,6 +66,12 @@ class Stage(ABC):
         return [output_sequence(self.job.inputs[p.name], [frame]).path(frame)
                 for p in self.kind.inputs if p.kind == "sequence"]
 
+    def frame_plan(self, frame: int) -> Any:
+        """What output ``frame`` is drawn from beyond its input frames, JSON-able, for a stage that plans every frame
+        over the whole shot; None (the default): the job's identity stands for it. With a plan, a frame whose plan
+        and input frames are unchanged is kept when the job changed only other frames' plans."""
+        return None
+
     def batch_size(self) -> int:
         """How many frames one ``render_batch`` call takes (stages running a network batch them)."""
         return 1
@@ -99,10 +105,11 @@ def check_overwrite(path: Path, stage: str, output: str, force: bool) -> None:
                        f"{stage} ({output}); choose another output pattern, or pass --force to replace it.")
 
 
-def output_is_current(path: Path, identity: str, key: str) -> bool:
-    """True when ``path`` was written by a job with this identity from the same input frames."""
+def output_is_current(path: Path, identity: str | None, key: str) -> bool:
+    """True when ``path`` was written by a job with this identity (any, for None: a frame keyed by its plan) from the
+    same input frames."""
     prov = read_provenance(path) if path.is_file() else None
-    return prov is not None and prov.get("job") == identity and prov.get("inputs") == key
+    return prov is not None and identity in (None, prov.get("job")) and prov.get("inputs") == key
 
 
 _WORKER_STAGE: Stage | None = None
@@ -177,10 +184,13 @@ def run_stage(stage: Stage, *, force: bool = False, workers: int | None = None,
     summary = Summary(stage.name, identity, format_frames(chunk))
     summary.notes += stage.prepare()
     progress.start(stage.name, len(chunk))
-    keys = {f: frame_key(identity, stage.frame_inputs(f)) for f in chunk}
+    plans = {f: stage.frame_plan(f) for f in chunk}
+    keys = {f: frame_key(identity if plans[f] is None else digest([stage.kind.name, plans[f]]), stage.frame_inputs(f))
+            for f in chunk}
     todo = []
     for f in chunk:
-        if not force and all(output_is_current(seq.path(f), identity, keys[f]) for seq in outputs.values()):
+        held = None if plans[f] is not None else identity
+        if not force and all(output_is_current(seq.path(f), held, keys[f]) for seq in outputs.values()):
             summary.skipped.append(f)
             progress.advance(1, f)
         else:

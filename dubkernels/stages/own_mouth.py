@@ -16,16 +16,19 @@ is sharp and the actor's identity by construction; MouthComposite puts it in A0.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.signal import savgol_filter
 
 from dubkernels.face.landmarks68 import MOUTH
 from dubkernels.face.mesh import base_points, topology
-from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closure_costs,
-                                         deviations, followed, honour_closure, inner_gap, mouth_shapes, placed,
-                                         rest_shape, select_sequence, shape_distances, step_motion,
+from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closed_to,
+                                         closure_costs, deviations, followed, honour_closure, inner_gap, mouth_shapes,
+                                         placed, rest_shape, select_sequence, shape_distances, step_motion,
                                          transitions)
+from dubkernels.face.mouth_overrides import (OverrideError, check_frames, constrain, forced_closed,
+                                             opening_scale, parse_overrides)
 from dubkernels.face.mouth_warp import draw_inner_mouth, inner_mouth_cover, mouth_interior_colour, warp_reach
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
@@ -104,13 +107,21 @@ class OwnMouth(Stage):
         actor_shapes = mouth_shapes(np.stack([self.steady[f] for f in sources]))
         target_shapes = mouth_shapes(_landmarks(self.target_track, shot))
         actor_dev, target_dev = deviations(actor_shapes), deviations(target_shapes)
+        try:
+            overrides = parse_overrides(p.overrides)
+            check_frames(overrides, shot, sources)
+        except OverrideError as exc:
+            raise fail(self.name, str(exc)) from exc
         target_gap = inner_gap(target_shapes)
+        closed = {i for i, f in enumerate(shot) if f in forced_closed(overrides)}
+        target_gap[sorted(closed)] = 0.0  # the artist closes these lips, whatever the dubber's measure
         distances = shape_distances(target_dev, actor_dev, _poses(self.target_track, shot),
                                     _poses(self.actor_track, sources), p.pose_weight)
         closure = closure_costs(target_gap, inner_gap(actor_shapes), CLOSED_GAP, OPEN_GAP)
         costs = SelectionCosts(p.jump_cost, p.cut_disagreement, p.hold_cost, p.closure_weight, p.motion_weight)
-        picks = select_sequence(distances + p.closure_weight * closure, shape_distances(actor_shapes, actor_shapes),
-                                costs, step_motion(target_dev, actor_dev))
+        cost = constrain(distances + p.closure_weight * closure, shot, sources, overrides)
+        picks = select_sequence(cost, shape_distances(actor_shapes, actor_shapes), costs,
+                                step_motion(target_dev, actor_dev))
         self.source = {f: sources[s] for f, s in zip(shot, picks) if s >= 0}
         self.blend = {shot[t]: (sources[a], sources[b], w)
                       for t, (a, b, w) in transitions(picks, len(sources), p.blend_frames).items()}
@@ -119,7 +130,10 @@ class OwnMouth(Stage):
         for t, (f, s) in enumerate(zip(shot, picks)):
             if s >= 0:
                 shape = followed(actor_shapes[s], actor_dev[s], target_dev[t], p.follow)
-                shape = honour_closure(shape, target_gap[t], rest_gap) if p.closures else shape
+                shape = honour_closure(shape, target_gap[t], rest_gap) if p.closures or t in closed else shape
+                scale = opening_scale(f, overrides)
+                if scale != 1.0:
+                    shape = closed_to(shape, scale * float(inner_gap(shape[None])[0]))
                 reach = self._reach(sources[s], actor_shapes[s], shape)
                 if reach < 1.0:
                     held[f] = reach
@@ -140,6 +154,8 @@ class OwnMouth(Stage):
             notes.append(f"frames {format_frames(sorted(held))}: the dubber's mouth is beyond what the actor's frames "
                          f"can be warped to without folding or streaking; followed {100 * min(held.values()):.0f}-"
                          f"{100 * max(held.values()):.0f}% of the way")
+        if overrides:
+            notes.append(f"{len(overrides)} override(s) applied: {p.overrides.strip()}")
         jumps = sum(1 for a, b in zip(shot, shot[1:]) if a in self.source and b in self.source
                     and self.source[b] != self.source[a] + 1)
         notes.append(f"{len(set(self.source.values()))} actor frames used, {jumps} cuts between runs")
@@ -181,6 +197,15 @@ class OwnMouth(Stage):
         out = landmarks.copy()
         out[list(SHAPE_POINTS)] = placed(shape, landmarks)
         return out
+
+    def frame_plan(self, frame: int) -> Any:
+        """The actor frame(s) drawn and the blend between them, where their landmarks put them and the mouth they
+        are warped to, the interior colour: an override or a change of selection redraws only the frames it moves."""
+        if frame not in self.dest:
+            return ["no face"]
+        sources = self.blend[frame] if frame in self.blend else (self.source[frame],)
+        return [list(sources), np.round(self.dest[frame], 4).tolist(),
+                [np.round(self.steady[s], 4).tolist() for s in sources[:2]], np.round(self.interior, 6).tolist()]
 
     def frame_inputs(self, frame: int) -> list[Path]:
         sources = self.blend[frame][:2] if frame in self.blend else (self.source.get(frame, frame),)
