@@ -21,7 +21,8 @@ from tests.nuke_session import PLUGIN, fake_nuke, new_session, press
 from tests.tiny_nets import tiny_sample, tiny_shot_text
 
 from dubkernels_nuke import buttons, engine, landmarks, menu  # noqa: E402
-from dubkernels_nuke.dknode import DKNode  # noqa: E402
+from dubkernels_nuke.dknode import DKNode, PluginError  # noqa: E402
+from dubkernels_nuke.overrides import override_text  # noqa: E402
 from dubkernels_nuke.frames import frame_path, frames_on_disk  # noqa: E402
 from dubkernels_nuke.paths import TEMPLATE_FILE  # noqa: E402
 from dubkernels_nuke.state import COLOURS  # noqa: E402
@@ -177,6 +178,27 @@ def test_an_unprocessed_template_will_not_render(sample):
     with pytest.raises(RuntimeError, match=r"Composite_pass2 is not processed"):
         nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
     assert not (folder / "final").exists()
+
+
+def test_keyed_overrides_on_the_own_mouth_node_become_the_engines_override_text(sample):
+    root, made = sample
+    template_session(root, made, "overrides")
+    node = nuke.toNode("OwnMouth_quicklook")
+    node["overrides"].setValue("1001: forbid 1004-1005")
+    for name, keys in (("force_close", {1002: 1.0, 1003: 1.0, 1004: 0.0}), ("opening_scale", {1004: 1.5, 1005: 1.5}),
+                       ("force_source", {1002: 1004, 1003: 1005})):
+        node[name].setAnimated()
+        for frame, value in keys.items():
+            node[name].setValueAt(value, frame)
+    params = DKNode(node).params("own_mouth")
+    assert params["overrides"] == ("1001: forbid 1004-1005; 1002-1003: close; 1004-1005: opening 1.5; "
+                                   "1002-1003: source 1004")
+    assert override_text({}, {1001: 1.0, 1002: 1.004}, {1001: 0.0}) == ""  # resting values: no entry
+    assert override_text({}, {}, {1001: 7, 1002: 8, 1003: 3}) == "1001-1002: source 7; 1003: source 3"
+    fresh = nuke.createNode("DK_OwnMouth")
+    fresh["force_close"].setValue(True)  # set, not keyed: which frames?
+    with pytest.raises(PluginError, match="force_close is set but not keyed; key it over the frames"):
+        DKNode(fresh).params("own_mouth")
 
 
 def test_errors_reach_the_compositor_as_nuke_messages_saying_what_to_fix(sample, monkeypatch):

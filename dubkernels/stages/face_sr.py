@@ -17,7 +17,7 @@ import torch
 from dubkernels.colour import colour_spaces
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.align import CropTransform
-from dubkernels.io.frames import Frame, Window, copy_metadata
+from dubkernels.io.frames import Frame, Window
 from dubkernels.io.sequences import FrameSequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.nets.checkpoint import load_checkpoint
@@ -25,7 +25,8 @@ from dubkernels.nets.config import SRModelConfig
 from dubkernels.nets.device import pick_device
 from dubkernels.nets.face_sr import FaceSR
 from dubkernels.stages.base import Stage, fail
-from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
+from dubkernels.stages.common import plate, plate_notes, track_for
+from dubkernels.stages.face_crop import FaceCrop, FaceCropper, faceless_note, plate_layer, torch_step
 from dubkernels.stages.mouth_composite import alpha_index, unpremultiply
 from dubkernels.tracks import Track
 
@@ -58,7 +59,7 @@ class FaceSRStage(Stage):
         self.track: Track = track_for(self.job.inputs["face_track"], "face_track")
         chunk = parse_frames(self.job.frames) if self.job.frames else self.track.frames
         self.sequence: FrameSequence = plate(self.job.inputs["face"], chunk, "face")
-        return plate_notes(self.track, self.sequence, chunk, "face_track")
+        return plate_notes(self.track, self.sequence, chunk, "face_track") + faceless_note(self.track)
 
     def batch_size(self) -> int:
         return self.params.batch
@@ -72,45 +73,20 @@ class FaceSRStage(Stage):
     def render_batch(self, frames: list[int]) -> list[dict[str, Frame]]:
         """Crop every frame, run FaceSR once on the (zero-padded, fixed-size) stack, paste each result back."""
         net, sr = _network(self.job.inputs["checkpoint"], self.device)
-        colour = colour_spaces(self.job.ocio)
-        out: list[dict[str, Frame]] = []
-        work = []
-        for f in frames:
-            landmarks = self.track.record(f).landmarks
-            if landmarks is None:
-                layer = read_box(self.sequence, f, self.track, "face", (0, 0, 1, 1))[0]
-                out.append({"out": face_layer(np.zeros((1, 1, 4), np.float32), (0, 0), layer.display_window)})
-                continue
-            crop = CropTransform.from_landmarks(landmarks, sr.resolution)
-            box = crop.source_box()
-            layer = read_box(self.sequence, f, self.track, "face", box)[0]
-            rgb = layer.region_rgb(Window(box[0], box[1], box[2] - box[0], box[3] - box[1]))
-            work.append((len(out), f, layer, landmarks, np.clip(colour.to_network(crop.warp(rgb, origin=box[:2])), 0, 1)))
-            out.append({})
-        if work:
-            stack = np.stack([w[4] for w in work])
-            padded = np.zeros((max(self.params.batch, len(stack)),) + stack.shape[1:], stack.dtype)
-            padded[: len(stack)] = stack  # a fixed batch size: the bits of a frame do not depend on its batch
-            with torch.no_grad():
-                x = torch.from_numpy(padded).permute(0, 3, 1, 2).to(self.device)
-                results = net(x).permute(0, 2, 3, 1).float().cpu().numpy()[: len(stack)]
-            for (index, f, layer, landmarks, _), result in zip(work, results):
-                out[index] = {"out": self._paste(layer, landmarks, sr, result)}
-        return out
+        cropper = FaceCropper(self.sequence, self.track, "face", sr.resolution, colour_spaces(self.job.ocio))
+        layers = cropper.render(frames, torch_step(net, self.device), self.params.batch,
+                                lambda crop, result: self._layer(cropper, crop, sr, result))
+        return [{"out": layer} for layer in layers]
 
-    def _paste(self, layer: Frame, landmarks: np.ndarray, sr: SRModelConfig, result: np.ndarray) -> Frame:
+    @staticmethod
+    def _layer(cropper: FaceCropper, crop: FaceCrop, sr: SRModelConfig, result: np.ndarray) -> Frame:
         """The enlarged crop over the layer's own pixels, under the layer's alpha."""
-        display = layer.display_window
-        crop = CropTransform.from_landmarks(landmarks, sr.output)
-        dw = layer.data_window
+        layer = crop.image
+        display, dw = layer.display_window, layer.data_window
         region = Window(dw.x - display.x, dw.y - display.y, dw.width, dw.height)  # the layer's own window
-        enlarged, coverage = crop.paste(np.ascontiguousarray(result), region.width, region.height,
-                                        origin=(region.x, region.y))
-        linear = colour_spaces(self.job.ocio).from_network(enlarged)
+        enlarged, coverage = cropper.paste_back(CropTransform.from_landmarks(crop.landmarks, sr.output), result, region)
         rgba = layer.window_pixels(dw, layer.rgb_indices() + [alpha_index(layer)])
         alpha, own = rgba[..., 3:], unpremultiply(rgba)
         cov = coverage[..., None]
-        rgb = (np.maximum(linear, 0.0) * cov + own * (1.0 - cov)) * alpha
-        result_layer = face_layer(np.dstack([rgb, alpha]).astype(np.float32), (dw.x, dw.y), display)
-        copy_metadata(result_layer, layer.spec)
-        return result_layer
+        rgb = (enlarged * cov + own * (1.0 - cov)) * alpha
+        return plate_layer(np.dstack([rgb, alpha]).astype(np.float32), region, layer)

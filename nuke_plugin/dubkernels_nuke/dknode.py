@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import nuke
 
 from dubkernels_nuke.describe import kinds
 from dubkernels_nuke.knobs import param_knobs
 from dubkernels_nuke.nodes import NODE_CLASSES, NodeSpec, node_spec
+from dubkernels_nuke.overrides import OVERRIDE_KNOBS, joined, override_text
 from dubkernels_nuke.paths import CACHE_DEFAULT_FOLDER, CacheLayout, input_export_name
 
 JOB_FORMAT, JOB_VERSION = "dubkernels-job", 1
@@ -196,7 +197,21 @@ class DKNode:
                 values[knob.name] = [float(v) for v in str(raw or "").replace(",", " ").split()]
             else:
                 values[knob.name] = str(raw)
+        if kind == "own_mouth":
+            animated = override_text(*(self._keyed(name, default) for name, default in OVERRIDE_KNOBS))
+            values["overrides"] = joined(values.get("overrides", ""), animated)
         return values
+
+    def _keyed(self, name: str, default: float) -> dict[int, float]:
+        """A keyed knob's value on every frame from its first key to its last (nothing when it is at its default)."""
+        knob = cast(nuke.Array_Knob, self.node[name])  # Boolean, Double and Int knobs all are
+        if not knob.isAnimated():
+            if float(knob.value()) != default:
+                raise PluginError(f"{self.name}: {name} is set but not keyed; key it over the frames it holds for, "
+                                  "or type the frames in 'overrides' (e.g. 1040-1052: close).")
+            return {}
+        keys = [int(round(key.x)) for key in knob.animation(0).keys()]
+        return {f: float(knob.getValueAt(f)) for f in range(min(keys), max(keys) + 1)} if keys else {}
 
     def _export(self, plan: Plan, source: Source, frames: str | None, track: bool,
                 guide: str | None = None) -> None:

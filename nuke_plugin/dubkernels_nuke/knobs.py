@@ -110,6 +110,8 @@ def node_knobs(spec: NodeSpec, kinds: dict[str, dict[str, Any]]) -> list[Knob]:
                                        "empty: this node's own")))
     if spec.process == "analyze":
         knobs += landmark_knobs()
+    if spec.process == "own_mouth":
+        knobs += override_knobs()
     knobs += [Knob(UserKnob(TAB, "info_tab", "Info")),
               Knob(UserKnob(TEXT, "info", "", text="not processed", flags=["+STARTLINE"])),
               Knob(UserKnob(BOOL, "dk_processed", "", flags=["+INVISIBLE"]), False),
@@ -120,6 +122,19 @@ def node_knobs(spec: NodeSpec, kinds: dict[str, dict[str, Any]]) -> list[Knob]:
     if doubled:
         raise ValueError(f"{spec.cls}: knob names used twice: {doubled}")
     return knobs
+
+
+def override_knobs() -> list[Knob]:
+    """OwnMouth's Overrides tab: knobs to key over the frames they hold for (the plugin writes them as overrides)."""
+    return [Knob(UserKnob(TAB, "overrides_tab", "Overrides")),
+            Knob(UserKnob(TEXT, "overrides_about", "", text="Key these over the frames they hold for; Process "
+                          "writes them after the overrides typed on the first tab.", flags=["+STARTLINE"])),
+            Knob(UserKnob(BOOL, "force_close", "force close", "keyed on: the lips meet on those frames",
+                          ["+STARTLINE"]), False),
+            Knob(UserKnob(DOUBLE, "opening_scale", "opening scale", "keyed: the lips' opening scaled on those frames "
+                          "(1: as chosen)", range=(0.0, 3.0)), 1.0),
+            Knob(UserKnob(INT, "force_source", "force source", "keyed: the actor frame shown on each frame (0: the "
+                          "selection's)"), 0)]
 
 
 def landmark_knobs() -> list[Knob]:
