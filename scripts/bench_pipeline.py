@@ -11,7 +11,8 @@ Training runs a fixed number of iterations and is reported apart. Then MouthComp
 as on a workstation, and each step's time comes from its state record.
 
 Targets (issue 8): every step but training at most 1 s per 1080p frame on 2 cores; peak
-memory of a 4K shot at most 4 GiB.
+memory of a 4K shot at most 4 GiB. ``--mode quick`` times the own mouth with no training, delivered
+(issue 19: at most 0.5 s per 1080p frame on 2 cores).
 
     python scripts/bench_pipeline.py --sizes 1080x1920 4k --frames 40 --iterations 10
 """
@@ -109,20 +110,41 @@ def bench_dub(name: str, frames: int, iterations: int, work: Path, colour: Colou
             "other_per_frame": other / frames, "rss_mib": rss, "steps": steps}
 
 
+def bench_quick(name: str, frames: int, work: Path, colour: ColourSpaces) -> dict:
+    """The own mouth with no training, as a CPU delivers it: `dubkernels dub --quick` (ingest, tracking, PoseAlign,
+    the own mouth, its composite, the paste) as one process, then its delivery over whole plates into the output."""
+    folder = work / f"{name}-quick"
+    _, shot = make_shot(folder, name, frames, 0, colour)
+    wall, rss = run_process(dubkernels("dub", str(shot), "--quick", "--no-report", "--progress", "none"))
+    steps = {p.stem: json.loads(p.read_text())["seconds"] for p in sorted((folder / "work" / "state").glob("*.json"))}
+    deliver, _ = run_process(dubkernels("run", str(folder / "work" / "jobs" / "deliver_own.json"), "--progress",
+                                        "none"))
+    for step, seconds in steps.items():
+        print(f"{name:>9} quick {step:<22} {seconds:8.1f} s {1000 * seconds / frames:8.0f} ms/frame", flush=True)
+    total = wall + deliver
+    print(f"{name:>9} own mouth, no training, delivered: {total:.0f} s = {1000 * total / frames:.0f} ms/frame "
+          f"(dub --quick {wall:.0f} s, delivery {deliver:.0f} s); peak {rss:.0f} MiB", flush=True)
+    return {"size": name, "step": "own mouth delivered (no training)", "seconds": total, "per_frame_all": total / frames,
+            "deliver_seconds": deliver, "rss_mib": rss, "steps": steps}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["1080p", "4k"])
     parser.add_argument("--frames", type=int, default=40, help="frames per shot (default 40)")
     parser.add_argument("--iterations", type=int, default=20, help="training iterations per pass (default 20)")
-    parser.add_argument("--mode", choices=("steps", "dub", "both"), default="both",
+    parser.add_argument("--mode", choices=("steps", "dub", "both", "quick"), default="both",
                         help="steps: one process per step, as a farm runs them; dub: `dubkernels dub` as one "
-                             "process, as a workstation runs it (default both)")
+                             "process, as a workstation runs it (default both); quick: the own mouth with no "
+                             "training, delivered (the CPU's dub)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args()
     colour = ColourSpaces()
     rows = []
     with tempfile.TemporaryDirectory(prefix="dubkernels-bench-") as tmp:
         for name in args.sizes:
+            if args.mode == "quick":
+                rows.append(bench_quick(name, args.frames, Path(tmp), colour))
             if args.mode in ("dub", "both"):
                 rows.append(bench_dub(name, args.frames, args.iterations, Path(tmp), colour))
             if args.mode in ("steps", "both"):
@@ -133,7 +155,10 @@ def main() -> int:
             print(f"{row['size']}: dub in one process: every step but training {row['other']:.0f} s for "
                   f"{args.frames} frames ({1000 * row['other_per_frame']:.0f} ms/frame); training "
                   f"{row['training']:.0f} s; peak memory {row['rss_mib']:.0f} MiB")
-    for name in args.sizes if args.mode != "dub" else []:
+        elif row["step"] == "own mouth delivered (no training)":
+            print(f"{row['size']}: the own mouth, no training, delivered: {row['seconds']:.0f} s for {args.frames} "
+                  f"frames ({1000 * row['per_frame_all']:.0f} ms/frame); peak memory {row['rss_mib']:.0f} MiB")
+    for name in args.sizes if args.mode in ("steps", "both") else []:
         steps = [r for r in rows if r["size"] == name and "per_frame" in r]
         other = [r for r in steps if not r["step"].startswith("train")]
         worst = max(other, key=lambda r: r["per_frame"])

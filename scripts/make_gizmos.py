@@ -88,8 +88,13 @@ TEMPLATE: list[tuple[str, str, list[str | None], dict[str, Any], tuple[int, int]
     ("DK_LandmarkStabilize", "Stabilize_pass2", ["Swap_pass2"], {}, (1, 8)),
     ("DK_FaceSR", "FaceSR_pass2", ["Stabilize_pass2", "Analyze_actor"], {"training_from": "FaceSR_pass1"}, (1, 9)),
     ("DK_MouthComposite", "Composite_pass2", ["Analyze_actor", "FaceSR_pass2"],
-     {"uncovered": "copy", "label": "pass 2: the dubbed shot"}, (1, 10)),
-    ("Write", "Write_final", ["Composite_pass2"], {}, (1, 11)),
+     {"uncovered": "copy", "extent": "face", "label": "pass 2"}, (1, 10)),
+    ("Switch", "Deliver", ["OwnMouth_quicklook", "FaceSR_pass1", "FaceSR_pass2"],
+     {"which": 0, "label": "delivered: 0 own mouth, 1 pass 1, 2 pass 2\n(the report's best, or the shot's pin)"},
+     (-1, 11)),
+    ("DK_MouthComposite", "Composite_final", ["Analyze_actor", "Deliver"],
+     {"uncovered": "copy", "label": "the delivered candidate over the whole plate"}, (1, 12)),
+    ("Write", "Write_final", ["Composite_final"], {}, (1, 13)),
 ]
 COLUMN_WIDTH, ROW_HEIGHT, BUS = 260, 90, "Analyze_actor"
 

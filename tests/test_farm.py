@@ -216,7 +216,7 @@ def test_a_nuke_scripts_job_runs_each_node_headless_in_graph_order_then_renders_
     assert needs["Swap_pass1"] == {"PoseAlign1", "Analyze_actor", "Swap_pass1_train"}
     assert "FaceSR_pass2_train" not in steps and "FaceSR_pass1_train" in needs["FaceSR_pass2"]
     assert needs["Swap_pass2_train"] == {"OwnMouth_comp", "Analyze_actor", "Swap_pass1_train"}  # starts from pass 1's
-    assert needs["render"] == {"Composite_pass2"}
+    assert needs["render"] == {"Composite_final"}
     assert steps["Swap_pass2_train"]["hostRequirements"]["amounts"][0]["name"] == "amount.worker.gpu"
     run = steps["Stabilize_pass1"]["script"]["actions"]["onRun"]
     assert run["command"] == "{{Param.Engine}}"

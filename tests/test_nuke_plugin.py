@@ -34,7 +34,7 @@ BUTTONS_IN_ORDER = [("Analyze_actor", "process"), ("Analyze_dubber", "process"),
                     ("Swap_pass1", "train"), ("Swap_pass1", "process"), ("Stabilize_pass1", "process"),
                     ("FaceSR_pass1", "train"), ("FaceSR_pass1", "process"), ("Composite_pass1", "process"),
                     ("Swap_pass2", "train"), ("Swap_pass2", "process"), ("Stabilize_pass2", "process"),
-                    ("FaceSR_pass2", "process"), ("Composite_pass2", "process")]
+                    ("FaceSR_pass2", "process"), ("Composite_pass2", "process"), ("Composite_final", "process")]
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,7 @@ def dubbed(sample):
     dub_shot(load_shot(root / "dub.toml", ["shot.deliver=pass2"]), log=lambda *a: None)  # the template's pass 2
     os.environ["DUBKERNELS_VENV"] = sys.prefix
     folder = template_session(root, made)
+    nuke.toNode("Deliver")["which"].setValue(2)  # deliver pass 2, as the shot file pins it
     for name, button in BUTTONS_IN_ORDER:
         press(nuke.toNode(name), button)
     nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
@@ -113,9 +114,9 @@ def test_each_node_wrote_its_job_specs_and_shows_valid_cached_frames(dubbed):
 
 
 def test_a_lost_cache_frame_stops_the_render_naming_the_node_and_the_command_that_refills_it(dubbed):
-    lost = dubbed / "dubkernels_cache/Composite_pass2/out/out.1003.exr"
+    lost = dubbed / "dubkernels_cache/Composite_final/out/out.1003.exr"
     lost.unlink()
-    with pytest.raises(RuntimeError, match=r"Composite_pass2 has no cached frame 1003") as error:
+    with pytest.raises(RuntimeError, match=r"Composite_final has no cached frame 1003") as error:
         nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
     command = str(error.value).split("Fill it with: ")[1]
     assert command.endswith("jobs/process.json --frames 1003")
@@ -125,13 +126,13 @@ def test_a_lost_cache_frame_stops_the_render_naming_the_node_and_the_command_tha
 
 
 def test_a_result_changing_knob_marks_the_node_stale_and_the_render_refuses_it(dubbed):
-    node = nuke.toNode("Composite_pass2")
+    node = nuke.toNode("Composite_final")
     nuke.user_sets(nuke.toNode("FaceSR_pass2"), "batch", 3)  # does not change the result
     assert nuke.toNode("FaceSR_pass2")["info"].value().startswith("state: processed")
     nuke.user_sets(node, "grow", 0.2)
     assert node["info"].value().startswith("state: stale")
     assert node["tile_color"].value() == COLOURS["stale"]
-    with pytest.raises(RuntimeError, match=r"Composite_pass2 is stale .*Fill it with: .*dubkernels run "):
+    with pytest.raises(RuntimeError, match=r"Composite_final is stale .*Fill it with: .*dubkernels run "):
         nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
     nuke.user_sets(node, "grow", 0.15)
     assert node["info"].value().startswith("state: processed")
@@ -155,7 +156,7 @@ def test_a_plate_wired_straight_in_is_exported_and_tracked_by_the_node_itself(du
 
 
 def test_a_render_shows_the_caches_even_when_the_script_was_saved_before_processing(dubbed):
-    node = nuke.toNode("Composite_pass2")
+    node = nuke.toNode("Composite_final")
     node["dk_processed"].setValue(False)  # as a script saved before its nodes ran on the farm
     nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
     assert node["dk_processed"].value() is True
@@ -175,7 +176,7 @@ def test_open_report_makes_a_contact_sheet_of_the_cached_result(dubbed, monkeypa
 def test_an_unprocessed_template_will_not_render(sample):
     root, made = sample
     folder = template_session(root, made, "fresh")
-    with pytest.raises(RuntimeError, match=r"Composite_pass2 is not processed"):
+    with pytest.raises(RuntimeError, match=r"Composite_final is not processed"):
         nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
     assert not (folder / "final").exists()
 
@@ -307,7 +308,7 @@ def test_the_menu_lists_every_node_and_pastes_the_template():
                   "MouthComposite", "Two-pass dub template"):
         assert ("Nodes", "DubKernels", title) in entries
     menu.load_template()
-    assert nuke.toNode("Write_final").input(0) is nuke.toNode("Composite_pass2")
+    assert nuke.toNode("Write_final").input(0) is nuke.toNode("Composite_final")
 
 
 def test_init_py_works_in_terminal_mode_and_menu_py_needs_the_gui():

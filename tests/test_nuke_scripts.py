@@ -149,7 +149,9 @@ def test_the_template_is_the_papers_two_pass_graph():
         assert feeds(f"Stabilize_pass{n}") == [f"Swap_pass{n}"]
         assert feeds(f"FaceSR_pass{n}") == [f"Stabilize_pass{n}", "Analyze_actor"]
         assert feeds(f"Composite_pass{n}") == ["Analyze_actor", f"FaceSR_pass{n}"]
-    assert feeds("Write_final") == ["Composite_pass2"]
+    assert feeds("Write_final") == ["Composite_final"] and feeds("Composite_final") == ["Analyze_actor", "Deliver"]
+    assert feeds("Deliver") == ["OwnMouth_quicklook", "FaceSR_pass1", "FaceSR_pass2"]  # the candidates' face layers
+    assert nodes["Deliver"].knobs["which"] == "0" and "extent" not in nodes["Composite_final"].knobs  # plate
     assert nodes["Composite_pass1"].knobs["extent"] == nodes["OwnMouth_comp"].knobs["extent"] == "face"
     assert nodes["Swap_pass2"].knobs["init_from"] == "Swap_pass1"  # trains on from pass 1's network
     assert nodes["FaceSR_pass2"].knobs["training_from"] == "FaceSR_pass1"

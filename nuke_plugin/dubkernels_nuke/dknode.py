@@ -1,6 +1,6 @@
 """A DubKernels node in a Nuke script: its cache, where its inputs' frames and tracks come from, its jobs.
 
-Each image input of a node is either another DubKernels node (through Dots), whose cached
+Each image input of a node is either another DubKernels node (through Dots and Switches), whose cached
 result and track are read in place, or anything else, which the node exports through its
 internal Write and tracks itself. The jobs a node runs are the ones `dubkernels dub` runs for
 the same step (same kinds, inputs and parameters), so the two give the same frames.
@@ -32,10 +32,12 @@ def is_dubkernels(node: nuke.Node | None) -> bool:
 
 
 def upstream(node: nuke.Node, index: int) -> nuke.Node | None:
-    """The node feeding input ``index``, looking through Dots."""
+    """The node feeding input ``index``, looking through Dots and through a Switch to its chosen input (the
+    template's Deliver switch picks the candidate that is delivered)."""
     source = node.input(index)
-    while source is not None and source.Class() == "Dot":
-        source = source.input(0)
+    while source is not None and source.Class() in ("Dot", "Switch"):
+        chosen = 0 if source.Class() == "Dot" else int(source["which"].value())
+        source = source.input(min(max(chosen, 0), max(source.inputs() - 1, 0)))
     return source
 
 
