@@ -18,7 +18,7 @@ from dubkernels.sample import make_sample
 from dubkernels.stages.base import run_stage
 from dubkernels.stages.common import face_layer
 from dubkernels.jobs.spec import Job, JobError
-from dubkernels.stages.mouth_composite import MouthComposite, ring_gains
+from dubkernels.stages.mouth_composite import MouthComposite, ring_gains, within
 from dubkernels.tracks import file_digest, Track, save_track
 
 FRAMES = [1001, 1002, 1003]
@@ -255,3 +255,94 @@ def test_the_chin_option_takes_the_lower_face_down_to_the_jaw():
     x, y = face[8].round().astype(int)  # the chin point, below the mouth
     assert lips_full[y - 3, x] == 0 and chin_full[y - 3, x] == 1.0
     assert np.all(chin_full[lips_full == 1.0] == 1.0) and chin_full.sum() > 2 * lips_full.sum()
+
+
+OFFSET = (7, 3)  # a display window whose origin is not (0, 0)
+OVERSCAN = Window(-16, -8, 544, 528)  # a data window reaching beyond the display window (display coordinates)
+
+
+def _placed(window: Window, offset: tuple[int, int]) -> Window:
+    """``window`` (display coordinates) in absolute pixel coordinates of a display window at ``offset``."""
+    return Window(window.x + offset[0], window.y + offset[1], window.width, window.height)
+
+
+def _retracked(track: Track, pattern: str, path: Path) -> str:
+    """``track`` (its landmarks, in display coordinates, unchanged) for the frames of ``pattern``, saved at ``path``."""
+    records = [dataclasses.replace(r, digest=file_digest(_path(pattern, r.frame))) for r in track.records
+               if r.frame in FRAMES]
+    save_track(dataclasses.replace(track, source=pattern, records=records), path)
+    return str(path)
+
+
+def _placed_shot(shot: Shot, root: Path, data: Window, offset: tuple[int, int]) -> dict[str, str]:
+    """The shot's plate and face layer with the display window's origin at ``offset``, as EXR files hold them:
+    the plate's pixels over ``data`` (display coordinates; sample RGB where it meets the display window,
+    noise elsewhere and in A, Z and a second part), the face layer placed as OwnMouth and PoseAlign place it
+    (origin = display origin + position). The same pixels for every offset: only the windows move."""
+    display = _placed(DISPLAY, offset)
+    source = _pattern(shot.root / "sample", "actor")
+    actor, face = _pattern(root, "a0"), _pattern(root, "face")
+    rng = np.random.default_rng(11)
+    for f in FRAMES:
+        pixels = rng.random((data.height, data.width, 5), np.float32)
+        inside = Window(max(data.x, 0), max(data.y, 0), min(data.x_end, DISPLAY.width) - max(data.x, 0),
+                        min(data.y_end, DISPLAY.height) - max(data.y, 0))
+        pixels[within(inside, data)][..., :3] = read_frame(_path(source, f)).display_rgb()[within(inside, DISPLAY)]
+        main = new_frame(pixels, channel_names=("R", "G", "B", "A", "Z"), data_window=_placed(data, offset),
+                         display_window=display)
+        other = new_frame(rng.random((data.height, data.width, 1), np.float32), channel_names=("Y",),
+                          data_window=_placed(data, offset), display_window=display)
+        write_frame(_path(actor, f), Frame([_named(main, "rgba"), _named(other, "extra")]))
+        layer = read_frame(_path(shot.face, f))
+        write_frame(_path(face, f), new_frame(layer.pixels, channel_names=("R", "G", "B", "A"),
+                                              data_window=_placed(layer.data_window, offset), display_window=display))
+    return {"actor": actor, "actor_track": _retracked(shot.tracks["actor"], actor, root / "a0.track.json"),
+            "face": face, "face_track": _retracked(shot.tracks["face"], face, root / "face.track.json")}
+
+
+@pytest.mark.parametrize("data, params", [
+    (DATA, {}),
+    (OVERSCAN, {}),
+    (OVERSCAN, {"blend": "poisson", "colour_match": True}),
+    (DATA, {"extent": "face"}),
+], ids=["data-inside", "overscan", "overscan-poisson-matched", "face-extent"])
+def test_a_display_window_off_the_origin_moves_nothing_but_the_windows(shot, tmp_path, data, params):
+    frame = 1002
+    outs, plates = {}, {}
+    for offset in ((0, 0), OFFSET):
+        inputs = _placed_shot(shot, tmp_path / f"in{offset}", data, offset)
+        outs[offset] = _run(shot, tmp_path / f"out{offset}", str(frame), **inputs, **params)
+        plates[offset] = read_frame(_path(inputs["actor"], frame))
+    base, moved = (read_frame(outs[o] / f"comp.{frame}.exr") for o in ((0, 0), OFFSET))
+    base_mask, mask = (read_frame(outs[o] / f"mask.{frame}.exr") for o in ((0, 0), OFFSET))
+    a0 = plates[OFFSET]
+
+    # (1) the same composite, moved with the windows: the new mouth lands where the face layer puts it
+    assert moved.display_window == a0.display_window == _placed(DISPLAY, OFFSET)
+    assert moved.data_window == _placed(base.data_window, OFFSET)
+    assert mask.data_window == _placed(base_mask.data_window, OFFSET)
+    np.testing.assert_array_equal(mask.pixels, base_mask.pixels)
+    assert len(moved.parts) == len(base.parts)
+    for mine, theirs in zip(moved.parts, base.parts):
+        np.testing.assert_array_equal(_bits(mine), _bits(theirs))
+
+    # (2) outside the mouth mask every value of every channel and part keeps the plate's bits
+    if params.get("extent") == "face":
+        assert len(moved.parts) == 1
+    else:
+        assert len(moved.parts) == 2 and moved.data_window == a0.data_window
+    out_w, dw = moved.data_window, a0.data_window
+    rows, cols = slice(out_w.y - dw.y, out_w.y_end - dw.y), slice(out_w.x - dw.x, out_w.x_end - dw.x)
+    for mine, theirs in zip(moved.parts, a0.parts):
+        assert mine.spec.channelnames == theirs.spec.channelnames and mine.pixels.dtype == theirs.pixels.dtype
+    np.testing.assert_array_equal(_bits(moved.parts[0])[..., 3:], _bits(a0.parts[0])[rows, cols, 3:])
+    if len(moved.parts) > 1:
+        np.testing.assert_array_equal(_bits(moved.parts[1]), _bits(a0.parts[1]))
+    grid = np.zeros((out_w.height, out_w.width), np.float32)
+    mw = mask.data_window
+    grid[mw.y - out_w.y : mw.y_end - out_w.y, mw.x - out_w.x : mw.x_end - out_w.x] = mask.pixels[..., 0]
+    changed = (_bits(moved.parts[0]) != _bits(a0.parts[0])[rows, cols]).any(axis=-1)
+    assert not (changed & (grid == 0)).any()
+    x, y = shot.tracks["actor"].record(frame).landmarks[48:60].mean(axis=0)
+    centre = int(round(y)) + OFFSET[1] - out_w.y, int(round(x)) + OFFSET[0] - out_w.x
+    assert changed[centre] and grid[centre] > 0.99 and changed.sum() > 200

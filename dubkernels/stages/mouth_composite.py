@@ -226,20 +226,23 @@ class MouthComposite(Stage):
                 max(x1 + margin, dw.x_end - disp.x), max(y1 + margin, dw.y_end - disp.y))
 
     def composite(self, a0: Frame, face: Frame, frame: int) -> tuple[Window, np.ndarray]:
-        """Blend the face into A0's main part in place; return the mask and its region."""
+        """Blend the face into A0's main part in place; return the mask and its region (absolute pixel coordinates)."""
         p = self.params
         actor_lm, face_lm = self.actor_track.record(frame).landmarks, self.face_track.record(frame).landmarks
         assert actor_lm is not None and face_lm is not None
         masks = [mouth_mask(lm, p.grow, p.feather, p.chin) for lm in (actor_lm, face_lm)]
         ring_px = p.ring * interocular(actor_lm)
         margin = POISSON_MARGIN_PX + (int(np.ceil(ring_px)) + 1 if p.colour_match else 0)
-        region = intersect(bounding(masks[0].window, masks[1].window, margin), a0.data_window)
+        disp = a0.display_window  # landmarks and masks are in display coordinates, windows in absolute ones
+        box = bounding(masks[0].window, masks[1].window, margin)
+        region = intersect(Window(box.x + disp.x, box.y + disp.y, box.width, box.height), a0.data_window)
         if region is None:
-            return a0.display_window, np.zeros((1, 1), np.float32)
+            return disp, np.zeros((1, 1), np.float32)
         rgb = a0.rgb_indices()
         rgba = face.window_pixels(region, face.rgb_indices() + [alpha_index(face)])
         plate_rgb = a0.window_pixels(region, rgb)
-        mouth = np.maximum(masks[0].over(region), masks[1].over(region))
+        on_display = Window(region.x - disp.x, region.y - disp.y, region.width, region.height)
+        mouth = np.maximum(masks[0].over(on_display), masks[1].over(on_display))
         m = np.clip(mouth * rgba[..., 3], 0.0, 1.0)
         m[m < MASK_MIN] = 0.0
         if not m.any():
