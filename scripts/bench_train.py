@@ -23,7 +23,8 @@ import torch
 from dubkernels.nets.config import load_config
 from dubkernels.nets.device import pick_device
 from dubkernels.nets.ynet import ActorSwap
-from dubkernels.train.data import CropSet, PairDataset
+from dubkernels.train.datasets import PairDataset
+from dubkernels.train.prepare import CropSet
 from dubkernels.train.trainer import Trainer, TrainOptions
 
 WARMUP = 2

@@ -19,7 +19,7 @@ from dubkernels.nets.config import ConfigError, SRModelConfig, config_from_dict,
 from dubkernels.nets.face_sr import FaceSR
 from dubkernels.nets.ynet import YNet
 from dubkernels.pipeline.runner import run_job
-from dubkernels.train.data import CropSet
+from dubkernels.train.prepare import CropSet
 from dubkernels.train.sr_data import SRDataset, downsample, self_swapped
 from dubkernels.train.trainer import Trainer, TrainOptions
 from tests.stage_data import make_layered

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-import dubkernels.train.data as data
+import dubkernels.train.prepare as prepare
 from dubkernels.errors import DubKernelsError, TrackError
 from dubkernels.face.align import CropTransform, template
 from dubkernels.face.landmarks68 import OUTER_LIPS, STABLE
@@ -15,7 +15,8 @@ from dubkernels.io.frames import read_frame, write_frame
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.stages.common import face_layer
 from dubkernels.tracks import Track, file_digest, load_track, save_track
-from dubkernels.train.data import CropSet, FaceClip, PairDataset, extract_crops, load_or_extract, make_loader
+from dubkernels.train.datasets import PairDataset, make_loader
+from dubkernels.train.prepare import CropSet, FaceClip, extract_crops, load_or_extract
 from tests.stage_data import Shot, make_shot
 
 SIZE = 64
@@ -82,7 +83,7 @@ def test_cache_round_trip_and_no_reread(shot, actor, tmp_path, monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("frames were read again")
 
-    monkeypatch.setattr(data, "read_region", refuse)
+    monkeypatch.setattr(prepare, "read_region", refuse)
     totals, steps = [], []
     second = load_or_extract(clip, SIZE, tmp_path / "cache", progress=steps.append, on_total=totals.append)
     np.testing.assert_array_equal(second.images, first.images)

@@ -9,7 +9,8 @@ import torch
 
 from dubkernels.nets.config import config_from_dict
 from dubkernels.nets.checkpoint import load_checkpoint, save_checkpoint
-from dubkernels.train.data import FaceClip, PairDataset, extract_crops
+from dubkernels.train.datasets import PairDataset
+from dubkernels.train.prepare import FaceClip, extract_crops
 from dubkernels.train.trainer import LATEST, Trainer, TrainOptions
 from dubkernels.nets.ynet import YNet
 from tests.stage_data import make_shot

@@ -41,7 +41,7 @@ def _pretrain(args: argparse.Namespace) -> int:
     from dubkernels.jobs.progress import make_progress
     from dubkernels.nets.config import load_config
     from dubkernels.nets.device import pick_device
-    from dubkernels.train.data import PairDataset
+    from dubkernels.train.datasets import PairDataset
     from dubkernels.train.photos import photo_crops
     from dubkernels.train.trainer import Trainer, TrainOptions
 

@@ -25,7 +25,8 @@ from dubkernels.jobs.summary import Summary
 from dubkernels.nets.config import Config, load_config
 from dubkernels.nets.device import pick_device
 from dubkernels.tasks.common import Task
-from dubkernels.train.data import ACTOR_ROLES, DUBBER_ROLES, EpochDataset, FaceClip, PairDataset, load_or_extract
+from dubkernels.train.datasets import EpochDataset, PairDataset
+from dubkernels.train.prepare import ACTOR_ROLES, DUBBER_ROLES, FaceClip, load_or_extract
 from dubkernels.train.sr_data import SRDataset, downsample, self_swapped
 from dubkernels.train.trainer import LATEST, Trainer, TrainOptions
 

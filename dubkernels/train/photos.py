@@ -12,7 +12,7 @@ from dubkernels.colour import ColourSpaces, to_uint8
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.align import CropTransform
 from dubkernels.io.frames import read_frame
-from dubkernels.train.data import CropSet, crop_masks
+from dubkernels.train.prepare import CropSet, crop_masks
 
 log = logging.getLogger(__name__)
 

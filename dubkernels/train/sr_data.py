@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from dubkernels.errors import DubKernelsError
-from dubkernels.train.data import CropSet, EpochDataset, chw
+from dubkernels.train.datasets import EpochDataset, chw
+from dubkernels.train.prepare import CropSet
 
 BLUR_SIGMA = (0.3, 1.2)  # times scale / 2: how soft the degraded inputs are
 NOISE_SIGMA = 0.01  # at most, on 0..1 values

@@ -28,7 +28,7 @@ from dubkernels.nets.checkpoint import load_checkpoint, load_state, save_checkpo
 from dubkernels.nets.config import Config
 from dubkernels.nets.device import pick_device
 from dubkernels.preview import write_png
-from dubkernels.train.data import EpochDataset, EpochShuffle, make_loader
+from dubkernels.train.datasets import EpochDataset, EpochShuffle, make_loader
 from dubkernels.train.recipes import RECIPES, Recipe
 
 LATEST = "latest.safetensors"
