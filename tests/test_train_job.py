@@ -83,6 +83,18 @@ def test_a_time_budget_checkpoints_and_a_rerun_goes_on(setup, tmp_path, monkeypa
     assert 0 < stamp["iteration"] < 3 and any("time budget of 1 min" in n for n in summary.notes)
 
 
+def test_a_preset_on_the_cpu_gets_a_budget_by_the_shots_length_and_completes(setup, tmp_path, monkeypatch):
+    shot = make_shot(tmp_path / "shot", frames=6)  # the preset's batch of 4 needs more than 3
+    clock = iter(range(0, 100_000, 40))  # every look at the clock moves it 40 s on
+    monkeypatch.setattr(trainer_module.time, "monotonic", lambda: float(next(clock)))
+    summary = run_job(_job(shot, "preview", tmp_path / "run", device="cpu", cpu_seconds_per_frame=10.0))
+    assert any("the preview preset on the CPU with neither iterations nor minutes given: a budget of 1.0 min "
+               "(10 s per frame of the shot)" in n for n in summary.notes)  # 6 frames
+    assert any(n.startswith("the CPU budget of 1 min reached") for n in summary.notes)
+    assert not any("time budget" in n for n in summary.notes)  # the plan met: dub counts the step complete
+    assert 0 < read_stamp(tmp_path / "run")["iteration"] < 8000
+
+
 def test_a_damaged_training_state_is_a_clear_error(setup, tmp_path):
     shot, config = setup
     run_job(_job(shot, config, tmp_path / "run"))

@@ -65,6 +65,10 @@ class TrainParams:
     device: str = param("auto", "auto (CUDA if present, else CPU), cpu, cuda, cuda:1...")
     minutes: float = param(0.0, "stop after this many minutes with a checkpoint (0: no limit); a rerun goes on",
                            min=0.0, max=1e6, identity=False)
+    cpu_seconds_per_frame: float = param(1.5, "a preset trained on a CPU with neither iterations nor minutes set "
+                                              "stops after this many seconds per frame of the actor's shot (its "
+                                              "iterations are planned for a GPU; 0: no limit)",
+                                         min=0.0, max=1e4, identity=False)
 
     def check(self, stage: str) -> None:
         check_device_name(stage, self.device)

@@ -22,12 +22,13 @@ from dubkernels.io.files import atomic_write_text
 from dubkernels.jobs.progress import Progress
 from dubkernels.jobs.spec import Job, JobError
 from dubkernels.jobs.summary import Summary
-from dubkernels.nets.config import Config, load_config
+from dubkernels.nets.config import PRESETS, Config, load_config
 from dubkernels.nets.device import pick_device
 from dubkernels.tasks.common import Task
 from dubkernels.train.datasets import EpochDataset, PairDataset
 from dubkernels.train.prepare import ACTOR_ROLES, DUBBER_ROLES, FaceClip, load_or_extract
 from dubkernels.train.sr_data import SRDataset, downsample, self_swapped
+from dubkernels.tracks import load_track
 from dubkernels.train.trainer import LATEST, Trainer, TrainOptions
 
 STAMP = "job.json"
@@ -131,6 +132,14 @@ def _sr_dataset(job: Job, config: Config, folder: Path, seed: int, progress: Pro
     return SRDataset(crops, sr.scale, swapped, seed=seed, patch=config.train.patch)
 
 
+def _cpu_budget(job: Job, config: str, iterations: int, device: str, seconds_per_frame: float) -> float:
+    """Minutes of training for a preset (its iterations planned for a GPU) run on the CPU with no iterations or
+    minutes given: ``seconds_per_frame`` per frame of the actor's track; 0 otherwise."""
+    if iterations or not seconds_per_frame or config not in PRESETS or pick_device(device).type != "cpu":
+        return 0.0
+    return seconds_per_frame * len(load_track(job.inputs["actor_track"]).frames) / 60.0
+
+
 def _run(job: Job, force: bool, progress: Progress, dataset_for: Callable[[Job, Config, Path, int, Progress], EpochDataset],
          check: Callable[[Config], object]) -> Summary:
     """Train the job's network into its run folder: resume, skip when done, supersede another job's run.
@@ -152,7 +161,12 @@ def _run(job: Job, force: bool, progress: Progress, dataset_for: Callable[[Job, 
     summary.notes += _prepare_folder(folder, identity, force)
     dataset = dataset_for(job, config, folder, p.seed, progress)
     init = Path(job.inputs["init"]) if job.inputs.get("init") else None
-    options = TrainOptions(folder, "shot", init, target, p.seed, loader_workers(p.workers), p.device, p.minutes)
+    minutes = p.minutes or _cpu_budget(job, p.config, p.iterations, p.device, p.cpu_seconds_per_frame)
+    if minutes and not p.minutes:
+        summary.notes.append(f"the {p.config} preset on the CPU with neither iterations nor minutes given: a budget "
+                             f"of {minutes:.1f} min ({p.cpu_seconds_per_frame:g} s per frame of the shot); set "
+                             "train.minutes or train.iterations to choose")
+    options = TrainOptions(folder, "shot", init, target, p.seed, loader_workers(p.workers), p.device, minutes)
     trainer = Trainer(config, dataset, options, progress)
     latest = trainer.run()
     atomic_write_text(folder / STAMP, json.dumps({"job": identity, "iteration": trainer.iteration,
@@ -163,7 +177,10 @@ def _run(job: Job, force: bool, progress: Progress, dataset_for: Callable[[Job, 
     if trainer.stopped_by == "signal":
         raise Interrupted(f"{task.kind.name}: stopped by a signal at iteration {trainer.iteration} of "
                           f"{trainer.total}; checkpoint {latest} saved. Run the same command again to resume.")
-    if trainer.stopped_by == "budget":
-        summary.notes.append(f"time budget of {p.minutes:g} min reached at iteration {trainer.iteration} of "
+    if trainer.stopped_by == "budget" and not p.minutes:  # the CPU's budget is the plan: the run is complete
+        summary.notes.append(f"the CPU budget of {minutes:.3g} min reached at iteration {trainer.iteration} of "
+                             f"{trainer.total}; give train.minutes to train on")
+    elif trainer.stopped_by == "budget":
+        summary.notes.append(f"time budget of {minutes:.3g} min reached at iteration {trainer.iteration} of "
                              f"{trainer.total}; checkpoint saved, a rerun goes on training")
     return summary
