@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Copy a shot report into the docs: its numbers, its table and its pictures, small enough to commit.
 
-Writes into DEST: ``metrics.json`` and ``summary.md`` as the report wrote them, and the contact sheet and
-curves as JPEG (the report keeps lossless PNGs; these are for reading in a browser or a ticket), with
-``summary.md``'s links pointing at the JPEGs.
+Writes into DEST: ``metrics.json`` and ``summary.md`` as the report wrote them, and the contact sheet,
+the curves and the worst frames at 4x as JPEG (the report keeps lossless PNGs; these are for reading in a
+browser or a ticket), with ``summary.md``'s links pointing at the JPEGs.
 
     python scripts/publish_report.py /shots/pair_a/work docs/reports/pair_a
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 import OpenImageIO as oiio
 
 PICTURES = ("contact_sheet", "curves")
+OPTIONAL_PICTURES = ("worst_frames",)  # the 4x crops of the delivered candidate's worst frames (newer reports)
 JPEG_QUALITY = 90
 
 
@@ -31,7 +32,7 @@ def publish(work: Path, dest: Path) -> list[Path]:
     written = [dest / "metrics.json", dest / "summary.md"]
     shutil.copyfile(report / "metrics.json", written[0])
     summary = (report / "summary.md").read_text(encoding="utf-8")
-    for name in PICTURES:
+    for name in PICTURES + tuple(p for p in OPTIONAL_PICTURES if (report / f"{p}.png").is_file()):
         image = oiio.ImageBuf(str(report / f"{name}.png"))
         image.specmod().attribute("compression", f"jpeg:{JPEG_QUALITY}")
         target = dest / f"{name}.jpg"

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import OpenImageIO as oiio
 import pytest
 
 from dubkernels.cli.main import main
@@ -245,6 +246,9 @@ def test_quick_look_runs_only_the_baselines_and_reports_them(sample, capsys):
     own_r = f"{metrics['summary']['own']['r_vs_dubber']:.3f}"
     assert any(r.startswith("| lip sync r vs dubber |") and r.split(" | ")[2] == own_r for r in rows)
     assert "![contact sheet](contact_sheet.png)" in summary
+    assert "![worst frames](worst_frames.png)" in summary  # the delivered candidate's worst frames at 4x
+    worst = oiio.ImageBuf(str(work / "report" / "worst_frames.png"))
+    assert worst.spec().width > 3 * 64 and worst.get_pixels(oiio.FLOAT).max() > 0  # three 4x mouth crops a row
 
 
 def test_bad_shot_files_are_clear_and_write_nothing(sample, tmp_path, capsys):

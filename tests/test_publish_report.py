@@ -47,3 +47,26 @@ def test_publish_refuses_an_unfinished_report(tmp_path):
     with pytest.raises(SystemExit, match="metrics.json missing|not a finished report"):
         _script().publish(tmp_path / "work", tmp_path / "docs")
     assert not (tmp_path / "docs").exists()
+
+
+def test_the_worst_frames_are_three_moments_and_are_published_when_the_report_has_them(tmp_path):
+    from dubkernels.report.collect import ShotMetrics
+    from dubkernels.report.pictures import worst_frames
+
+    frames = list(range(1001, 1061))
+    lmd = np.zeros(60)
+    lmd[[10, 11, 12, 40, 55]] = [0.9, 0.95, 0.8, 0.5, 0.3]  # one bad moment of three frames, two lesser ones
+    lmd[20] = np.nan
+    metrics = ShotMetrics(frames, results=["own"])
+    metrics.curves["lmd_own"] = lmd.tolist()
+    assert worst_frames(metrics, "own") == [1012, 1041, 1056]
+    assert worst_frames(metrics, "own", apart=1) == [1011, 1012, 1013]
+    report = tmp_path / "work" / "report"
+    report.mkdir(parents=True)
+    (report / "metrics.json").write_text("{}\n")
+    (report / "summary.md").write_text("![curves](curves.png)\n\n![worst frames](worst_frames.png)\n")
+    for name in ("contact_sheet", "curves", "worst_frames"):
+        _png(report / f"{name}.png", 0.5)
+    written = _script().publish(tmp_path / "work", tmp_path / "docs")
+    assert "worst_frames.jpg" in [p.name for p in written]
+    assert "(worst_frames.jpg)" in (tmp_path / "docs" / "summary.md").read_text()

@@ -25,6 +25,10 @@ FACE_SPAN = 2.6  # the face crop's side, in interocular distances
 SHEET_TILE = 256
 MOVIE_TILE = 192
 SHEET_FRAMES = 6
+WORST_FRAMES = 3
+WORST_APART = 12  # frames between two of the worst frames shown (half a second)
+MOUTH_SPAN = 1.3  # the mouth crop's side, in interocular distances (the report's mouth box)
+CROP_ZOOM = 4
 
 
 def _region(square: tuple[float, float, float]) -> Window:
@@ -58,9 +62,9 @@ def face_square(track: Track, frames: list[int]) -> dict[int, tuple[float, float
 
 
 def tile(read: tuple[Frame, Window] | None, square: tuple[float, float, float], size: int, colour: ColourSpaces,
-         label: str, mask: bool = False) -> np.ndarray:
+         label: str, mask: bool = False, pixels: bool = False) -> np.ndarray:
     """A labelled ``size`` square around ``square`` in network space of a frame read over a region
-    (black when absent)."""
+    (black when absent); ``pixels`` enlarges without smoothing, each plate pixel a block."""
     out: np.ndarray = np.zeros((size, size, 3), np.uint8)
     cx, cy, side = square
     rgb, x0, y0 = None, 0, 0
@@ -71,7 +75,8 @@ def tile(read: tuple[Frame, Window] | None, square: tuple[float, float, float], 
         image = to_uint8(rgb if mask else colour.to_network(rgb))
         scale = size / side
         matrix = np.array([[scale, 0.0, size / 2 - (cx - x0) * scale], [0.0, scale, size / 2 - (cy - y0) * scale]])
-        out = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        smooth = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        out = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_NEAREST if pixels else smooth)
     cv2.putText(out, label, (6, size - 8), cv2.FONT_HERSHEY_SIMPLEX, size / 512, (255, 255, 255), 1, cv2.LINE_AA)
     return out
 
@@ -107,6 +112,48 @@ def contact_sheet(files: dict[str, str], track: Track, frames: list[int], colour
     """Rows of chosen frames, columns actor | dubber | paste | own mouth | pass 1 | pass 2 | mask."""
     squares = face_square(track, frames)
     return np.concatenate([row(files, f, squares[f], SHEET_TILE, colour, results) for f in frames], axis=0)
+
+
+def worst_frames(metrics: ShotMetrics, result: str, count: int = WORST_FRAMES, apart: int = WORST_APART) -> list[int]:
+    """The ``count`` frames where ``result``'s mouth is furthest from the dubber's (its LMD), at least ``apart``
+    frames from each other (three moments, not one moment three times), in shot order."""
+    lmd = np.asarray(metrics.curves.get(f"lmd_{result}", []), np.float64)
+    picked: list[int] = []
+    for i in np.argsort(-np.nan_to_num(lmd, nan=-np.inf)):
+        if len(picked) == count or not np.isfinite(lmd[i]):
+            break
+        if all(abs(int(i) - j) >= apart for j in picked):
+            picked.append(int(i))
+    return [metrics.frames[i] for i in sorted(picked)]
+
+
+def mouth_square(track: Track, frame: int) -> tuple[float, float, float] | None:
+    """The crop (centre x, centre y, side) around the actor's mouth at ``frame``: ``MOUTH_SPAN`` interocular
+    distances square; None without a face."""
+    lm = track.record(frame).landmarks
+    if lm is None:
+        return None
+    cx, cy = lm[48:68].mean(axis=0)
+    return float(cx), float(cy), MOUTH_SPAN * float(np.linalg.norm(lm[36:42].mean(axis=0) - lm[42:48].mean(axis=0)))
+
+
+def crop_sheet(files: dict[str, str], track: Track, frames: list[int], colour: ColourSpaces, result: str,
+               label: str) -> np.ndarray | None:
+    """Rows of ``frames``, columns actor | dubber (aligned) | ``result``: the mouth at ``CROP_ZOOM`` times its
+    pixels, each a block, to judge seams, streaks and doubled lips; None without a frame to show."""
+    rows = []
+    for f in frames:
+        square = mouth_square(track, f)
+        if square is None:
+            continue
+        size = int(round(CROP_ZOOM * square[2]))
+        rows.append(np.concatenate([tile(_frame(files[key], f, square), square, size, colour, name, pixels=True)
+                                    for key, name in (("actor", f"actor A0 {f}"), ("dubber_render", "dubber"),
+                                                      (result, label))], axis=1))
+    if not rows:
+        return None
+    width = max(r.shape[1] for r in rows)
+    return np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows], axis=0)
 
 
 def review_movie(path: Path, files: dict[str, str], track: Track, frames: list[int], colour: ColourSpaces,

@@ -18,9 +18,11 @@ from dubkernels.jobs.progress import Progress
 from dubkernels.preview import plate_fps, write_png
 from dubkernels.report.bar import CANDIDATES, MUSTS, Delivery, choose
 from dubkernels.report.collect import LABELS, ReportError, ShotMetrics, collect, load_files
-from dubkernels.report.pictures import chosen_frames, columns, contact_sheet, plot_png, review_movie
+from dubkernels.report.pictures import (chosen_frames, columns, contact_sheet, crop_sheet, plot_png, review_movie,
+                                        worst_frames)
 from dubkernels.tracks import load_track
 
+WORST_FILE = "worst_frames.png"  # the delivered candidate's worst frames, 4x
 DELIVERY_FILE = "delivery.json"  # the report's choice of the candidate to deliver
 
 # (key, label, how to read it, format)
@@ -138,7 +140,7 @@ pins one.</p>
 
 
 def render_markdown(name: str, metrics: ShotMetrics, skipped: list[str], sheet: str = "contact_sheet.png",
-                    curves: str = "curves.png", delivery: Delivery | None = None) -> str:
+                    curves: str = "curves.png", delivery: Delivery | None = None, worst: str | None = None) -> str:
     """The summary as Markdown (the delivery, the table, references, notes, the pictures linked): for tickets
     and docs."""
     results = [LABELS[n] for n in metrics.results]
@@ -151,6 +153,10 @@ def render_markdown(name: str, metrics: ShotMetrics, skipped: list[str], sheet: 
     lines += ["", f"References: {refs}.", "", "## Notes", ""] + [f"- {n}" for n in metrics.notes + skipped]
     lines += ["", "## Contact sheet", "", " | ".join(label for _, label in columns(metrics.results)), "",
               f"![contact sheet]({sheet})", "", "## Per-frame curves", "", f"![curves]({curves})", ""]
+    if worst:
+        lines += ["## The worst frames at 4x", "", "The delivered candidate's three frames furthest from the dubber's "
+                  "mouth (LMD): actor | dubber | delivered, each plate pixel a 4x4 block.", "",
+                  f"![worst frames]({worst})", ""]
     return "\n".join(lines)
 
 
@@ -189,12 +195,17 @@ def write_report(work: str | Path, name: str = "", ocio: str | None = None, prog
     folder = work / "report"
     sheet_path = folder / "contact_sheet.png"
     write_png(sheet_path, contact_sheet(files, track, chosen_frames(metrics), colour, metrics.results))
+    result = delivery.candidate if delivery.candidate in metrics.results else metrics.results[-1]
+    worst = crop_sheet(files, track, worst_frames(metrics, result), colour, result, LABELS.get(result, result))
+    if worst is not None:
+        write_png(folder / WORST_FILE, worst)
     plot = plot_png(metrics)
     atomic_write(folder / "curves.png", lambda tmp: Path(tmp).write_bytes(plot), suffix=".png")
     index = folder / "index.html"
     atomic_write_text(index, render_html(name, metrics, plot, sheet_path.read_bytes(), skipped, delivery))
     atomic_write_text(folder / "metrics.json", json.dumps(metrics.as_dict(), indent=1) + "\n")
-    atomic_write_text(folder / "summary.md", render_markdown(name, metrics, skipped, delivery=delivery))
+    atomic_write_text(folder / "summary.md", render_markdown(name, metrics, skipped, delivery=delivery,
+                                                             worst=WORST_FILE if worst is not None else None))
     atomic_write_text(folder / DELIVERY_FILE, json.dumps(delivery.as_dict(), indent=1) + "\n")
     fps = plate_fps(resolve_sequence(files["actor"], metrics.frames[:1]), Fraction(25))
     progress.start("report: review movie", len(metrics.frames))
