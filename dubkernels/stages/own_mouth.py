@@ -27,7 +27,7 @@ from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, Sel
                                          closure_costs, deviations, followed, honour_closure, inner_gap, mouth_shapes,
                                          placed, rest_shape, select_sequence, shape_distances, step_motion,
                                          transitions)
-from dubkernels.face.mouth_overrides import (OverrideError, check_frames, constrain, forced_closed,
+from dubkernels.face.mouth_overrides import (Override, OverrideError, check_frames, constrain, forced_closed,
                                              opening_scale, parse_overrides)
 from dubkernels.face.mouth_warp import draw_inner_mouth, inner_mouth_cover, mouth_interior_colour, warp_reach
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
@@ -144,7 +144,16 @@ class OwnMouth(Stage):
         self.plate = plate(self.job.inputs["actor"], sorted(used | set(chunk) | set(widest)), "actor")
         self.interior = self._interior_colour(widest)
         notes = plate_notes(self.actor_track, self.plate, list(self.plate.frames), "actor_track")
-        nearest = distances[np.arange(len(shot)), np.maximum(picks, 0)]
+        notes += self._notes(shot, distances[np.arange(len(shot)), np.maximum(picks, 0)], picks, held, overrides)
+        if "landmarks" in self.job.outputs:
+            save_landmarks(self.job.outputs["landmarks"], self.dest, "own_mouth")
+        return notes
+
+    def _notes(self, shot: list[int], nearest: np.ndarray, picks: np.ndarray, held: dict[int, float],
+               overrides: list[Override]) -> list[str]:
+        """What the summary (and the report) says of the selection: frames the take cannot reach, frames the warp
+        held short, the overrides, the runs."""
+        notes = []
         far = [f for f, d, p in zip(shot, nearest, picks) if p >= 0 and d > self.params.max_distance]
         if far:
             notes.append(f"frames {format_frames(far)}: no actor frame has a mouth near the dubber's (nearest "
@@ -155,12 +164,10 @@ class OwnMouth(Stage):
                          f"can be warped to without folding or streaking; followed {100 * min(held.values()):.0f}-"
                          f"{100 * max(held.values()):.0f}% of the way")
         if overrides:
-            notes.append(f"{len(overrides)} override(s) applied: {p.overrides.strip()}")
+            notes.append(f"{len(overrides)} override(s) applied: {self.params.overrides.strip()}")
         jumps = sum(1 for a, b in zip(shot, shot[1:]) if a in self.source and b in self.source
                     and self.source[b] != self.source[a] + 1)
         notes.append(f"{len(set(self.source.values()))} actor frames used, {jumps} cuts between runs")
-        if "landmarks" in self.job.outputs:
-            save_landmarks(self.job.outputs["landmarks"], self.dest, "own_mouth")
         return notes
 
     def _reach(self, source_frame: int, source_shape: np.ndarray, shape: np.ndarray) -> float:
