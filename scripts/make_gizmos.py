@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "nuke_plugin"))
 
 from dubkernels_nuke.knobs import Knob, node_knobs  # noqa: E402
-from dubkernels_nuke.nkscript import GraphNode, graph_text, quote, user_knob_text  # noqa: E402
+from dubkernels_nuke.nkscript import GraphNode, UserKnob, graph_text, quote, user_knob_text  # noqa: E402
 from dubkernels_nuke.nodes import NODES, NodeSpec  # noqa: E402
 from dubkernels_nuke.paths import (DESCRIBE_FILE, GIZMO_DIR, TEMPLATE_FILE, cache_frames_expression,  # noqa: E402
                                    input_export_name)
@@ -97,6 +97,12 @@ TEMPLATE: list[tuple[str, str, list[str | None], dict[str, Any], tuple[int, int]
     ("Write", "Write_final", ["Composite_final"], {}, (1, 13)),
 ]
 COLUMN_WIDTH, ROW_HEIGHT, BUS = 260, 90, "Analyze_actor"
+DELIVER_KNOBS = [  # the Deliver switch set from a shot report (dubkernels_nuke/delivery.py)
+    user_knob_text(UserKnob(2, "report", "report", "a shot's WORK/report/delivery.json (written by dubkernels dub "
+                            "or dubkernels report)", ["+STARTLINE"])),
+    user_knob_text(UserKnob(22, "from_report", "From report", "set the switch to the candidate the report delivers",
+                            text="import dubkernels_nuke.delivery as d; d.from_report(nuke.thisNode())")),
+]
 
 
 def template_text() -> str:
@@ -109,6 +115,7 @@ def template_text() -> str:
             nodes.append(GraphNode("Dot", dot, [f"xpos {34}", f"ypos {row * ROW_HEIGHT + 4}"], [bus]))
             bus, inputs = dot, [dot if i == BUS else i for i in inputs]
         lines = WRITE_LINES if cls == "Write" else (['file ""', "raw true"] if cls == "Read" else [])
+        lines = lines + (DELIVER_KNOBS if name == "Deliver" else [])
         lines = lines + [f"{k} {quote(v)}" for k, v in values.items()]
         nodes.append(GraphNode(cls, name, lines + [f"xpos {column * COLUMN_WIDTH}", f"ypos {row * ROW_HEIGHT}"],
                                inputs))

@@ -599,4 +599,4 @@ def execute(node: Node | str, start: int, end: int, incr: int = 1, views: Any = 
 
 
 # knob class names the plugin casts to (one Knob class carries them all here)
-Script_Knob = PyScript_Knob = XY_Knob = Array_Knob = Knob
+Script_Knob = PyScript_Knob = XY_Knob = Array_Knob = File_Knob = Knob

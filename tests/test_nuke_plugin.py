@@ -202,6 +202,28 @@ def test_keyed_overrides_on_the_own_mouth_node_become_the_engines_override_text(
         DKNode(fresh).params("own_mouth")
 
 
+def test_the_deliver_switch_follows_the_shot_reports_choice(sample, tmp_path):
+    root, made = sample
+    template_session(root, made, "deliver")
+    switch = nuke.toNode("Deliver")
+    report = tmp_path / "delivery.json"
+    report.write_text(json.dumps({"candidate": "pass1", "result": "pass1", "pinned": False}))
+    switch["report"].setValue(str(report))
+    switch["from_report"].execute()
+    assert switch["which"].value() == 1 and "pass1" in switch["label"].value()
+    assert DKNode(nuke.toNode("Composite_final")).input_node("face") is nuke.toNode("FaceSR_pass1")
+    report.write_text(json.dumps({"candidate": "own_mouth", "result": "own", "pinned": True}))
+    switch["from_report"].execute()
+    assert DKNode(nuke.toNode("Composite_final")).input_node("face") is nuke.toNode("OwnMouth_quicklook")
+    report.write_text("{")
+    with pytest.raises(buttons.ButtonError, match="Deliver: .*delivery.json is not a shot report's delivery.json"):
+        switch["from_report"].execute()
+    switch["report"].setValue(str(tmp_path / "none.json"))
+    with pytest.raises(buttons.ButtonError, match="no report at .*none.json; run `dubkernels dub SHOT.toml`"):
+        switch["from_report"].execute()
+    assert switch["which"].value() == 0  # a failed look at the report changes nothing
+
+
 def test_errors_reach_the_compositor_as_nuke_messages_saying_what_to_fix(sample, monkeypatch):
     root, made = sample
     template_session(root, made, "errors", gui=True)
