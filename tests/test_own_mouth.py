@@ -277,5 +277,5 @@ def test_an_override_redraws_only_the_frames_it_changes(shot, tmp_path):
     assert (stage.source[1002], stage.source[1003]) == (1005, 1006) and any("2 override(s)" in n for n in notes)
     closed = float(inner_gap(mouth_shapes(stage.dest[1006][None]))[0])
     assert closed < CLOSED_GAP  # lips that meet: the artist's closure, whatever the target shows
-    with pytest.raises(JobError, match="own_mouth override '1004: shut'"):
+    with pytest.raises(JobError, match="own_mouth: override '1004: shut'"):
         OwnMouth(Job("own_mouth", job.inputs, job.outputs, params={"overrides": "1004: shut"})).prepare()

@@ -44,7 +44,7 @@ def _frames(text: str, entry: str) -> tuple[int, ...]:
     try:
         return tuple(parse_frames(text.strip()))
     except (DubKernelsError, ValueError) as exc:
-        raise OverrideError(f"own_mouth override '{entry}': '{text.strip()}' is not a frame list ({exc}); "
+        raise OverrideError(f"override '{entry}': '{text.strip()}' is not a frame list ({exc}); "
                             "write e.g. 1040-1052 or 1040,1045.") from exc
 
 
@@ -52,18 +52,18 @@ def _entry(entry: str) -> Override:
     head, colon, body = entry.partition(":")
     words = body.split()
     if not colon or not words or words[0] not in ACTIONS:
-        raise OverrideError(f"own_mouth override '{entry}': write FRAMES: ACTION, the action one of "
+        raise OverrideError(f"override '{entry}': write FRAMES: ACTION, the action one of "
                             f"{', '.join(ACTIONS)} (e.g. '1040-1052: close').")
     frames, action, rest = _frames(head, entry), words[0], words[1:]
     if action == "close":
         if rest:
-            raise OverrideError(f"own_mouth override '{entry}': 'close' takes nothing after it.")
+            raise OverrideError(f"override '{entry}': 'close' takes nothing after it.")
         return Override(frames, action, None)
     if len(rest) != 1:
-        raise OverrideError(f"own_mouth override '{entry}': '{action}' takes one value (e.g. '{EXAMPLES[action]}').")
+        raise OverrideError(f"override '{entry}': '{action}' takes one value (e.g. '{EXAMPLES[action]}').")
     if action == "source":
         if not rest[0].isdigit():
-            raise OverrideError(f"own_mouth override '{entry}': 'source' takes one actor frame number.")
+            raise OverrideError(f"override '{entry}': 'source' takes one actor frame number.")
         return Override(frames, action, int(rest[0]))
     if action == "forbid":
         return Override(frames, action, _frames(rest[0], entry))
@@ -72,7 +72,7 @@ def _entry(entry: str) -> Override:
     except ValueError:
         scale = -1.0
     if not 0.0 <= scale <= MAX_OPENING_SCALE:
-        raise OverrideError(f"own_mouth override '{entry}': 'opening' takes a scale from 0 to {MAX_OPENING_SCALE} "
+        raise OverrideError(f"override '{entry}': 'opening' takes a scale from 0 to {MAX_OPENING_SCALE} "
                             "(1: as chosen).")
     return Override(frames, action, scale)
 
@@ -88,14 +88,14 @@ def check_frames(overrides: list[Override], shot: list[int], sources: list[int])
     for o in overrides:
         outside = sorted(set(o.frames) - shot_set)
         if outside:
-            raise OverrideError(f"own_mouth override on {format_frames(list(o.frames))}: frames "
+            raise OverrideError(f"override on {format_frames(list(o.frames))}: frames "
                                 f"{format_frames(outside)} are not in the shot ({format_frames(shot)}).")
         if o.action == "source":
             assert isinstance(o.value, int)
             wanted = range(o.value, o.value + len(o.frames))
             missing = [f for f in wanted if f not in source_set]
             if missing:
-                raise OverrideError(f"own_mouth override '{format_frames(list(o.frames))}: source {o.value}': actor "
+                raise OverrideError(f"override '{format_frames(list(o.frames))}: source {o.value}': actor "
                                     f"frames {format_frames(missing)} have no tracked face; start the run elsewhere.")
 
 
