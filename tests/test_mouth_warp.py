@@ -7,7 +7,8 @@ import pytest
 from dubkernels.face.align import template
 from dubkernels.face.landmarks68 import INNER_LIPS, JAW, OUTER_LIPS
 from dubkernels.face.mouth_warp import (DEEP_SHADE, MAX_STRETCH, _areas, draw_inner_mouth, inner_mouth_cover,
-                                        mouth_interior_colour, warp_reach)
+                                        inner_mouth_outline, mouth_interior_colour, warp_reach)
+from skimage.measure import points_in_poly
 
 
 def face(opening: float) -> np.ndarray:
@@ -60,6 +61,25 @@ def test_the_opening_a_source_lacks_is_covered_and_painted():
     assert (painted[edge[1], edge[0], :3] > painted[inside[1], inside[0], :3]).all()
     assert np.array_equal(painted[10, 10], rgba[10, 10])  # outside the lips nothing changes
     assert draw_inner_mouth(rgba, (0, 0), open_, dark, 0.0) is rgba
+
+
+def _area(points: np.ndarray) -> float:
+    x, y = points[:, 0], points[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def test_the_painted_opening_is_round_and_keeps_its_corners():
+    open_ = face(12.0)
+    polygon, curve = inner_mouth_outline(open_)
+    np.testing.assert_allclose(polygon, open_[list(INNER_LIPS)])
+    for corner in (60, 64):
+        assert np.min(np.linalg.norm(curve - open_[corner], axis=1)) < 1e-9  # the lip corners stay pointed
+    assert _area(curve) > 1.02 * _area(polygon)  # the lips' inner edge bulges round, not straight point to point
+    rgba = np.dstack([np.full((256, 256, 3), 0.6, np.float32), np.ones((256, 256), np.float32)])
+    painted = draw_inner_mouth(rgba, (0, 0), open_, np.zeros(3, np.float32), 1.0)
+    ys, xs = np.mgrid[0:256, 0:256]
+    inside = points_in_poly(np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], 1), polygon).reshape(256, 256)
+    assert (painted[inside, 0] < 0.6).all()  # the landmarks' polygon is covered whole: no stretched lip shows
 
 
 def test_the_interior_colour_is_the_dark_between_the_lips():

@@ -12,9 +12,9 @@ from skimage.transform import SimilarityTransform
 
 from dubkernels.face.align import template
 from dubkernels.face.landmarks68 import INNER_LIPS, JAW, OUTER_LIPS, STABLE
-from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closed_to,
-                                         closure_costs, deviations, followed, honour_closure, inner_gap, mouth_shapes,
-                                         placed, select_sequence, shape_distances, step_motion)
+from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, VISIBLE_GAP, SelectionCosts,
+                                         closed_to, closure_costs, deviations, followed, honour_closure, inner_gap,
+                                         mouth_shapes, placed, select_sequence, shape_distances, step_motion)
 from dubkernels.face.mouth_overrides import BARRED, OverrideError, check_frames, constrain, parse_overrides
 from dubkernels.io.frames import read_frame
 from dubkernels.jobs.spec import Job, JobError
@@ -175,6 +175,8 @@ def test_a_closed_target_gets_closed_lips_and_an_open_one_parted_lips():
     np.testing.assert_allclose(closed[upper], open_mouth[upper])  # the upper lip stays; the lower one rises
     shut = closed_to(open_mouth, 0.0)
     assert inner_gap(honour_closure(shut, target_gap=0.09, rest_gap=0.0)[None])[0] == pytest.approx(0.09)
+    slightly_open = honour_closure(shut, target_gap=OPEN_GAP + 0.005, rest_gap=0.0)
+    assert inner_gap(slightly_open[None])[0] == pytest.approx(VISIBLE_GAP)  # a parting wide enough to read as open
     gaps = [float(inner_gap(honour_closure(shut, g, 0.0)[None])[0]) for g in np.linspace(0.0, 0.09, 91)]
     assert np.all(np.diff(gaps) >= -1e-9) and np.max(np.diff(gaps)) < 0.005  # no flick at a threshold (a jump: 0.05)
     np.testing.assert_allclose(honour_closure(open_mouth, 0.2, 0.0), open_mouth)  # open already: left as is

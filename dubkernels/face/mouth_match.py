@@ -39,6 +39,9 @@ REST_SHARE = 0.2  # the share of a take's frames, least open, that stands for it
 # closed, above OPEN_GAP open; between, on its way.
 CLOSED_GAP = 0.025
 OPEN_GAP = 0.05
+# Parted lips drawn over a painted mouth interior need a wider gap than lips parted over teeth to read as open (to
+# the eye and to the detector alike): a dark slit narrower than this passes for the seam of closed lips.
+VISIBLE_GAP = 0.07
 
 
 def _reference() -> np.ndarray:
@@ -203,13 +206,13 @@ def rest_shape(shapes: np.ndarray) -> np.ndarray:
 
 def honour_closure(shape: np.ndarray, target_gap: float, rest_gap: float) -> np.ndarray:
     """A shape whose lips meet where the target's meet (the gap brought down to ``rest_gap``, the person's own closed
-    mouth) and part where the target's part (a shape still short of ``OPEN_GAP`` opened to the target's gap; the
-    warp's reach and the painted mouth interior of :mod:`dubkernels.face.mouth_warp` keep that free of streaks).
-    Between ``CLOSED_GAP`` and ``OPEN_GAP`` the lips go part-way from the one to the other, so a target gap that
-    hovers at a threshold does not flick the lips shut and open."""
+    mouth) and part where the target's part: at least as wide as the target's gap and ``VISIBLE_GAP`` (the warp's
+    reach and the painted mouth interior of :mod:`dubkernels.face.mouth_warp` keep that free of streaks). Between
+    ``CLOSED_GAP`` and ``OPEN_GAP`` the lips go part-way from the one to the other, so a target gap that hovers at a
+    threshold does not flick the lips shut and open."""
     gap = float(inner_gap(shape[None])[0])
     shut = min(gap, rest_gap)
-    parted = max(gap, target_gap) if gap < OPEN_GAP else gap
+    parted = max(gap, target_gap, VISIBLE_GAP)
     share = float(np.clip((target_gap - CLOSED_GAP) / (OPEN_GAP - CLOSED_GAP), 0.0, 1.0))
     wanted = (1.0 - share) * shut + share * parted
     return closed_to(shape, wanted) if not np.isclose(wanted, gap) else shape

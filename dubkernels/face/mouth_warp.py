@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.interpolate import make_interp_spline
 from skimage.measure import points_in_poly
 
 from dubkernels.face.landmarks68 import INNER_LIPS
@@ -26,8 +27,10 @@ FLAT = -1e-3  # a triangle between the inner lips may close to nothing (lips mee
 TINY_SHARE = 0.05  # triangles smaller than this share of the median one (a closed mouth's inside) may grow freely
 REACH_STEPS = 8  # bisection steps of ``warp_reach`` (1/256 of the way)
 SUBPIXEL_BITS = 4
-DEEP_SHADE = 0.35  # the inside of an open mouth, away from the lips, as a share of the colour at the lips
-SHADE_FALLOFF_PX = 2.0  # how fast the light at the lips falls off into the mouth
+DEEP_SHADE = 0.15  # the inside of an open mouth, away from the lips, as a share of the colour at the lips
+SHADE_FALLOFF_PX = 1.0  # how fast the light at the lips falls off into the mouth
+UPPER_INNER, LOWER_INNER = (60, 61, 62, 63, 64), (64, 65, 66, 67, 60)  # the inner lips, corner to corner
+ARC_SAMPLES = 24  # points along each inner lip's curve
 
 
 def _corners(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -95,6 +98,24 @@ def inner_mouth_cover(source: np.ndarray, dest: np.ndarray) -> float:
     return float(np.clip(1.0 - scaled_area(source) / wanted, 0.0, 1.0)) if wanted > 0 else 0.0
 
 
+def _arc(points: np.ndarray) -> np.ndarray:
+    """A smooth curve (ARC_SAMPLES, 2) through lip points (5, 2), corner to corner (a quadratic spline over their
+    chord length): the lips' inner edge is round, not the landmarks' polygon."""
+    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    if steps.min() <= 1e-6:
+        return points
+    along = np.concatenate([[0.0], np.cumsum(steps)])
+    return make_interp_spline(along, points, k=2)(np.linspace(0.0, along[-1], ARC_SAMPLES))
+
+
+def inner_mouth_outline(dest: np.ndarray) -> list[np.ndarray]:
+    """The opening between the inner lips of landmarks (68, 2) as polygons to fill: the landmarks' own polygon and
+    the smooth curve through them (their union, so no stretched lip shows between a straight edge and the curve)."""
+    polygon = dest[list(INNER_LIPS)]
+    curve = np.concatenate([_arc(dest[list(UPPER_INNER)]), _arc(dest[list(LOWER_INNER)])])
+    return [polygon, curve]
+
+
 def draw_inner_mouth(rgba: np.ndarray, origin: tuple[int, int], dest: np.ndarray, colour: np.ndarray,
                      cover: float) -> np.ndarray:
     """Premultiplied RGBA (h, w, 4) at plate pixel ``origin`` with the opening between the ``dest`` inner lips
@@ -104,8 +125,11 @@ def draw_inner_mouth(rgba: np.ndarray, origin: tuple[int, int], dest: np.ndarray
         return rgba
     height, width = rgba.shape[:2]
     canvas = np.zeros((height, width), np.uint8)
-    points = np.round((dest[list(INNER_LIPS)] - origin) * (1 << SUBPIXEL_BITS)).astype(np.int32)
-    cv2.fillPoly(canvas, [points], 255, cv2.LINE_AA, SUBPIXEL_BITS)
+    for outline in inner_mouth_outline(dest):
+        shape = np.zeros_like(canvas)
+        points = np.round((outline - origin) * (1 << SUBPIXEL_BITS)).astype(np.int32)
+        cv2.fillPoly(shape, [points], 255, cv2.LINE_AA, SUBPIXEL_BITS)
+        canvas = np.maximum(canvas, shape)
     weight = (canvas.astype(np.float32) / 255.0 * cover)[..., None]
     depth = cv2.distanceTransform((canvas > 0).astype(np.uint8), cv2.DIST_L2, 3)[..., None]
     shade = DEEP_SHADE + (1.0 - DEEP_SHADE) * np.exp(-depth / SHADE_FALLOFF_PX)  # lit at the lips, dark inside
