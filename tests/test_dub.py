@@ -251,6 +251,23 @@ def test_quick_look_runs_only_the_baselines_and_reports_them(sample, capsys):
     assert worst.spec().width > 3 * 64 and worst.get_pixels(oiio.FLOAT).max() > 0  # three 4x mouth crops a row
 
 
+def test_quick_with_the_own_mouth_pinned_delivers_it_and_runs_only_what_the_delivery_reads(sample, capsys):
+    root, made = sample
+    path = _shot_file(root, made, "quickown")
+    args = ["dub", str(path), "--quick", "--no-report", "--set", "shot.deliver=own_mouth", "--progress", "none"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    work, final = root / "quickown" / "work", root / "quickown" / "final"
+    ran = {p.stem for p in (work / "state").glob("*.json")}
+    assert {"own_mouth", "analyze_own", "deliver"} <= ran
+    assert not ran & {"composite_own", "analyze_own_comp", "composite_paste", "analyze_paste"}  # report-only steps
+    assert "final shot:" in out and "delivered:    own_mouth" in out
+    plate = read_frame(made.actor.replace("####", f"{FRAMES[0]}"))
+    dubbed = read_frame(final / f"final.{FRAMES[0]}.exr")
+    assert dubbed.display_window == plate.display_window  # the whole plate, its mouth changed
+    assert not np.array_equal(dubbed.display_rgb(), plate.display_rgb())
+
+
 def test_bad_shot_files_are_clear_and_write_nothing(sample, tmp_path, capsys):
     root, made = sample
     (tmp_path / "unknown.toml").write_text(template(made.actor, made.dubber).replace("seed = 0 ", "speed = 2 "))

@@ -48,6 +48,16 @@ def test_a_stretch_beyond_the_limit_is_stopped():
     assert (_areas(kept) / _areas(source)).max() <= MAX_STRETCH + 1e-6
 
 
+def test_closed_or_crossed_inner_lips_have_nothing_to_paint():
+    crossed = face(0.0)
+    crossed[[65, 66, 67], 1] -= 8.0  # the detector put the lower inner lip above the upper (pressed lips)
+    assert inner_mouth_cover(face(0.0), crossed) == 0.0
+    assert inner_mouth_cover(crossed, face(12.0)) == pytest.approx(1.0)  # a crossed source fills no opening
+    seam = face(0.0)
+    seam[[65, 66, 67], 1] = seam[[63, 62, 61], 1] + 1.0  # lips a pixel apart: closed, the source's own seam shows
+    assert inner_mouth_cover(crossed, seam) == 0.0
+
+
 def test_the_opening_a_source_lacks_is_covered_and_painted():
     shut, open_ = face(0.0), face(12.0)
     assert inner_mouth_cover(open_, open_) == pytest.approx(0.0)

@@ -228,7 +228,8 @@ def test_each_frame_gets_the_actor_mouth_that_moves_like_the_target(shot, tmp_pa
         records.append(FrameRecord(f, "detected", lm, rec.box, 1.0, rec.pose))
     save_track(Track(actor.source, actor.width, actor.height, records, {}, []), tmp_path / "target.track.json")
     summary = _run(shot, tmp_path, str(tmp_path / "target.track.json"), jump_cost=0.0, cut_disagreement=0.0,
-                   hold_cost=0.0, closure_weight=0.0, closures=False, pose_weight=0.0, follow=0.0, steady=0)
+                   hold_cost=0.0, closure_weight=0.0, closures=False, pose_weight=0.0, follow=0.0, steady=0,
+                   target_cutoff=0.0)
     assert summary.done == frames
     drawn = json.loads((tmp_path / "own.landmarks.json").read_text())
     for f, wanted_frame in zip(frames, frames[::-1]):

@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="rerun every step, re-rendering every frame")
     p.add_argument("--no-report", action="store_true", help="skip the shot report at the end")
     p.add_argument("--quick", action="store_true", help="quick look: only the training-free baselines (the actor's "
-                   "own mouth, the paste) and their report, to check sync and timing in minutes before training")
+                   "own mouth, the paste) and their report, to check sync and timing in minutes before training; with "
+                   "--set shot.deliver=own_mouth it delivers the own mouth too (a dub with no training)")
     add_progress_option(p)
     p.set_defaults(run=run)
 
@@ -86,7 +87,8 @@ def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] |
     if ran:
         print(f"time:         {result.run.seconds(True):.0f} s training, {result.run.seconds(False):.0f} s the other "
               "steps")
-    print(f"{'quick look:  ' if args.quick else 'final shot:  '} {result.output}")
+    delivered = not args.quick or shot.deliver == "own_mouth"
+    print(f"{'final shot:  ' if delivered else 'quick look:  '} {result.output}")
     if result.report is not None:
         print(f"report:       {result.report.index}")
         print(f"review movie: {result.report.movie}")
@@ -95,7 +97,7 @@ def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] |
             from dubkernels.report.write import delivery_lines
 
             print("\n".join(delivery_lines(result.report.data, result.report.delivery)))
-    elif shot.deliver != "auto" and not args.quick:
+    elif shot.deliver != "auto" and delivered:
         print(f"delivered:    {shot.deliver} (pinned by the shot file; no report measured it)")
     return 0
 

@@ -42,6 +42,10 @@ OPEN_GAP = 0.05
 # Parted lips drawn over a painted mouth interior need a wider gap than lips parted over teeth to read as open (to
 # the eye and to the detector alike): a dark slit narrower than this passes for the seam of closed lips.
 VISIBLE_GAP = 0.07
+# Lips cannot pass through each other: inner lips read further past each other than CROSSED_GAP, or a gap further
+# than TRACK_SLIP from its steadied neighbours' (a jump no lip makes in a frame), mean the detector lost the lips.
+CROSSED_GAP = 0.03
+TRACK_SLIP = 0.04
 
 
 def _reference() -> np.ndarray:
@@ -72,6 +76,15 @@ def inner_gap(shapes: np.ndarray) -> np.ndarray:
     where the lips meet."""
     index = {point: i for i, point in enumerate(SHAPE_POINTS)}
     return np.mean([shapes[:, index[b], 1] - shapes[:, index[a], 1] for a, b in INNER_PAIRS], axis=0)
+
+
+def mistracked(raw: np.ndarray, steady: np.ndarray) -> np.ndarray:
+    """(N,) bool: frames whose lips the detector did not follow, from their shapes (N, P, 2) as tracked and
+    steadied over time: inner lips crossed (lower above upper) or a gap that jumps away from its neighbours'. Such
+    a frame's mouth is unknown: whether it shows closed lips or teeth, its landmarks do not say."""
+    raw_gap, steady_gap = inner_gap(raw), inner_gap(steady)
+    crossed = (raw_gap < -CROSSED_GAP) | (steady_gap < -CROSSED_GAP)
+    return crossed | (np.abs(raw_gap - steady_gap) > TRACK_SLIP)
 
 
 def deviations(shapes: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from skimage.measure import points_in_poly
 
 from dubkernels.face.landmarks68 import INNER_LIPS
 from dubkernels.face.mesh import base_points, topology
+from dubkernels.face.mouth_match import CLOSED_GAP, OPEN_GAP
 
 MAX_STRETCH = 3.0  # a mesh triangle may grow to this many times its area, no more (beyond: streaks)
 MIN_SQUASH = 0.02  # and shrink to this share, not turn over (a fold: lips drawn twice)
@@ -81,21 +82,29 @@ def warp_reach(source: np.ndarray, wanted: np.ndarray) -> float:
     return low
 
 
-def _polygon_area(points: np.ndarray) -> float:
+def _opening_area(points: np.ndarray) -> float:
+    """Signed area of the inner lips' polygon (60-67: corner, upper lip, corner, lower lip; image y down): positive
+    where the lower lip lies below the upper, negative where the detector crossed them (lips pressed together)."""
     x, y = points[:, 0], points[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
 
 
 def inner_mouth_cover(source: np.ndarray, dest: np.ndarray) -> float:
     """The share (0..1) of the opening between the ``dest`` lips that the ``source`` frame's own opening cannot
     fill (both (68, 2) landmarks, compared after scaling by the interocular distance): 0 where the source's
-    mouth is as open, 1 where it is shut and the dest's open."""
+    mouth is as open or the dest's lips meet (a mean gap under ``CLOSED_GAP``, crossed inner lips included: the
+    seam of closed lips is the source's own, not a painted line), 1 where the source is shut and the dest open."""
     def scaled_area(landmarks: np.ndarray) -> float:
         iod = float(np.linalg.norm(landmarks[36:42].mean(axis=0) - landmarks[42:48].mean(axis=0)))
-        return _polygon_area(landmarks[list(INNER_LIPS)]) / max(iod * iod, 1e-12)
+        return max(_opening_area(landmarks[list(INNER_LIPS)]), 0.0) / max(iod * iod, 1e-12)
 
     wanted = scaled_area(dest)
-    return float(np.clip(1.0 - scaled_area(source) / wanted, 0.0, 1.0)) if wanted > 0 else 0.0
+    if wanted <= 0:
+        return 0.0
+    width = float(np.linalg.norm(dest[64] - dest[60])) / float(np.linalg.norm(dest[36:42].mean(axis=0)
+                                                                            - dest[42:48].mean(axis=0)))
+    parted = np.clip((wanted / max(width, 1e-9) - CLOSED_GAP) / (OPEN_GAP - CLOSED_GAP), 0.0, 1.0)  # a seam: none
+    return float(parted * np.clip(1.0 - scaled_area(source) / wanted, 0.0, 1.0))
 
 
 def _arc(points: np.ndarray) -> np.ndarray:

@@ -52,3 +52,14 @@ class OneEuroFilter:
         self._value = self._value + smoothing_factor(period, cutoff) * (value - self._value)
         self._time = time
         return self._value.copy()
+
+
+def zero_lag(values: np.ndarray, times: np.ndarray, min_cutoff: float, beta: float = 0.0,
+             d_cutoff: float = 1.0) -> np.ndarray:
+    """``values`` (N, ...) sampled at ``times`` (N,) filtered forwards and backwards, the two passes averaged: the
+    1 Euro filter's smoothing without its lag."""
+    f = OneEuroFilter(min_cutoff, beta, d_cutoff)
+    forward = np.stack([f(v, t) for v, t in zip(values, times)])
+    f.reset()
+    backward = np.stack([f(v, -t) for v, t in zip(values[::-1], times[::-1])])[::-1]
+    return 0.5 * (forward + backward)

@@ -116,7 +116,7 @@ class OwnMouthParams:
     hold_cost: float = param(0.02, "cost of showing the same actor frame again (a still mouth)", min=0.0, max=10.0)
     closure_weight: float = param(1.0, "cost per interocular distance of lip gap to close (or open) where the "
                                        "actor frame's lips disagree with the dubber's", min=0.0, max=100.0)
-    motion_weight: float = param(1.0, "cost per interocular distance between a run's (or a hold's) frame-to-frame "
+    motion_weight: float = param(2.0, "cost per interocular distance between a run's (or a hold's) frame-to-frame "
                                       "mouth movement and the dubber's (higher: the mouth rests where the dubber's "
                                       "rests and moves where it moves)", min=0.0, max=100.0)
     pose_weight: float = param(0.1, "weight of the head-pose difference (yaw, pitch in radians) against mouth "
@@ -131,6 +131,10 @@ class OwnMouthParams:
     steady: int = param(7, "frames over which the actor's landmarks are smoothed for the warp (no lag; under 3: "
                            "as tracked): the texture moves with the face, not with the detector's noise",
                         min=0, max=25)
+    target_cutoff: float = param(2.0, "Hz: the dubber's mouth shape is smoothed with a zero-lag 1 Euro filter of "
+                                      "this cutoff where the lips rest (0: as tracked)", min=0.0, max=30.0)
+    target_beta: float = param(20.0, "the filter's cutoff rise per interocular distance per second of lip speed "
+                                    "(higher: fast lip moves kept sharper)", min=0.0, max=1000.0)
     overrides: str = param("", "the artist's say per frame range, entries separated by ';': 'FRAMES: close' (lips "
                                "shut), 'FRAMES: source N' (actor frames N, N+1, ... shown there), 'FRAMES: forbid "
                                "A-B' (never those actor frames), 'FRAMES: opening X' (the opening scaled by X)")

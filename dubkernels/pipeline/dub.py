@@ -208,7 +208,9 @@ def dub_shot(shot: Any, *, start: str | None = None, until: str | None = None, d
     """Build ``shot``'s graph, run it, and write the shot report when the final shot is complete.
 
     ``quick`` runs only the training-free baselines (the actor's own mouth, the paste) and their report:
-    a look at sync and timing in minutes, before any training.
+    a look at sync and timing in minutes, before any training. With the own mouth pinned (``deliver =
+    "own_mouth"``) it delivers it too: the whole dub with no training; without the report, only the steps
+    the delivery reads run.
     """
     from dubkernels.pipeline.graph import QUICK_LOOK, build_graph
     from dubkernels.pipeline.preflight import preflight
@@ -217,24 +219,25 @@ def dub_shot(shot: Any, *, start: str | None = None, until: str | None = None, d
         log(f"note: {note}")
     graph = build_graph(shot)
     write_manifest(shot.work, shot.name, graph, extra_files, shot.deliver)
-    only = graph.needed_for(list(QUICK_LOOK)) if quick else None
+    delivers = not quick or shot.deliver == "own_mouth"
+    only = None
+    if quick:
+        only = graph.needed_for(list(QUICK_LOOK)) if report or not delivers else graph.delivery_needs("own")
     run = run_graph(graph, shot.work, start=start, until=until, dry_run=dry_run, force=force,
                     workers=shot.workers or None, overall=overall, step_progress=step_progress, log=log, only=only)
-    result = DubResult(graph, run, graph.files["own"] if quick else shot.output)
+    result = DubResult(graph, run, shot.output if delivers else graph.files["own"])
     finished = until is None or graph.names.index(until) == len(graph.names) - 1
     if finished and not dry_run and not quick and not report and shot.deliver == "auto":
         log(f"not delivered: the report chooses the candidate; run `dubkernels report {shot.work}` and "
             f"`dubkernels deliver {shot.work}`, or pin one with --set shot.deliver=own_mouth")
-    if finished and not dry_run and (report or (shot.deliver != "auto" and not quick)):
-        if report:
-            from dubkernels.report.write import write_report
+    if finished and not dry_run and report:
+        from dubkernels.report.write import write_report
 
-            log("report: measuring " + ("the baselines (quick look)" if quick else
-                                        "every candidate against the bar"))
-            result.report = write_report(shot.work, shot.name, shot.ocio or None, step_progress,
-                                         shot.lpips_model or None, shot.fid_model or None)
-        if not quick:
-            delivered = deliver_shot(shot.work, force=force, workers=shot.workers or None,
-                                     step_progress=step_progress, log=log)
-            run.results += delivered.results
+        log("report: measuring " + ("the baselines (quick look)" if quick else "every candidate against the bar"))
+        result.report = write_report(shot.work, shot.name, shot.ocio or None, step_progress,
+                                     shot.lpips_model or None, shot.fid_model or None)
+    if finished and not dry_run and delivers and (report or shot.deliver != "auto"):
+        delivered = deliver_shot(shot.work, force=force, workers=shot.workers or None, step_progress=step_progress,
+                                 log=log)
+        run.results += delivered.results
     return result

@@ -72,6 +72,11 @@ class Graph:
                 todo += self.step(name).needs
         return [n for n in self.names if n in needed]
 
+    def delivery_needs(self, result: str) -> list[str]:
+        """The steps that write what ``result``'s delivery reads (its face layer and track), with what they need."""
+        inputs = set(self.deliveries[result].inputs.values())
+        return self.needed_for([s.name for s in self.steps if inputs & set(s.job.outputs.values())])
+
 
 QUICK_LOOK = ("analyze_own_comp", "analyze_paste")  # the training-free baselines: `dub --quick`
 

@@ -21,19 +21,21 @@ from typing import Any
 import numpy as np
 from scipy.signal import savgol_filter
 
-from dubkernels.face.landmarks68 import MOUTH
+from dubkernels.face.landmarks68 import MOUTH, interocular
 from dubkernels.face.mesh import base_points, topology
 from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closed_to,
-                                         closure_costs, deviations, followed, honour_closure, inner_gap, mouth_shapes,
-                                         placed, rest_shape, select_sequence, shape_distances, step_motion,
-                                         transitions)
-from dubkernels.face.mouth_overrides import (Override, OverrideError, check_frames, constrain, forced_closed,
-                                             opening_scale, parse_overrides)
+                                         closure_costs, deviations, followed, honour_closure, inner_gap, mistracked,
+                                         mouth_shapes, placed, rest_shape, select_sequence, shape_distances,
+                                         step_motion, transitions)
+from dubkernels.face.mouth_overrides import (BARRED, Override, OverrideError, check_frames, constrain,
+                                             forced_closed, opening_scale, parse_overrides)
 from dubkernels.face.mouth_warp import draw_inner_mouth, inner_mouth_cover, mouth_interior_colour, warp_reach
+from dubkernels.face.one_euro import zero_lag
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.render.face_mesh import render_face
+from dubkernels.render.jaw_band import BAND_DEPTH_IOD, band_mesh, render_band
 from dubkernels.render.morph import flow_morph
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
@@ -84,6 +86,25 @@ def steadied(track: Track, window: int) -> dict[int, np.ndarray]:
     return out
 
 
+def steady_target(shapes: np.ndarray, frames: list[int], fps: float, cutoff: float, beta: float) -> np.ndarray:
+    """The target's mouth shapes (N, P, 2) through a zero-lag 1 Euro filter (``cutoff`` Hz where the mouth rests,
+    rising by ``beta`` per interocular distance per second of lip speed) within each run of consecutive frames with
+    a face: the detector's jitter goes where the lips rest, a fast closure or opening keeps its frames."""
+    out = shapes.copy()
+    if cutoff <= 0:
+        return out
+    valid = np.isfinite(shapes).all(axis=(1, 2))
+    times = np.asarray(frames, np.float64) / fps
+    start = 0
+    for end in range(1, len(frames) + 1):
+        if end < len(frames) and valid[end] and valid[end - 1] and frames[end] == frames[end - 1] + 1:
+            continue
+        if valid[start] and end - start > 1:
+            out[start:end] = zero_lag(shapes[start:end], times[start:end], cutoff, beta)
+        start = end
+    return out
+
+
 class OwnMouth(Stage):
     """Warp the actor's own nearest mouth onto the dubber's mouth shape, frame by frame."""
 
@@ -105,8 +126,11 @@ class OwnMouth(Stage):
         p = self.params
         self.steady = steadied(self.actor_track, p.steady)
         actor_shapes = mouth_shapes(np.stack([self.steady[f] for f in sources]))
-        target_shapes = mouth_shapes(_landmarks(self.target_track, shot))
-        actor_dev, target_dev = deviations(actor_shapes), deviations(target_shapes)
+        target_shapes = steady_target(mouth_shapes(_landmarks(self.target_track, shot)), shot,
+                                      self._fps(sources[0]), p.target_cutoff, p.target_beta)
+        lost = mistracked(mouth_shapes(_landmarks(self.actor_track, sources)), actor_shapes)
+        rest = rest_shape(actor_shapes[~lost] if (~lost).any() else actor_shapes)  # the closed mouth, as tracked
+        actor_dev, target_dev = actor_shapes - rest, deviations(target_shapes)
         try:
             overrides = parse_overrides(p.overrides)
             check_frames(overrides, shot, sources)
@@ -119,13 +143,16 @@ class OwnMouth(Stage):
                                     _poses(self.actor_track, sources), p.pose_weight)
         closure = closure_costs(target_gap, inner_gap(actor_shapes), CLOSED_GAP, OPEN_GAP)
         costs = SelectionCosts(p.jump_cost, p.cut_disagreement, p.hold_cost, p.closure_weight, p.motion_weight)
-        cost = constrain(distances + p.closure_weight * closure, shot, sources, overrides)
+        cost = distances + p.closure_weight * closure
+        if (~lost).any():
+            cost[:, lost] = BARRED  # a mouth the detector lost may show teeth where its landmarks say closed lips
+        cost = constrain(cost, shot, sources, overrides)
         picks = select_sequence(cost, shape_distances(actor_shapes, actor_shapes), costs,
                                 step_motion(target_dev, actor_dev))
         self.source = {f: sources[s] for f, s in zip(shot, picks) if s >= 0}
         self.blend = {shot[t]: (sources[a], sources[b], w)
                       for t, (a, b, w) in transitions(picks, len(sources), p.blend_frames).items()}
-        rest_gap = min(float(inner_gap(rest_shape(actor_shapes)[None])[0]), CLOSED_GAP / 2)
+        rest_gap = float(np.clip(inner_gap(rest[None])[0], 0.0, CLOSED_GAP / 2))
         self.dest, held = {}, {}
         for t, (f, s) in enumerate(zip(shot, picks)):
             if s >= 0:
@@ -145,9 +172,17 @@ class OwnMouth(Stage):
         self.interior = self._interior_colour(widest)
         notes = plate_notes(self.actor_track, self.plate, list(self.plate.frames), "actor_track")
         notes += self._notes(shot, distances[np.arange(len(shot)), np.maximum(picks, 0)], picks, held, overrides)
+        if lost.any():
+            notes.append(f"actor frames {format_frames([f for f, x in zip(sources, lost) if x])}: dlib lost the lips "
+                         "there (inner lips crossed, or jumping from frame to frame); not used as sources")
         if "landmarks" in self.job.outputs:
             save_landmarks(self.job.outputs["landmarks"], self.dest, "own_mouth")
         return notes
+
+    def _fps(self, frame: int) -> float:
+        """The actor plate's frame rate (FramesPerSecond of ``frame``; 25 when the header has none)."""
+        path = output_sequence(self.job.inputs["actor"], [frame]).path(frame)
+        return float(read_spec(path, frame).get_float_attribute("FramesPerSecond", 0.0)) or 25.0
 
     def _notes(self, shot: list[int], nearest: np.ndarray, picks: np.ndarray, held: dict[int, float],
                overrides: list[Override]) -> list[str]:
@@ -216,7 +251,8 @@ class OwnMouth(Stage):
 
     def frame_inputs(self, frame: int) -> list[Path]:
         sources = self.blend[frame][:2] if frame in self.blend else (self.source.get(frame, frame),)
-        return [output_sequence(self.job.inputs["actor"], [s]).path(s) for s in sources]
+        drawn = sorted({*sources, frame})  # the band below the jaw comes from the frame's own plate
+        return [output_sequence(self.job.inputs["actor"], [s]).path(s) for s in drawn]
 
     def render(self, frame: int) -> dict[str, Frame]:
         target = self.dest.get(frame)
@@ -229,6 +265,7 @@ class OwnMouth(Stage):
             rgba = flow_morph(rgba_a, rgba_b, weight)
         else:
             rgba, window, display = self._draw(self.source[frame], target)
+        rgba, window = self._around_mouth(frame, target, rgba, window)
         layer = face_layer(rgba, (display.x + window.x, display.y + window.y), display)
         copy_metadata(layer, read_spec(self.plate.path(frame), frame))  # frame's own timecode, not the source's
         return {"out": layer}
@@ -240,11 +277,51 @@ class OwnMouth(Stage):
         source = self.steady[source_frame]
         topo = topology()
         dest, uv = topo.dense(base_points(target)), topo.dense(base_points(source))
-        x0, y0 = np.floor(uv.min(axis=0)).astype(int) - SOURCE_PAD_PX
-        x1, y1 = np.ceil(uv.max(axis=0)).astype(int) + SOURCE_PAD_PX
-        box = (max(int(x0), 0), max(int(y0), 0), min(int(x1), width), min(int(y1), height))
-        image, rgb = read_box(self.plate, source_frame, self.actor_track, "actor", box)
+        image, rgb, box = self._texture(source_frame, uv)
         warped, alpha, window = render_face(dest, np.zeros(len(dest)), uv, rgb, box[:2], (width, height))
         rgba = np.dstack([np.maximum(warped, 0.0) * alpha[..., None], alpha]).astype(np.float32)
         rgba = draw_inner_mouth(rgba, (window.x, window.y), target, self.interior, inner_mouth_cover(source, target))
         return rgba, window, image.display_window
+
+    def _texture(self, frame: int, points: np.ndarray) -> tuple[Frame, np.ndarray, tuple[int, int, int, int]]:
+        """The actor plate at ``frame`` read around ``points`` (with the resampler's reach): the frame, its RGB
+        and the box read (x0, y0, x1, y1)."""
+        x0, y0 = np.floor(points.min(axis=0)).astype(int) - SOURCE_PAD_PX
+        x1, y1 = np.ceil(points.max(axis=0)).astype(int) + SOURCE_PAD_PX
+        box = (max(int(x0), 0), max(int(y0), 0), min(int(x1), self.actor_track.width),
+               min(int(y1), self.actor_track.height))
+        image, rgb = read_box(self.plate, frame, self.actor_track, "actor", box)
+        return image, rgb, box
+
+    def _around_mouth(self, frame: int, target: np.ndarray, mouth: np.ndarray, window: Window) -> tuple[np.ndarray,
+                                                                                                     Window]:
+        """The drawn face (premultiplied RGBA over ``window``) over this frame's plate below the jaw, moved to meet
+        the drawn jaw (:mod:`dubkernels.render.jaw_band`): the composite takes the chin with the mouth, and the
+        plate's neck follows it with no second jaw line."""
+        size = (self.actor_track.width, self.actor_track.height)
+        plate_landmarks = self.steady[frame]
+        _, uv, _ = band_mesh(plate_landmarks, target, BAND_DEPTH_IOD * interocular(plate_landmarks))
+        _, texture, box = self._texture(frame, uv)
+        band, alpha, band_window = render_band(plate_landmarks, target, texture, box[:2], size)
+        band = np.dstack([np.maximum(band, 0.0) * alpha[..., None], alpha]).astype(np.float32)
+        return _union([(band, band_window), (mouth, window)])
+
+
+def _placed(rgba: np.ndarray, window: Window, into: Window) -> np.ndarray:
+    """``rgba`` over ``window`` put into the larger window ``into`` (zero elsewhere)."""
+    out = np.zeros((into.height, into.width, rgba.shape[2]), np.float32)
+    out[window.y - into.y : window.y_end - into.y, window.x - into.x : window.x_end - into.x] = rgba
+    return out
+
+
+def _union(layers: list[tuple[np.ndarray, Window]]) -> tuple[np.ndarray, Window]:
+    """Premultiplied RGBA layers, each over its window, laid over one another in order (the last on top), over the
+    window that holds them all."""
+    x0, y0 = min(w.x for _, w in layers), min(w.y for _, w in layers)
+    x1, y1 = max(w.x_end for _, w in layers), max(w.y_end for _, w in layers)
+    into = Window(x0, y0, x1 - x0, y1 - y0)
+    out = np.zeros((into.height, into.width, 4), np.float32)
+    for rgba, window in layers:
+        layer = _placed(rgba, window, into)
+        out = layer + out * (1.0 - layer[..., 3:4])
+    return out, into

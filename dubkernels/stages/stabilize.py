@@ -19,7 +19,7 @@ from skimage.transform import SimilarityTransform
 
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.landmarks68 import STABLE, interocular
-from dubkernels.face.one_euro import OneEuroFilter
+from dubkernels.face.one_euro import OneEuroFilter, zero_lag
 from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
 from dubkernels.io.sequences import FrameSequence, format_frames, parse_frames, resolve_sequence
 from dubkernels.jobs.kinds import KINDS
@@ -59,13 +59,10 @@ def _runs(valid: np.ndarray) -> list[slice]:
 
 def _one_euro(points: np.ndarray, times: np.ndarray, params: StabilizeParams) -> np.ndarray:
     """1 Euro filter over a run of frames; with ``zero_lag`` the mean of a forward and a backward pass."""
+    if params.zero_lag:
+        return zero_lag(points, times, params.min_cutoff, params.beta, params.d_cutoff)
     f = OneEuroFilter(params.min_cutoff, params.beta, params.d_cutoff)
-    forward = np.stack([f(p, t) for p, t in zip(points, times)])
-    if not params.zero_lag:
-        return forward
-    f.reset()
-    backward = np.stack([f(p, -t) for p, t in zip(points[::-1], times[::-1])])[::-1]
-    return 0.5 * (forward + backward)
+    return np.stack([f(p, t) for p, t in zip(points, times)])
 
 
 def smooth_landmarks(landmarks: np.ndarray, times: np.ndarray, params: StabilizeParams) -> np.ndarray:
