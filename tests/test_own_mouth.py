@@ -282,3 +282,19 @@ def test_an_override_redraws_only_the_frames_it_changes(shot, tmp_path):
     assert closed < CLOSED_GAP  # lips that meet: the artist's closure, whatever the target shows
     with pytest.raises(JobError, match="own_mouth: override '1004: shut'"):
         OwnMouth(Job("own_mouth", job.inputs, job.outputs, params={"overrides": "1004: shut"})).prepare()
+
+
+def test_with_the_chin_the_layer_carries_the_plate_below_the_jaw(shot, tmp_path):
+    plain, chin = tmp_path / "plain", tmp_path / "chin"
+    _run(shot, plain, shot.actor_track)
+    _run(shot, chin, shot.actor_track, chin=True)
+    f = shot.frames[0]
+    without, with_band = read_frame(plain / f"own.{f}.exr"), read_frame(chin / f"own.{f}.exr")
+    assert with_band.data_window.y_end > without.data_window.y_end  # the band reaches below the jaw
+    plate = read_frame(shot.actor.replace("####", str(f))).display_rgb()
+    w = with_band.data_window
+    jaw = load_track(shot.actor_track).record(f).landmarks[8]
+    row, col = int(jaw[1]) + 6 - w.y, int(jaw[0]) - w.x  # just below the chin: the plate itself (its own jaw)
+    pixel = with_band.pixels[row, col].astype(np.float32)
+    assert pixel[3] == pytest.approx(1.0, abs=1e-3)
+    np.testing.assert_allclose(pixel[:3], plate[w.y + row, w.x + col], atol=0.02)

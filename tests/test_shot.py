@@ -107,6 +107,10 @@ def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
     assert graph.step("analyze_swap_pass1").job.inputs["guide"] == graph.step("swap_pass1").job.inputs["face_track"]
     paste = graph.step("composite_paste").job
     assert paste.inputs["face"] == graph.step("pose_align").job.outputs["out"]
+    assert "chin" not in graph.step("composite_own").job.params  # the plate's own chin by default
+    chin = build_graph(load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), ["own_mouth.chin=true"]))
+    assert chin.step("composite_own").job.params["chin"] is True and chin.deliveries["own"].params["chin"] is True
+    assert chin.step("own_mouth").job.params["chin"] is True and "chin" not in chin.step("composite_paste").job.params
     for step in graph.steps:
         for path in step.job.outputs.values():
             assert path.startswith(str(shot.work))  # only a delivery writes the shot's output

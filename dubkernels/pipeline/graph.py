@@ -210,8 +210,9 @@ class _Builder:
                  "baseline: the actor's own nearest mouth warped onto the dubber's (no training)")
         own_track = self.analyze_face("own", own, landmarks, "baseline", "actor's-own-mouth layer")
         comp, mask = self.seq("baseline/own_comp", "own_comp"), self.seq("baseline/own_mask", "own_mask")
+        chin = {"chin": True} if self.shot.stages.get("own_mouth", {}).get("chin") else None  # with its jaw band
         self.composite("composite_own", "own", actor, actor_track, own, own_track, comp, mask,
-                       "the actor's own mouth composited into A0")
+                       "the actor's own mouth composited into A0", chin)
         comp_track = self.analyze_face("own_comp", comp, own_track, "baseline", "actor's-own-mouth baseline")
         self.files.update({"own": comp, "own_track": comp_track, "own_mask": mask, "own_face": own})
 

@@ -242,16 +242,17 @@ class OwnMouth(Stage):
 
     def frame_plan(self, frame: int) -> Any:
         """The actor frame(s) drawn and the blend between them, where their landmarks put them and the mouth they
-        are warped to, the interior colour: an override or a change of selection redraws only the frames it moves."""
+        are warped to, the interior colour, the jaw band: an override or a change of selection redraws only the frames it moves."""
         if frame not in self.dest:
             return ["no face"]
         sources = self.blend[frame] if frame in self.blend else (self.source[frame],)
         return [list(sources), np.round(self.dest[frame], 4).tolist(),
-                [np.round(self.steady[s], 4).tolist() for s in sources[:2]], np.round(self.interior, 6).tolist()]
+                [np.round(self.steady[s], 4).tolist() for s in sources[:2]], np.round(self.interior, 6).tolist(),
+                self.params.chin]
 
     def frame_inputs(self, frame: int) -> list[Path]:
         sources = self.blend[frame][:2] if frame in self.blend else (self.source.get(frame, frame),)
-        drawn = sorted({*sources, frame})  # the band below the jaw comes from the frame's own plate
+        drawn = sorted({*sources, frame} if self.params.chin else set(sources))  # the band: the frame's own plate
         return [output_sequence(self.job.inputs["actor"], [s]).path(s) for s in drawn]
 
     def render(self, frame: int) -> dict[str, Frame]:
@@ -265,7 +266,8 @@ class OwnMouth(Stage):
             rgba = flow_morph(rgba_a, rgba_b, weight)
         else:
             rgba, window, display = self._draw(self.source[frame], target)
-        rgba, window = self._around_mouth(frame, target, rgba, window)
+        if self.params.chin:
+            rgba, window = self._around_mouth(frame, target, rgba, window)
         layer = face_layer(rgba, (display.x + window.x, display.y + window.y), display)
         copy_metadata(layer, read_spec(self.plate.path(frame), frame))  # frame's own timecode, not the source's
         return {"out": layer}
