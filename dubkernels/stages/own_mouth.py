@@ -322,8 +322,8 @@ def _union(layers: list[tuple[np.ndarray, Window]]) -> tuple[np.ndarray, Window]
     x0, y0 = min(w.x for _, w in layers), min(w.y for _, w in layers)
     x1, y1 = max(w.x_end for _, w in layers), max(w.y_end for _, w in layers)
     into = Window(x0, y0, x1 - x0, y1 - y0)
-    out = np.zeros((into.height, into.width, 4), np.float32)
+    out: np.ndarray = np.zeros((into.height, into.width, 4), np.float32)
     for rgba, window in layers:
         layer = _placed(rgba, window, into)
-        out = layer + out * (1.0 - layer[..., 3:4])
+        out = (layer + out * (1.0 - layer[..., 3:4])).astype(np.float32)
     return out, into
