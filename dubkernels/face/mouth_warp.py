@@ -18,7 +18,7 @@ import numpy as np
 from scipy.interpolate import make_interp_spline
 from skimage.measure import points_in_poly
 
-from dubkernels.face.landmarks68 import INNER_LIPS
+from dubkernels.face.landmarks68 import INNER_LIPS, interocular
 from dubkernels.face.mesh import base_points, topology
 from dubkernels.face.mouth_match import CLOSED_GAP, OPEN_GAP
 
@@ -95,14 +95,12 @@ def inner_mouth_cover(source: np.ndarray, dest: np.ndarray) -> float:
     mouth is as open or the dest's lips meet (a mean gap under ``CLOSED_GAP``, crossed inner lips included: the
     seam of closed lips is the source's own, not a painted line), 1 where the source is shut and the dest open."""
     def scaled_area(landmarks: np.ndarray) -> float:
-        iod = float(np.linalg.norm(landmarks[36:42].mean(axis=0) - landmarks[42:48].mean(axis=0)))
-        return max(_opening_area(landmarks[list(INNER_LIPS)]), 0.0) / max(iod * iod, 1e-12)
+        return max(_opening_area(landmarks[list(INNER_LIPS)]), 0.0) / max(interocular(landmarks) ** 2, 1e-12)
 
     wanted = scaled_area(dest)
     if wanted <= 0:
         return 0.0
-    width = float(np.linalg.norm(dest[64] - dest[60])) / float(np.linalg.norm(dest[36:42].mean(axis=0)
-                                                                            - dest[42:48].mean(axis=0)))
+    width = float(np.linalg.norm(dest[64] - dest[60])) / max(interocular(dest), 1e-12)
     parted = np.clip((wanted / max(width, 1e-9) - CLOSED_GAP) / (OPEN_GAP - CLOSED_GAP), 0.0, 1.0)  # a seam: none
     return float(parted * np.clip(1.0 - scaled_area(source) / wanted, 0.0, 1.0))
 

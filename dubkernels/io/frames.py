@@ -250,6 +250,11 @@ def read_spec(path: str | os.PathLike[str], frame_number: int | None = None) -> 
         inp.close()
 
 
+def frames_per_second(path: str | os.PathLike[str], frame_number: int | None = None) -> float:
+    """FramesPerSecond in the header of ``path``, 0 when absent."""
+    return float(read_spec(path, frame_number).get_float_attribute("FramesPerSecond", 0.0))
+
+
 def read_provenance(path: str | os.PathLike[str]) -> dict | None:
     """The ``dubkernels:provenance`` of an image file (None: not an image, or not written by dubkernels)."""
     inp = oiio.ImageInput.open(str(path))

@@ -31,7 +31,7 @@ from dubkernels.face.mouth_overrides import (BARRED, Override, OverrideError, ch
                                              forced_closed, opening_scale, parse_overrides)
 from dubkernels.face.mouth_warp import draw_inner_mouth, inner_mouth_cover, mouth_interior_colour, warp_reach
 from dubkernels.face.one_euro import zero_lag
-from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
+from dubkernels.io.frames import Frame, Window, copy_metadata, frames_per_second, read_spec
 from dubkernels.io.sequences import format_frames, output_sequence, parse_frames
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.render.face_mesh import render_face
@@ -181,8 +181,7 @@ class OwnMouth(Stage):
 
     def _fps(self, frame: int) -> float:
         """The actor plate's frame rate (FramesPerSecond of ``frame``; 25 when the header has none)."""
-        path = output_sequence(self.job.inputs["actor"], [frame]).path(frame)
-        return float(read_spec(path, frame).get_float_attribute("FramesPerSecond", 0.0)) or 25.0
+        return frames_per_second(output_sequence(self.job.inputs["actor"], [frame]).path(frame), frame) or 25.0
 
     def _notes(self, shot: list[int], nearest: np.ndarray, picks: np.ndarray, held: dict[int, float],
                overrides: list[Override]) -> list[str]:
@@ -242,7 +241,8 @@ class OwnMouth(Stage):
 
     def frame_plan(self, frame: int) -> Any:
         """The actor frame(s) drawn and the blend between them, where their landmarks put them and the mouth they
-        are warped to, the interior colour, the jaw band: an override or a change of selection redraws only the frames it moves."""
+        are warped to, the interior colour, the jaw band: an override or a change of selection redraws only the
+        frames it moves."""
         if frame not in self.dest:
             return ["no face"]
         sources = self.blend[frame] if frame in self.blend else (self.source[frame],)

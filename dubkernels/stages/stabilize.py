@@ -20,7 +20,7 @@ from skimage.transform import SimilarityTransform
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.landmarks68 import STABLE, interocular
 from dubkernels.face.one_euro import OneEuroFilter, zero_lag
-from dubkernels.io.frames import Frame, Window, copy_metadata, read_spec
+from dubkernels.io.frames import Frame, Window, copy_metadata, frames_per_second
 from dubkernels.io.sequences import FrameSequence, format_frames, parse_frames, resolve_sequence
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.jobs.params import StabilizeParams
@@ -130,11 +130,6 @@ def _rgba(image: Frame) -> np.ndarray:
     return image.pixels[..., [names.index(c) for c in RGBA]]
 
 
-def _frames_per_second(path: str) -> float:
-    """FramesPerSecond in the header of ``path``, 0 when absent."""
-    return float(read_spec(path).get_float_attribute("FramesPerSecond", 0.0))
-
-
 class LandmarkStabilize(Stage):
     """Smooth the face layer's landmarks and move each frame onto the smoothed track."""
 
@@ -181,7 +176,7 @@ class LandmarkStabilize(Stage):
         if self.params.fps > 0:
             return self.params.fps, []
         first = str(self.face.path(self.face.first))
-        found = _frames_per_second(first)
+        found = frames_per_second(first)
         if found > 0:
             return found, []
         return DEFAULT_FPS, [f"{first}: no FramesPerSecond metadata; assumed {DEFAULT_FPS:g} fps (set fps)"]
