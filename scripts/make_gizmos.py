@@ -90,7 +90,8 @@ TEMPLATE: list[tuple[str, str, list[str | None], dict[str, Any], tuple[int, int]
     ("DK_MouthComposite", "Composite_pass2", ["Analyze_actor", "FaceSR_pass2"],
      {"uncovered": "copy", "extent": "face", "label": "pass 2"}, (1, 10)),
     ("Switch", "Deliver", ["OwnMouth_quicklook", "FaceSR_pass1", "FaceSR_pass2"],
-     {"which": 0, "label": "delivered: 0 own mouth, 1 pass 1, 2 pass 2\n(the report's best, or the shot's pin)"},
+     {"which": 0, "label": "delivered: 0 own mouth (chin on: with its drawn chin), 1 pass 1, 2 pass 2\n"
+                           "(the report's best, or the shot's pin)"},
      (-1, 11)),
     ("DK_MouthComposite", "Composite_final", ["Analyze_actor", "Deliver"],
      {"uncovered": "copy", "label": "the delivered candidate over the whole plate"}, (1, 12)),
@@ -102,7 +103,11 @@ DELIVER_KNOBS = [  # the Deliver switch set from a shot report (dubkernels_nuke/
                             "or dubkernels report)", ["+STARTLINE"])),
     user_knob_text(UserKnob(22, "from_report", "From report", "set the switch to the candidate the report delivers",
                             text="import dubkernels_nuke.delivery as d; d.from_report(nuke.thisNode())")),
+    user_knob_text(UserKnob(6, "chin", "own mouth with its chin", "Composite_final takes the chin with the own "
+                            "mouth (the report's own_chin candidate: the own mouth's layer with its drawn jaw)",
+                            ["+STARTLINE"])),
 ]
+EXPRESSIONS = {"Composite_final": ["chin {{Deliver.chin}}"]}  # knobs that follow another node's
 
 
 def template_text() -> str:
@@ -115,7 +120,7 @@ def template_text() -> str:
             nodes.append(GraphNode("Dot", dot, [f"xpos {34}", f"ypos {row * ROW_HEIGHT + 4}"], [bus]))
             bus, inputs = dot, [dot if i == BUS else i for i in inputs]
         lines = WRITE_LINES if cls == "Write" else (['file ""', "raw true"] if cls == "Read" else [])
-        lines = lines + (DELIVER_KNOBS if name == "Deliver" else [])
+        lines = lines + (DELIVER_KNOBS if name == "Deliver" else []) + EXPRESSIONS.get(name, [])
         lines = lines + [f"{k} {quote(v)}" for k, v in values.items()]
         nodes.append(GraphNode(cls, name, lines + [f"xpos {column * COLUMN_WIDTH}", f"ypos {row * ROW_HEIGHT}"],
                                inputs))

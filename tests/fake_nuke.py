@@ -205,6 +205,12 @@ class Node:
         if ref.startswith("parent."):
             assert self._parent is not None
             owner, ref = self._parent, ref[len("parent."):]
+        elif "." in ref:  # NODE.knob: a node of the same group, as Nuke resolves it
+            name, ref = ref.rsplit(".", 1)
+            group = self._parent or _state.root
+            found = group.node(name) if isinstance(group, Group) else None
+            assert found is not None, f"{self.name()}: no node {name!r} for the expression {ref!r}"
+            owner = found
         return owner[ref]
 
     def _expression(self, text: str) -> Any:

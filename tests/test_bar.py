@@ -58,5 +58,12 @@ def test_the_pin_wins_and_a_pin_without_its_result_is_refused():
     assert any(line.startswith("  MISS  mouth sharpness 0.30x") for line in delivery.lines())
     with pytest.raises(ValueError, match="no pass2 result"):
         choose(summary, "pass2")
-    with pytest.raises(ValueError, match="choose one of auto, own_mouth, pass1, pass2"):
+    with pytest.raises(ValueError, match="choose one of auto, own_mouth, own_chin, pass1, pass2"):
         choose(summary, "paste")
+
+
+def test_the_own_mouth_with_its_chin_is_delivered_only_where_it_measures_better():
+    missing_closures = _summary(closure_agreement=81.0)
+    delivery = choose({"own": missing_closures, "own_chin": _summary(closure_agreement=95.0)})
+    assert delivery.candidate == "own_chin" and delivery.lines()[0].startswith("delivered: own_chin (ranked best")
+    assert choose({"own": _summary(), "own_chin": _summary()}).candidate == "own"  # a tie keeps the plate's chin

@@ -114,7 +114,7 @@ def test_a_pinned_candidate_is_delivered_and_a_changed_pin_redelivers(dubbed, ca
                                       comp.pixels.view(np.uint16))
     again = dub_shot(load_shot(path, ["shot.deliver=pass1"]), report=False, log=_quiet)
     assert again.run.ran() == []  # the same pin: nothing to redo
-    with pytest.raises(Exception, match="deliver = 'best'; choose one of auto, own_mouth, pass1, pass2"):
+    with pytest.raises(Exception, match="deliver = 'best'; choose one of auto, own_mouth, own_chin, pass1, pass2"):
         load_shot(path, ["shot.deliver=best"])
 
 
@@ -235,14 +235,16 @@ def test_quick_look_runs_only_the_baselines_and_reports_them(sample, capsys):
     work = root / "quick" / "work"
     assert not (work / "pass1" / "train").exists() and not (root / "quick" / "final").exists()
     metrics = json.loads((work / "report" / "metrics.json").read_text())
-    assert metrics["results"] == ["paste", "own"]
-    assert metrics["summary"]["own"]["changed_outside_mask"] == 0
-    assert metrics["summary"]["own"]["frames_without_face"] == 0
+    assert metrics["results"] == ["paste", "own", "own_chin"]  # the own mouth with the plate's chin and its own
+    for own in ("own", "own_chin"):
+        assert metrics["summary"][own]["changed_outside_mask"] == 0
+        assert metrics["summary"][own]["frames_without_face"] == 0
     html = (work / "report" / "index.html").read_text()
     assert "own mouth (no training)" in html and "pass 2" not in html.split("<h2>Summary</h2>")[1].split("</table>")[0]
     summary = (work / "report" / "summary.md").read_text()
     header, rule, *rows = [line for line in summary.splitlines() if line.startswith("|")]
-    assert header == "| metric | paste (no network) | own mouth (no training) | reading |" and rule.count("|") == 5
+    assert header == "| metric | paste (no network) | own mouth (no training) | own mouth + chin | reading |"
+    assert rule.count("|") == 6
     own_r = f"{metrics['summary']['own']['r_vs_dubber']:.3f}"
     assert any(r.startswith("| lip sync r vs dubber |") and r.split(" | ")[2] == own_r for r in rows)
     assert "![contact sheet](contact_sheet.png)" in summary
@@ -266,6 +268,13 @@ def test_quick_with_the_own_mouth_pinned_delivers_it_and_runs_only_what_the_deli
     dubbed = read_frame(final / f"final.{FRAMES[0]}.exr")
     assert dubbed.display_window == plate.display_window  # the whole plate, its mouth changed
     assert not np.array_equal(dubbed.display_rgb(), plate.display_rgb())
+    args[args.index("shot.deliver=own_mouth")] = "shot.deliver=own_chin"  # the same layer, with its drawn chin
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "delivered:    own_chin" in out and "own_mouth: up to date" in out.replace("  ", " ")
+    with_chin = read_frame(final / f"final.{FRAMES[0]}.exr")
+    assert json.loads((work / "jobs" / "deliver_own_chin.json").read_text())["params"]["chin"] is True
+    assert not np.array_equal(with_chin.display_rgb(), dubbed.display_rgb())
 
 
 def test_bad_shot_files_are_clear_and_write_nothing(sample, tmp_path, capsys):

@@ -215,6 +215,15 @@ def test_the_deliver_switch_follows_the_shot_reports_choice(sample, tmp_path):
     report.write_text(json.dumps({"candidate": "own_mouth", "result": "own", "pinned": True}))
     switch["from_report"].execute()
     assert DKNode(nuke.toNode("Composite_final")).input_node("face") is nuke.toNode("OwnMouth_quicklook")
+    assert DKNode(nuke.toNode("Composite_final")).params("mouth_composite")["chin"] is False
+    report.write_text(json.dumps({"candidate": "own_chin", "result": "own_chin", "pinned": False}))
+    switch["from_report"].execute()  # the same layer, composited with its drawn chin
+    assert switch["which"].value() == 0 and switch["chin"].value() is True
+    assert DKNode(nuke.toNode("Composite_final")).input_node("face") is nuke.toNode("OwnMouth_quicklook")
+    assert DKNode(nuke.toNode("Composite_final")).params("mouth_composite")["chin"] is True
+    report.write_text(json.dumps({"candidate": "paste", "result": "paste", "pinned": True}))
+    with pytest.raises(buttons.ButtonError, match="delivers 'paste', not one of the template's candidates"):
+        switch["from_report"].execute()
     report.write_text("{")
     with pytest.raises(buttons.ButtonError, match="Deliver: .*delivery.json is not a shot report's delivery.json"):
         switch["from_report"].execute()

@@ -89,7 +89,8 @@ def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
     pass2 = graph.step("composite_pass2").job
     assert pass2.inputs["actor"] == train2.inputs["actor"] and pass2.params["extent"] == "face"
     assert pass2.inputs["face"] == graph.step("sr_pass2").job.outputs["out"]  # the sharpened face
-    for result, step in (("own", "composite_own"), ("pass1", "composite_pass1"), ("pass2", "composite_pass2")):
+    for result, step in (("own", "composite_own"), ("own_chin", "composite_own_chin"), ("pass1", "composite_pass1"),
+                         ("pass2", "composite_pass2")):
         delivery = graph.deliveries[result]  # each candidate's composite, over the whole plate, into the output
         assert delivery.outputs["out"] == shot.output and delivery.params["extent"] == "plate"
         assert delivery.inputs == graph.step(step).job.inputs
@@ -107,10 +108,18 @@ def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
     assert graph.step("analyze_swap_pass1").job.inputs["guide"] == graph.step("swap_pass1").job.inputs["face_track"]
     paste = graph.step("composite_paste").job
     assert paste.inputs["face"] == graph.step("pose_align").job.outputs["out"]
-    assert "chin" not in graph.step("composite_own").job.params  # the plate's own chin by default
-    chin = build_graph(load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), ["own_mouth.chin=true"]))
-    assert chin.step("composite_own").job.params["chin"] is True and chin.deliveries["own"].params["chin"] is True
-    assert chin.step("own_mouth").job.params["chin"] is True and "chin" not in chin.step("composite_paste").job.params
+    own, own_chin = graph.step("composite_own").job, graph.step("composite_own_chin").job  # the own mouth twice:
+    assert "chin" not in own.params and own_chin.params["chin"] is True  # with the plate's chin, with the drawn one
+    assert own_chin.inputs == own.inputs and own_chin.outputs["out"] != own.outputs["out"]
+    assert graph.deliveries["own_chin"].params["chin"] is True and "chin" not in graph.deliveries["own"].params
+    assert "chin" not in graph.step("composite_paste").job.params
+    assert {"analyze_own_comp", "analyze_own_chin_comp"} <= set(graph.quick_look)
+    assert not {n for n in graph.quick_look if "pass" in n}  # a quick look trains nothing
+    plain = build_graph(load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), ["own_mouth.chin=false"]))
+    assert "composite_own_chin" not in plain.names and "own_chin" not in plain.deliveries  # no jaw band: one way
+    assert "analyze_own_comp" in plain.quick_look
+    with pytest.raises(ShotError, match="own_chin. needs the own mouth's jaw band: remove own_mouth.chin = false"):
+        load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), ["own_mouth.chin=false", "shot.deliver=own_chin"])
     for step in graph.steps:
         for path in step.job.outputs.values():
             assert path.startswith(str(shot.work))  # only a delivery writes the shot's output

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from dubkernels.cli.common import add_progress_option
+from dubkernels.report.bar import CANDIDATES, TRAINING_FREE
 
 if TYPE_CHECKING:
     from dubkernels.pipeline.shot import Shot
@@ -35,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-report", action="store_true", help="skip the shot report at the end")
     p.add_argument("--quick", action="store_true", help="quick look: only the training-free baselines (the actor's "
                    "own mouth, the paste) and their report, to check sync and timing in minutes before training; with "
-                   "--set shot.deliver=own_mouth it delivers the own mouth too (a dub with no training)")
+                   "--set shot.deliver=own_mouth (or own_chin) it delivers the own mouth too (a dub with no training)")
     add_progress_option(p)
     p.set_defaults(run=run)
 
@@ -87,7 +88,7 @@ def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] |
     if ran:
         print(f"time:         {result.run.seconds(True):.0f} s training, {result.run.seconds(False):.0f} s the other "
               "steps")
-    delivered = not args.quick or shot.deliver == "own_mouth"
+    delivered = not args.quick or CANDIDATES.get(shot.deliver) in TRAINING_FREE
     print(f"{'final shot:  ' if delivered else 'quick look:  '} {result.output}")
     if result.report is not None:
         print(f"report:       {result.report.index}")

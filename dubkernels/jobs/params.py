@@ -135,9 +135,10 @@ class OwnMouthParams:
                                       "this cutoff where the lips rest (0: as tracked)", min=0.0, max=30.0)
     target_beta: float = param(20.0, "the filter's cutoff rise per interocular distance per second of lip speed "
                                     "(higher: fast lip moves kept sharper)", min=0.0, max=1000.0)
-    chin: bool = param(False, "take the chin with the mouth: the composite takes the drawn jaw, and the plate below "
-                              "it is redrawn to meet it (for a plate whose jaw is far from the dubber's, e.g. "
-                              "laughing where the dubber's lips are shut; off: the plate's own chin, steadier)")
+    chin: bool = param(True, "draw the plate below the jaw redrawn to meet the drawn jaw, so that a composite may "
+                             "take the chin with the mouth (a dub then measures the own mouth both ways, with the "
+                             "plate's chin and with the drawn one, and delivers the better; off: only the plate's "
+                             "chin, a little faster)")
     overrides: str = param("", "the artist's say per frame range, entries separated by ';': 'FRAMES: close' (lips "
                                "shut), 'FRAMES: source N' (actor frames N, N+1, ... shown there), 'FRAMES: forbid "
                                "A-B' (never those actor frames), 'FRAMES: opening X' (the opening scaled by X)")

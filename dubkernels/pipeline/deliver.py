@@ -1,9 +1,9 @@
 """Deliver a shot: the candidate the report ranked best (or the one the shot file pins) composited over the whole
 plate into the shot's output.
 
-The dub writes one delivery job per candidate (``WORK/jobs/deliver_own.json``, ``deliver_pass1.json``,
-``deliver_pass2.json``: a MouthComposite of that candidate's face layer at plate extent) and names them in
-``WORK/files.json`` with the shot's pin. ``dubkernels deliver WORK`` (a farm step after the report, in frame
+The dub writes one delivery job per candidate (``WORK/jobs/deliver_own.json``, ``deliver_own_chin.json``,
+``deliver_pass1.json``, ``deliver_pass2.json``: a MouthComposite of that candidate's face layer at plate extent)
+and names them in ``WORK/files.json`` with the shot's pin. ``dubkernels deliver WORK`` (a farm step after the report, in frame
 chunks) and ``dub`` run the chosen one; the choice is read from the pin or the report's ``delivery.json``.
 """
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _manifest(work: Path) -> dict[str, Any]:
 
 
 def chosen_result(work: Path) -> tuple[str, bool]:
-    """The result to deliver (own, pass1 or pass2) and whether the shot file pinned it."""
+    """The result to deliver (own, own_chin, pass1 or pass2) and whether the shot file pinned it."""
     pin = str(_manifest(work).get("deliver", "auto"))
     if pin not in DELIVER_CHOICES:
         raise DeliverError(f"{work / 'files.json'}: deliver = {pin!r}; choose one of {', '.join(DELIVER_CHOICES)}.")
@@ -60,7 +60,7 @@ def chosen_result(work: Path) -> tuple[str, bool]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DeliverError(f"{path} is missing or unreadable: the report ranks the candidates before one is "
                            f"delivered. Run `dubkernels report {work}` first, or pin a candidate in the shot file "
-                           f"([shot] deliver = \"own_mouth\", \"pass1\" or \"pass2\").") from exc
+                           f"([shot] deliver = \"own_mouth\", \"own_chin\", \"pass1\" or \"pass2\").") from exc
     if result not in NAMES:
         raise DeliverError(f"{path}: unknown candidate {result!r}; run `dubkernels report {work}` again.")
     return str(result), False

@@ -22,6 +22,7 @@ from dubkernels.jobs.progress import Progress
 from dubkernels.jobs.spec import JobError, save_job
 from dubkernels.jobs.summary import Summary
 from dubkernels.pipeline.graph import Graph, Step
+from dubkernels.report.bar import CANDIDATES, TRAINING_FREE
 from dubkernels.pipeline.runner import run_job
 from dubkernels.stages.base import worker_context
 
@@ -209,20 +210,22 @@ def dub_shot(shot: Any, *, start: str | None = None, until: str | None = None, d
 
     ``quick`` runs only the training-free baselines (the actor's own mouth, the paste) and their report:
     a look at sync and timing in minutes, before any training. With the own mouth pinned (``deliver =
-    "own_mouth"``) it delivers it too: the whole dub with no training; without the report, only the steps
-    the delivery reads run.
+    "own_mouth"`` or ``"own_chin"``) it delivers it too: the whole dub with no training; without the report, only
+    the steps the delivery reads run.
     """
-    from dubkernels.pipeline.graph import QUICK_LOOK, build_graph
+    from dubkernels.pipeline.graph import build_graph
     from dubkernels.pipeline.preflight import preflight
 
     for note in preflight(shot):  # before anything is written
         log(f"note: {note}")
     graph = build_graph(shot)
     write_manifest(shot.work, shot.name, graph, extra_files, shot.deliver)
-    delivers = not quick or shot.deliver == "own_mouth"
+    training_free = CANDIDATES.get(shot.deliver) in TRAINING_FREE
+    delivers = not quick or training_free
     only = None
     if quick:
-        only = graph.needed_for(list(QUICK_LOOK)) if report or not delivers else graph.delivery_needs("own")
+        only = (graph.quick_look if report or not delivers
+                else graph.delivery_needs(CANDIDATES[shot.deliver]))
     run = run_graph(graph, shot.work, start=start, until=until, dry_run=dry_run, force=force,
                     workers=shot.workers or None, overall=overall, step_progress=step_progress, log=log, only=only)
     result = DubResult(graph, run, shot.output if delivers else graph.files["own"])

@@ -72,13 +72,19 @@ class Graph:
                 todo += self.step(name).needs
         return [n for n in self.names if n in needed]
 
+    @property
+    def quick_look(self) -> list[str]:
+        """The steps of `dub --quick`: the training-free baselines and their tracks."""
+        return self.needed_for([name for name in QUICK_LOOK if name in self.names])
+
     def delivery_needs(self, result: str) -> list[str]:
         """The steps that write what ``result``'s delivery reads (its face layer and track), with what they need."""
         inputs = set(self.deliveries[result].inputs.values())
         return self.needed_for([s.name for s in self.steps if inputs & set(s.job.outputs.values())])
 
 
-QUICK_LOOK = ("analyze_own_comp", "analyze_paste")  # the training-free baselines: `dub --quick`
+QUICK_LOOK = ("analyze_own_comp", "analyze_own_chin_comp", "analyze_paste")  # the training-free baselines:
+# `dub --quick` (the own mouth with its drawn chin where the layer carries the jaw band)
 
 
 class _Builder:
@@ -196,25 +202,36 @@ class _Builder:
         """A candidate's composite over the region around the face (what the report measures), and its delivery:
         the same composite over the whole plate into the shot's output."""
         inputs = {"actor": actor, "actor_track": actor_track, "face": face, "face_track": face_track}
-        step = self.add(name, "mouth_composite", inputs, {"out": out, "mask": mask}, result if result != "own" else
-                        "baseline", help, {"uncovered": "copy", "extent": "face", **(params or {})})
+        step = self.add(name, "mouth_composite", inputs, {"out": out, "mask": mask}, "baseline" if result.startswith("own")
+                        else result, help, {"uncovered": "copy", "extent": "face", **(params or {})})
         self.deliveries[result] = Job("mouth_composite", dict(inputs),
                                       {"out": self.shot.output, "mask": self.seq("final_mask", "mask")}, None,
                                       {**step.job.params, "extent": "plate"}, step.job.ocio)
 
     def own_mouth(self, actor: str, actor_track: str, target_track: str) -> None:
-        """The training-free baseline: the actor's own nearest mouths on the dubber's, composited over the face."""
+        """The training-free baseline: the actor's own mouths on the dubber's, composited over the face twice when
+        the layer carries its jaw band: with the plate's chin (``own``) and with the drawn chin (``own_chin``)."""
         own, landmarks = self.seq("baseline/own", "own"), self.path("baseline/own/own.landmarks.json")
         self.add("own_mouth", "own_mouth", {"actor": actor, "actor_track": actor_track, "target_track": target_track},
                  {"out": own, "landmarks": landmarks}, "baseline",
                  "baseline: the actor's own nearest mouth warped onto the dubber's (no training)")
         own_track = self.analyze_face("own", own, landmarks, "baseline", "actor's-own-mouth layer")
-        comp, mask = self.seq("baseline/own_comp", "own_comp"), self.seq("baseline/own_mask", "own_mask")
-        chin = {"chin": True} if self.shot.stages.get("own_mouth", {}).get("chin") else None  # with its jaw band
-        self.composite("composite_own", "own", actor, actor_track, own, own_track, comp, mask,
-                       "the actor's own mouth composited into A0", chin)
-        comp_track = self.analyze_face("own_comp", comp, own_track, "baseline", "actor's-own-mouth baseline")
-        self.files.update({"own": comp, "own_track": comp_track, "own_mask": mask, "own_face": own})
+        self.files["own_face"] = own
+        self.own_composite("own", "the actor's own mouth", (actor, actor_track), (own, own_track))
+        if self.shot.own_chin:  # the layer carries its jaw band
+            self.own_composite("own_chin", "the actor's own mouth and its drawn chin", (actor, actor_track),
+                               (own, own_track), {"chin": True})
+
+    def own_composite(self, result: str, what: str, plate: tuple[str, str], layer: tuple[str, str],
+                      params: dict[str, Any] | None = None) -> None:
+        """One composite of the own-mouth ``layer`` (pattern, track) over the ``plate`` (pattern, track), its track,
+        and the files the report reads for ``result``."""
+        comp, mask = self.seq(f"baseline/{result}_comp", f"{result}_comp"), self.seq(f"baseline/{result}_mask",
+                                                                                    f"{result}_mask")
+        self.composite(f"composite_{result}", result, *plate, *layer, comp, mask, f"{what} composited into A0",
+                       params)
+        comp_track = self.analyze_face(f"{result}_comp", comp, layer[1], "baseline", what)
+        self.files.update({result: comp, f"{result}_track": comp_track, f"{result}_mask": mask})
 
     def build(self) -> Graph:
         actor, actor_track = self.take("actor")

@@ -21,7 +21,7 @@ from typing import Any
 
 from dubkernels.errors import DubKernelsError
 from dubkernels.jobs.kinds import KINDS
-from dubkernels.jobs.params import DEFAULT_VIDEO_COLOURSPACE, check_device_name, parse_params
+from dubkernels.jobs.params import DEFAULT_VIDEO_COLOURSPACE, OwnMouthParams, check_device_name, parse_params
 from dubkernels.report.bar import DELIVER_CHOICES
 
 if sys.version_info >= (3, 11):
@@ -98,6 +98,11 @@ class Shot:
     fid_model: str = ""
     deliver: str = "auto"  # the candidate delivered: auto (ranked by the report) or a pinned one
 
+    @property
+    def own_chin(self) -> bool:
+        """Whether the own-mouth layer carries its jaw band, so the own mouth is also composited with its chin."""
+        return bool(self.stages.get("own_mouth", {}).get("chin", OwnMouthParams().chin))
+
 
 # section -> key -> (default, help); the template is written from this table.
 SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
@@ -110,7 +115,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
         "device": ("auto", "torch device for training and IdentitySwap: auto, cpu, cuda, cuda:N"),
         "workers": (0, "processes for per-frame steps (0: one per core)"),
         "deliver": ("auto", "the candidate written to output: auto (the one the report ranks best against the "
-                            "bar), own_mouth, pass1 or pass2"),
+                            "bar), own_mouth, own_chin (the own mouth with its drawn chin), pass1 or pass2"),
     },
     "actor": {
         "source": ("actor.####.exr", "the actor plate A0: an EXR pattern (scene-linear) or a mov/mp4"),
@@ -262,11 +267,15 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
     if s["deliver"] not in DELIVER_CHOICES:
         raise ShotError(f"{where}: shot.deliver = {s['deliver']!r}; choose one of {', '.join(DELIVER_CHOICES)}.")
     ocio = _resolve(folder, s["ocio"])
-    return Shot(path, s["name"], _resolve(folder, s["output"]), Path(_resolve(folder, s["work"])),
+    shot = Shot(path, s["name"], _resolve(folder, s["output"]), Path(_resolve(folder, s["work"])),
                 Take(_resolve(folder, a["source"]), a["colourspace"]),
                 Take(_resolve(folder, d["source"]), d["colourspace"], d["offset"]),
                 s["frames"], ocio, s["device"], s["workers"], train, stages, _resolve(folder, r["lpips_model"]),
                 _resolve(folder, r["fid_model"]), s["deliver"])
+    if shot.deliver == "own_chin" and not shot.own_chin:
+        raise ShotError(f"{where}: shot.deliver = \"own_chin\" needs the own mouth's jaw band: remove "
+                        "own_mouth.chin = false, or deliver own_mouth.")
+    return shot
 
 
 def load_shot(path: str | Path, overrides: list[str] | None = None) -> Shot:

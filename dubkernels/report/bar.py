@@ -1,7 +1,7 @@
 """The quality bar a delivered shot is held to, each candidate measured against it, and the delivery choice.
 
-Candidates are the results that keep the actor's identity: the own mouth, pass 1 and pass 2 (never the
-paste, which is the dubber's mouth). Each line of the bar passes or misses with its figure. The shot
+Candidates are the results that keep the actor's identity: the own mouth (composited with the plate's chin, and
+with its own drawn chin), pass 1 and pass 2 (never the paste, which is the dubber's mouth). Each line of the bar passes or misses with its figure. The shot
 delivers the best-ranked candidate unless the shot file pins one:
 
 1. a candidate that breaks a *must* line (a pixel changed outside the mask, a frame undubbed, the dubber's
@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 # shot-file name of a candidate -> its result key in the report
-CANDIDATES = {"own_mouth": "own", "pass1": "pass1", "pass2": "pass2"}
+CANDIDATES = {"own_mouth": "own", "own_chin": "own_chin", "pass1": "pass1", "pass2": "pass2"}
 DELIVER_CHOICES = ("auto", *CANDIDATES)
 NAMES = {v: k for k, v in CANDIDATES.items()}
+TRAINING_FREE = ("own", "own_chin")  # the candidates a quick look measures and can deliver
 
 SYNC_R = 0.85
 SHAPE_R = 0.8
@@ -204,7 +205,8 @@ def choose(summary: dict[str, dict[str, Any]], pin: str = "auto") -> Delivery:
         raise ValueError(f"deliver = {pin!r}: choose one of {', '.join(DELIVER_CHOICES)}")
     present = [r for r in CANDIDATES.values() if r in summary]
     if not present:
-        raise ValueError("the report measured no candidate to deliver (own mouth, pass 1 or pass 2)")
+        raise ValueError("the report measured no candidate to deliver (own mouth, own mouth with the chin, pass 1 "
+                         "or pass 2)")
     ranking = sorted((evaluate(summary[r], summary.get("paste"), r) for r in present), key=lambda v: v.rank_key)
     if pin != "auto":
         if CANDIDATES[pin] not in summary:

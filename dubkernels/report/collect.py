@@ -35,8 +35,9 @@ from dubkernels.metrics import lipsync
 from dubkernels.metrics.face_identity import descriptor, distance
 from dubkernels.tracks import Track, load_track
 
-RESULTS = ("paste", "own", "pass1", "pass2")
-LABELS = {"paste": "paste (no network)", "own": "own mouth (no training)", "pass1": "pass 1", "pass2": "pass 2"}
+RESULTS = ("paste", "own", "own_chin", "pass1", "pass2")
+LABELS = {"paste": "paste (no network)", "own": "own mouth (no training)", "own_chin": "own mouth + chin",
+          "pass1": "pass 1", "pass2": "pass 2"}
 MOUTH_BOX_IOD = 1.3  # side of the mouth box, in interocular distances
 LIP_MARGIN_IOD = 0.1  # the skin whose sharpness is measured keeps this far from either mouth's lips
 SSIM_REACH = 7  # a 7x7 window reaching a change (3 px) must sit wholly inside the region (3 px more), plus one

@@ -20,7 +20,7 @@ from dubkernels.report.collect import ShotMetrics
 from dubkernels.tracks import Track
 
 COLUMNS = (("actor", "actor A0"), ("dubber_render", "dubber (aligned)"), ("paste", "paste"),
-           ("own", "own mouth"), ("pass1", "pass 1"), ("pass2", "pass 2"))
+           ("own", "own mouth"), ("own_chin", "own + chin"), ("pass1", "pass 1"), ("pass2", "pass 2"))
 FACE_SPAN = 2.6  # the face crop's side, in interocular distances
 SHEET_TILE = 256
 MOVIE_TILE = 192
@@ -183,7 +183,8 @@ def plot_png(metrics: ShotMetrics) -> bytes:
     frames = metrics.frames
     fig, axes = plt.subplots(4, 1, figsize=(10, 12), sharex=True)
     styles = {"actor": ("grey", "actor A0"), "dubber": ("black", "dubber (aligned)"), "truth": ("green", "truth"),
-              "paste": ("tab:orange", "paste"), "own": ("tab:purple", "own mouth"), "pass1": ("tab:blue", "pass 1"),
+              "paste": ("tab:orange", "paste"), "own": ("tab:purple", "own mouth"),
+              "own_chin": ("tab:pink", "own mouth + chin"), "pass1": ("tab:blue", "pass 1"),
               "pass2": ("tab:red", "pass 2")}
     for key, (colour, label) in styles.items():
         curve = metrics.curves.get(f"opening_{key}")
