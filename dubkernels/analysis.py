@@ -260,23 +260,38 @@ def _missing_runs(records: list[FrameRecord]) -> Iterable[tuple[int, int]]:
         i = j
 
 
-def analyze_sequence(
-    sequence: FrameSequence,
-    settings: AnalysisSettings | None = None,
-    colour: ColourSpaces | None = None,
-    progress: Callable[[int], None] | None = None,
-    guide: dict[int, np.ndarray] | None = None,
-) -> Track:
-    """Analyze every frame of ``sequence``; returns the track (not yet saved).
+SEGMENT_FRAMES = 48  # frames tracked as one run: runs are analysed side by side (one per worker) and stitched
 
-    ``guide`` maps frames to known landmarks (see the module notes).
-    """
-    settings = settings or AnalysisSettings()
-    colour = colour or ColourSpaces()
+
+@dataclass
+class Segment:
+    """One run of frames tracked in order: its records, notes and the plate's (width, height)."""
+
+    records: list[FrameRecord]
+    notes: list[str]
+    size: tuple[int, int]
+
+
+SegmentRunner = Callable[[list[list[int]]], Iterable[Segment]]
+
+
+def segments_of(frames: Iterable[int]) -> list[list[int]]:
+    """The shot's frames in runs of :data:`SEGMENT_FRAMES` (fixed, so the track is the same whatever the
+    number of workers)."""
+    frames = list(frames)
+    return [frames[i : i + SEGMENT_FRAMES] for i in range(0, len(frames), SEGMENT_FRAMES)]
+
+
+def track_frames(sequence: FrameSequence, frames: list[int], settings: AnalysisSettings, colour: ColourSpaces,
+                 guide: dict[int, np.ndarray] | None = None, previous: Detection | None = None,
+                 progress: Callable[[int], None] | None = None) -> Segment:
+    """Track the face through ``frames`` of ``sequence`` in order, from ``previous``'s box when given (else the
+    first frame is searched whole)."""
     analyzer = FaceAnalyzer(settings, colour)
+    analyzer.previous = previous
     records: list[FrameRecord] = []
     size: tuple[int, int] | None = None
-    for number in sequence.frames:
+    for number in frames:
         path = sequence.path(number)
         known = (guide or {}).get(number)
         # Only a region is read where the face is known (a guide) or expected (tracking); the whole frame
@@ -299,13 +314,54 @@ def analyze_sequence(
         if progress:
             progress(1)
     assert size is not None
+    return Segment(records, analyzer.notes, size)
+
+
+def _in_turn(sequence: FrameSequence, settings: AnalysisSettings, colour: ColourSpaces,
+             guide: dict[int, np.ndarray] | None, progress: Callable[[int], None] | None) -> SegmentRunner:
+    """Segments tracked one after the other in this process."""
+    def run(segments: list[list[int]]) -> Iterable[Segment]:
+        return (track_frames(sequence, frames, settings, colour, guide, progress=progress) for frames in segments)
+    return run
+
+
+def analyze_sequence(
+    sequence: FrameSequence,
+    settings: AnalysisSettings | None = None,
+    colour: ColourSpaces | None = None,
+    progress: Callable[[int], None] | None = None,
+    guide: dict[int, np.ndarray] | None = None,
+    runner: SegmentRunner | None = None,
+) -> Track:
+    """Analyze every frame of ``sequence``; returns the track (not yet saved).
+
+    ``guide`` maps frames to known landmarks (see the module notes). The frames are tracked in runs of
+    :data:`SEGMENT_FRAMES`, by ``runner`` (side by side, e.g. a pool of workers; default: in turn, here); where a
+    run's first face is not the one the run before it ended on (another face of the plate, or a jump), that run is
+    tracked again from the end of the one before, as one long run would have been.
+    """
+    settings = settings or AnalysisSettings()
+    colour = colour or ColourSpaces()
+    segments = segments_of(sequence.frames)
+    parts = list((runner or _in_turn(sequence, settings, colour, guide, progress))(segments))
+    for k in range(1, len(parts)):
+        last, first = parts[k - 1].records[-1], parts[k].records[0]
+        tracked = guide is None or first.frame not in guide
+        if tracked and last.box is not None and first.box is not None and iou(last.box, first.box) < MIN_TRACK_IOU:
+            parts[k] = track_frames(sequence, segments[k], settings, colour, guide, Detection(last.box, last.confidence))
+    width, height = parts[0].size
+    for frames, part in zip(segments, parts):
+        if part.size != (width, height):
+            raise FaceError(f"{sequence.path(frames[0])} (frame {frames[0]}): display window {part.size[0]}x"
+                            f"{part.size[1]} differs from the first frame's {width}x{height}; every frame of a plate "
+                            "must have one resolution.")
+    records = [r for part in parts for r in part.records]
+    notes = [note for part in parts for note in part.notes]
     guided = [r.frame for r in records if r.flag == "guided"]
     if guided:
-        analyzer.notes.append(f"frames {format_frames(guided)}: detection strayed from the guide; its landmarks kept")
-    notes = analyzer.notes + fill_gaps(
-        records, size[0], size[1], settings.max_gap, settings.passthrough_missing, sequence.pattern
-    )
-    return Track(sequence.pattern, size[0], size[1], records, _settings_dict(settings, colour), notes)
+        notes.append(f"frames {format_frames(guided)}: detection strayed from the guide; its landmarks kept")
+    notes += fill_gaps(records, width, height, settings.max_gap, settings.passthrough_missing, sequence.pattern)
+    return Track(sequence.pattern, width, height, records, _settings_dict(settings, colour), notes)
 
 
 def _read(path: Path, number: int, size: tuple[int, int] | None,

@@ -184,3 +184,39 @@ def test_a_guide_keeps_every_frame_of_a_face_the_detector_loses(tmp_path):
     np.testing.assert_allclose(track.landmarks_array(), np.stack([guide[f] for f in sorted(guide)]))
     real = analyze_sequence(resolve_sequence(sample.actor), guide=guide)  # on the real face: dlib's own points
     assert real.counts()["detected"] == 3
+
+
+def test_runs_of_frames_tracked_side_by_side_give_the_track_of_one_run(tmp_path, colour, monkeypatch):
+    from dubkernels import analysis
+    from dubkernels.jobs.spec import Job
+    from dubkernels.tasks.analyze import run_analyze
+
+    seq = _shot(tmp_path, colour)
+    whole = analyze_sequence(seq, colour=colour)
+    monkeypatch.setattr(analysis, "SEGMENT_FRAMES", 3)  # runs 1001-1003, 1004-1006, 1007-1008
+    in_turn = analyze_sequence(seq, colour=colour)
+    job = Job("analyze", {"plate": seq.pattern}, {"out": str(tmp_path / "shot.track.json")})
+    run_analyze(job, workers=2)
+    side_by_side = load_track(tmp_path / "shot.track.json")
+    assert [r.frame for r in side_by_side.records] == list(seq.frames)
+    np.testing.assert_array_equal(side_by_side.landmarks_array(), in_turn.landmarks_array())
+    moved = np.abs(in_turn.landmarks_array() - whole.landmarks_array())  # a run's first box is found afresh
+    assert np.median(moved) < 0.5 and moved.max() < 5.0
+
+
+def test_a_run_that_starts_on_another_face_is_tracked_again_from_the_run_before(tmp_path, colour, monkeypatch):
+    import cv2
+
+    from dubkernels import analysis
+
+    def a_bigger_face_joins(frame, img):
+        h, w = img.shape[:2]
+        other = cv2.resize(img[:, ::-1], None, fx=1.3, fy=1.3)[:h, :w] if frame >= 1003 else np.full_like(img, 0.18)
+        return np.concatenate([img, other], axis=1)
+
+    seq = _shot(tmp_path, colour, frames=range(1001, 1005), make=a_bigger_face_joins, shift=0)
+    monkeypatch.setattr(analysis, "SEGMENT_FRAMES", 2)
+    fresh = analysis.track_frames(seq, [1003, 1004], AnalysisSettings(), colour)
+    assert fresh.records[0].box[0] > 512  # searched whole, the run alone takes the bigger face
+    track = analyze_sequence(seq, colour=colour)
+    assert all(r.box[0] < 512 for r in track.records)  # stitched: the face tracked from the first frame

@@ -27,4 +27,4 @@ def run_job(job: Job, *, force: bool = False, workers: int | None = None,
         return run_stage(make_stage(job), force=force, workers=workers, progress=progress, within=within)
     if within is not None:
         raise JobError(f"{kind.name} works on the whole sequence; run it without --chunk (one farm task).")
-    return kind.load()(job, force=force, progress=progress)
+    return kind.load()(job, force=force, progress=progress, workers=workers)

@@ -83,11 +83,14 @@ def rasterize(xy: np.ndarray, depth: np.ndarray, triangles: np.ndarray, window: 
 def texture_maps(raster: Raster, uv: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """cv2.remap maps: where each rasterised pixel samples the texture (``uv``: texture pixels per vertex)."""
     covered = raster.triangle >= 0
-    tri = triangles[np.where(covered, raster.triangle, 0)]  # (h, w, 3) vertex ids
-    coords = (uv[tri] * raster.weights[..., None]).sum(axis=2)  # (h, w, 2)
-    map_x = np.where(covered, coords[..., 0], -1.0).astype(np.float32)
-    map_y = np.where(covered, coords[..., 1], -1.0).astype(np.float32)
-    return map_x, map_y
+    tri = triangles[raster.triangle[covered]]  # (n, 3) vertex ids of the covered pixels
+    weights = raster.weights[covered]  # (n, 3)
+    maps = np.full((2, *covered.shape), -1.0, np.float32)
+    for axis in (0, 1):  # the weighted sum of the three vertices' texture coordinates, per covered pixel
+        corner = uv[:, axis][tri]
+        maps[axis][covered] = (weights[:, 0] * corner[:, 0] + weights[:, 1] * corner[:, 1]
+                               + weights[:, 2] * corner[:, 2])
+    return maps[0], maps[1]
 
 
 def coverage(outline: np.ndarray, window: Window) -> np.ndarray:

@@ -1,13 +1,24 @@
-"""The ``analyze`` job: a plate's face track, skipped when the same job already wrote it."""
+"""The ``analyze`` job: a plate's face track, skipped when the same job already wrote it.
+
+The shot's runs of frames (:func:`dubkernels.analysis.segments_of`) are tracked side by side by ``workers``
+processes: the track is the same whatever their number.
+"""
 from __future__ import annotations
 
 import json
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Callable, Iterable
 
-from dubkernels.analysis import AnalysisSettings, analyze_sequence
+import numpy as np
+
+from dubkernels.analysis import (SEGMENT_FRAMES, AnalysisSettings, Segment, SegmentRunner, analyze_sequence,
+                                 track_frames)
 from dubkernels.colour import colour_spaces
-from dubkernels.io.sequences import resolve_sequence
+from dubkernels.io.sequences import FrameSequence, resolve_sequence
+from dubkernels.stages.base import worker_context
 from dubkernels.jobs.progress import Progress
 from dubkernels.jobs.spec import Job, JobError
 from dubkernels.jobs.summary import Summary
@@ -32,7 +43,31 @@ def existing_track_job(path: Path, force: bool) -> str | None:
     return data.get("job") if isinstance(data, dict) else None
 
 
-def run_analyze(job: Job, *, force: bool = False, progress: Progress | None = None, **_: object) -> Summary:
+def _track_segment(args: tuple[FrameSequence, list[int], AnalysisSettings, str | None,
+                                dict[int, np.ndarray] | None]) -> Segment:
+    """A worker's run of frames (the colour config loaded in the worker: OCIO objects do not pickle)."""
+    sequence, frames, settings, ocio, guide = args
+    return track_frames(sequence, frames, settings, colour_spaces(ocio), guide)
+
+
+def _side_by_side(sequence: FrameSequence, settings: AnalysisSettings, ocio: str | None,
+                  guide: dict[int, np.ndarray] | None, workers: int,
+                  progress: Callable[[int], None]) -> SegmentRunner:
+    """Segments tracked by a pool of ``workers`` processes, the progress advanced as each finishes."""
+    def run(segments: list[list[int]]) -> Iterable[Segment]:
+        args = [(sequence, frames, settings, ocio, {f: guide[f] for f in frames if f in guide} if guide else None)
+                for frames in segments]
+        with ProcessPoolExecutor(workers, mp_context=worker_context(["dubkernels.analysis"])) as pool:
+            parts = []
+            for part in pool.map(_track_segment, args):
+                progress(len(part.records))
+                parts.append(part)
+        return parts
+    return run
+
+
+def run_analyze(job: Job, *, force: bool = False, progress: Progress | None = None, workers: int | None = None,
+                **_: object) -> Summary:
     """Analyze the job's plate and write its track (with overrides merged and a guide used, when given)."""
     start = time.monotonic()
     progress = progress or Progress()
@@ -59,7 +94,10 @@ def run_analyze(job: Job, *, force: bool = False, progress: Progress | None = No
         colourspace=colour.resolve(p.colourspace) if p.colourspace else None,
         predictor=job.inputs.get("predictor"), guide_tolerance=p.guide_tolerance)
     progress.start("analyze", len(sequence))
-    track = analyze_sequence(sequence, settings, colour, progress=progress.callback(), guide=guide)
+    workers = max(1, min(workers or os.cpu_count() or 1, -(-len(sequence) // SEGMENT_FRAMES)))
+    runner = (_side_by_side(sequence, settings, job.ocio, guide, workers, progress.callback()) if workers > 1
+              else None)
+    track = analyze_sequence(sequence, settings, colour, progress=progress.callback(), guide=guide, runner=runner)
     progress.finish()
     if job.inputs.get("overrides"):
         merge_overrides(track, job.inputs["overrides"])
