@@ -1,8 +1,9 @@
-"""The demo: a real two-pass dub with its report, on the built-in sample shot or on any pair of clips.
+"""The demo: a real dub with its report, on the built-in sample shot or on any pair of clips.
 
 The sample shot (``dubkernels sample``) ships with the install, so the demo downloads nothing.
-It writes a shot file and runs it like ``dubkernels dub`` would, with the CPU-sized network and a
-bounded training time, so it finishes in minutes on a laptop.
+It writes a shot file and runs it like ``dubkernels dub`` would: the actor's own mouth on the dubber's, with
+no training; with ``learned`` also the paper's learned passes, with the CPU-sized network and a bounded training
+time, so it finishes in minutes on a laptop.
 """
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from dubkernels.pipeline.shot import Shot, load_shot, template
 DEMO_TRAIN_MINUTES = 2.0  # per pass, on the sample shot
 
 
-def write_shot_file(path: Path, actor: str, dubber: str, minutes: float, ocio: str | None = None) -> Path:
-    """A shot file for the demo: the template with the takes, a time budget and the preview network.
+def write_shot_file(path: Path, actor: str, dubber: str, minutes: float, ocio: str | None = None,
+                    learned: bool = False) -> Path:
+    """A shot file for the demo: the template with the takes, the preview network, and with ``learned`` its
+    learned passes with a time budget.
 
     Work folder and output are the template's, relative to the shot file: OUTDIR/work, OUTDIR/final.
     """
@@ -24,6 +27,8 @@ def write_shot_file(path: Path, actor: str, dubber: str, minutes: float, ocio: s
     text = text.replace('sr_minutes = 0.0 ', f'sr_minutes = {minutes / 2} ', 1)  # FaceSR: half a pass's budget
     if ocio:
         text = text.replace('ocio = ""', f'ocio = "{ocio}"', 1)
+    if learned:
+        text = text.replace('learned = "auto"', 'learned = "on"', 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n", encoding="utf-8")
     return path
@@ -31,7 +36,7 @@ def write_shot_file(path: Path, actor: str, dubber: str, minutes: float, ocio: s
 
 def demo_shot(outdir: Path, count: int, start: int, actor: str | None = None, dubber: str | None = None,
               minutes: float = DEMO_TRAIN_MINUTES, progress: Callable[[int], None] | None = None,
-              ocio: str | None = None) -> tuple[Shot, dict[str, str]]:
+              ocio: str | None = None, learned: bool = False) -> tuple[Shot, dict[str, str]]:
     """The demo's shot (making the sample shot unless clips are given) and the extra files the report reads."""
     extra: dict[str, str] = {}
     if actor is None or dubber is None:
@@ -43,5 +48,5 @@ def demo_shot(outdir: Path, count: int, start: int, actor: str | None = None, du
         extra["truth"] = str(sample.truth)
     actor, dubber = str(Path(actor).resolve()), str(Path(dubber).resolve())
     path = write_shot_file(outdir / "shot.toml", actor, dubber, minutes, str(Path(ocio).resolve()) if ocio and
-                           "://" not in ocio else ocio)
+                           "://" not in ocio else ocio, learned)
     return load_shot(path), extra

@@ -36,7 +36,7 @@ def test_overrides_and_stage_sections(tmp_path):
     assert shot.train.minutes == 5.0 and shot.frames == "1001-1010"
     assert shot.stages["mouth_composite"] == {"grow": 0.3, "blend": "poisson"}
     assert parse_value("true") is True and parse_value("1.5") == 1.5 and parse_value("plain text") == "plain text"
-    tuned = load_shot(path, ["own_mouth.follow=0.25", "face_sr.batch=2"])
+    tuned = load_shot(path, ["own_mouth.follow=0.25", "face_sr.batch=2", "train.learned=on"])
     graph = build_graph(tuned)
     assert graph.step("own_mouth").job.params["follow"] == 0.25
     assert graph.step("sr_pass2").job.params["batch"] == 2
@@ -67,7 +67,8 @@ def test_missing_takes_and_files(tmp_path):
 
 
 def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
-    shot = load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), ["train.init='pre.safetensors'"])
+    shot = load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), ["train.init='pre.safetensors'",
+                                                                         "train.learned=on"])
     graph = build_graph(shot)
     names = graph.names
     assert names[:3] == ["ingest_actor", "analyze_actor", "analyze_dubber"]  # the dubber is EXRs already
@@ -77,8 +78,8 @@ def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
     train2 = graph.step("train_pass2").job
     assert train2.inputs["dubber"] == graph.step("composite_own").job.outputs["out"]  # on a CPU: the own mouth
     assert graph.step("swap_pass2").job.inputs["face"] == train2.inputs["dubber"]
-    for change in ("train.preset=paper", "train.pass2_from=pass1"):  # the paper's chain: pass 2 refines pass 1
-        paper = build_graph(load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), [change]))
+    for changes in (["train.preset=paper"], ["train.pass2_from=pass1", "train.learned=on"]):  # the paper's chain:
+        paper = build_graph(load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), changes))  # pass 2 on pass 1
         assert paper.step("train_pass2").job.inputs["dubber"] == paper.step("composite_pass1").job.outputs["out"]
         assert paper.step("swap_pass2").job.inputs["face"] == paper.step("composite_pass1").job.outputs["out"]
     with pytest.raises(ShotError, match="train.pass2_from = 'pass3'; choose one of auto, own_mouth, pass1"):
@@ -101,7 +102,8 @@ def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
     train_sr = graph.step("train_sr").job
     assert train_sr.params["config"] == "face_sr_preview"  # the preset's FaceSR
     assert train_sr.inputs["swap_checkpoint"] == str(tmp_path / "work" / "pass1" / "train" / "latest.safetensors")
-    off = build_graph(load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), ["train.face_sr=false"]))
+    off = build_graph(load_shot(_write(tmp_path, template("a.mov", "d.####.exr")), ["train.face_sr=false",
+                                                                                     "train.learned=on"]))
     assert not any(n.startswith(("sr_", "train_sr")) for n in off.names)
     assert off.step("composite_pass2").job.inputs["face"] == off.step("stabilize_pass2").job.outputs["out"]
     assert "swap_pass1" in graph.step("analyze_swap_pass1").needs
@@ -123,6 +125,21 @@ def test_the_graph_is_the_papers_two_pass_chain(tmp_path):
     for step in graph.steps:
         for path in step.job.outputs.values():
             assert path.startswith(str(shot.work))  # only a delivery writes the shot's output
+
+
+def test_with_the_cpu_preset_the_dub_is_the_own_mouth_and_the_learned_passes_are_asked_for(tmp_path):
+    path = _write(tmp_path, template("a.mov", "d.####.exr"))
+    graph = build_graph(load_shot(path))  # the preview preset: the learned passes measured below the own mouth
+    assert not [n for n in graph.names if n.startswith(("train", "swap", "sr_", "stabilize", "composite_pass"))]
+    assert "pose_align_actor" not in graph.names and set(graph.deliveries) == {"own", "own_chin"}
+    assert not {"pass1", "pass2"} & set(graph.files)
+    assert "train_pass2" in build_graph(load_shot(path, ["train.learned=on"])).names
+    assert "train_pass2" in build_graph(load_shot(path, ["train.preset=paper"])).names
+    assert "train_pass1" not in build_graph(load_shot(path, ["train.preset=paper", "train.learned=off"])).names
+    with pytest.raises(ShotError, match="shot.deliver = 'pass2' needs the learned passes, which are off"):
+        load_shot(path, ["shot.deliver=pass2"])
+    with pytest.raises(ShotError, match="train.learned = 'yes'; choose one of auto, on, off"):
+        load_shot(path, ["train.learned=yes"])
 
 
 def test_the_demo_writes_a_shot_file_that_dub_goes_on_with(tmp_path):

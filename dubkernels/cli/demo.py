@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dubkernels.cli.common import add_colour_options, add_progress_option, contiguous_range
 
-HELP = "dub the built-in sample shot (or --actor/--dubber clips) in two passes and write the shot report"
+HELP = "dub the built-in sample shot (or --actor/--dubber clips) and write the shot report"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,8 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", metavar="RANGE", default="1001-1024", help="contiguous frame range of the sample shot (default 1001-1024)")
     p.add_argument("--actor", help="an actor clip (mov/mp4 or EXR pattern) instead of the sample shot")
     p.add_argument("--dubber", help="a dubber clip (mov/mp4 or EXR pattern) saying the new line")
+    p.add_argument("--learned", action="store_true", help="train and run the paper's learned passes too (off with "
+                   "the CPU's preview network, which blurs: the report measures them beside the own mouth)")
     p.add_argument("--train-minutes", type=float, default=2.0, metavar="N",
-                   help="training time per pass (default 2; the preview network on the CPU)")
+                   help="with --learned, training time per pass (default 2; the preview network on the CPU)")
     add_colour_options(p)
     add_progress_option(p)
     p.set_defaults(run=run)
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.actor is None:
         progress.start("sample", 2 * count)
     shot, extra = demo_shot(args.outdir, count, start, args.actor, args.dubber, args.train_minutes,
-                            progress.callback(), args.ocio)
+                            progress.callback(), args.ocio, args.learned)
     progress.finish()
     print(f"shot file: {shot.path}")
     options = argparse.Namespace(start=None, until=None, dry_run=False, force=False, no_report=False, quick=False,

@@ -63,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     if args.train_minutes is not None:
         overrides += [f"train.minutes={args.train_minutes}", f"train.sr_minutes={args.train_minutes}"]
     shot = load_shot(args.shot, overrides)
+    if args.train_minutes is not None and not shot.train.learned_passes():
+        print(f"note: --train-minutes bounds the learned passes, which are off (train.learned = "
+              f"{shot.train.learned!r} with the {shot.train.preset!r} preset); add --set train.learned=on to train them",
+              file=sys.stderr)
     return run_shot(shot, args)
 
 

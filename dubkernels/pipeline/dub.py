@@ -113,6 +113,14 @@ def _window(graph: Graph, start: str | None, until: str | None) -> tuple[int, in
     return first, last
 
 
+def _worker_modules(graph: Graph) -> set[str]:
+    """The modules the graph's worker processes run: each per-frame stage's, and the analysis (runs of frames
+    tracked side by side)."""
+    kinds = [job_kind(s.job.stage) for s in graph.steps]
+    return ({k.runner.split(":")[0] for k in kinds if k.per_frame}
+            | ({"dubkernels.analysis"} if any(k.name == "analyze" for k in kinds) else set()))
+
+
 def run_graph(
     graph: Graph,
     work: Path,
@@ -130,7 +138,7 @@ def run_graph(
     """Run the steps of ``graph`` in order (those between ``start`` and ``until``, and in ``only`` if given)."""
     overall, step_progress = overall or Progress(), step_progress or Progress()
     first, last = _window(graph, start, until)
-    worker_context(job_kind(s.job.stage).runner.split(":")[0] for s in graph.steps if job_kind(s.job.stage).per_frame)
+    worker_context(_worker_modules(graph))
     run = DubRun()
     for step in graph.steps:
         save_job(step.job, work / "jobs" / f"{step.name}.json")
@@ -180,14 +188,15 @@ class DubResult:
 
 
 def write_manifest(work: Path, name: str, graph: Graph, extra: dict[str, str] | None = None,
-                   deliver: str = "auto") -> Path:
+                   deliver: str = "auto", quick: bool = False) -> Path:
     """``WORK/files.json``: the steps, the sequences and tracks the report reads (`dubkernels report WORK`), each
-    candidate's delivery job and the shot's pin (`dubkernels deliver WORK`); writes the delivery jobs."""
+    candidate's delivery job and the shot's pin (`dubkernels deliver WORK`), and whether the dub is a quick look
+    that delivers nothing; writes the delivery jobs."""
     from dubkernels.pipeline.deliver import save_deliveries
 
     path = work / "files.json"
     manifest = {"name": name, "steps": graph.names, "files": {**graph.files, **(extra or {})},
-                "deliver": deliver, "deliveries": save_deliveries(work, graph.deliveries)}
+                "deliver": deliver, "deliveries": save_deliveries(work, graph.deliveries), "quick": quick}
     atomic_write_text(path, json.dumps(manifest, indent=1) + "\n")
     return path
 
@@ -219,9 +228,8 @@ def dub_shot(shot: Any, *, start: str | None = None, until: str | None = None, d
     for note in preflight(shot):  # before anything is written
         log(f"note: {note}")
     graph = build_graph(shot)
-    write_manifest(shot.work, shot.name, graph, extra_files, shot.deliver)
-    training_free = CANDIDATES.get(shot.deliver) in TRAINING_FREE
-    delivers = not quick or training_free
+    delivers = not quick or CANDIDATES.get(shot.deliver) in TRAINING_FREE
+    write_manifest(shot.work, shot.name, graph, extra_files, shot.deliver, quick=not delivers)
     only = None
     if quick:
         only = (graph.quick_look if report or not delivers

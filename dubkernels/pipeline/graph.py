@@ -6,9 +6,11 @@ pose, and the actor's own render) -> train (and FaceSR's fine-tune on the actor)
 -> LandmarkStabilize -> FaceSR -> MouthComposite onto A0. Pass 2: the same with the pass-1 result as the dubber
 (same pose, so no PoseAlign). Beside them, right after PoseAlign, the training-free "own mouth" (the actor's own
 footage re-timed and warped onto the dubber's mouth: OwnMouth), and the "paste" (the PoseAlign render composited
-with the same mask, no network: a sync reference, never delivered).
+with the same mask, no network: a sync reference, never delivered). The learned passes run only where the shot
+asks for them (``[train] learned``; by default not with the CPU's ``preview`` preset, whose passes measured below
+the own mouth on every pair): without them the dub is the own mouth, its two composites, the paste and the report.
 
-Every candidate (own mouth, pass 1, pass 2) is composited over the region around the face only; the report
+Every candidate (own mouth with the plate's chin and with its own, pass 1, pass 2) is composited over the region around the face only; the report
 measures them against the bar, and the chosen one is delivered by its plate-extent composite into the shot's
 output (``Graph.deliveries``, run by :mod:`dubkernels.pipeline.deliver`).
 
@@ -241,14 +243,34 @@ class _Builder:
         self.add("pose_align", "pose_align", {"actor": actor, "actor_track": actor_track, "dubber": dubber,
                                               "dubber_track": dubber_track},
                  {"out": pa, "landmarks": pa_landmarks}, "pass1", "the dubber's face in the actor's pose", offset)
+        pa_track = self.analyze_face("pa", pa, pa_landmarks, "pass1", "dubber render")
+        self.own_mouth(actor, actor_track, pa_track)
+        if self.shot.train.learned_passes():
+            self.learned_passes((actor, actor_track), (dubber, dubber_track), (pa, pa_track))
+        paste = self.seq("baseline/paste", "paste")
+        self.add("composite_paste", "mouth_composite",
+                 {"actor": actor, "actor_track": actor_track, "face": pa, "face_track": pa_track},
+                 {"out": paste, "mask": self.seq("baseline/mask", "mask")}, "baseline",
+                 "baseline for the report: the PoseAlign render pasted with the same mask, no network",
+                 {"uncovered": "copy", "extent": "face"})
+        paste_track = self.analyze_face("paste", paste, pa_track, "baseline", "pasted baseline")
+        self.files.update({"actor": actor, "actor_track": actor_track, "dubber": dubber, "dubber_track": dubber_track,
+                           "dubber_render": pa, "dubber_render_track": pa_track, "paste": paste,
+                           "paste_track": paste_track, "paste_mask": self.seq("baseline/mask", "mask"),
+                           "report": self.path("report")})
+        return Graph(self.steps, self.files, self.deliveries)
+
+    def learned_passes(self, plate: tuple[str, str], take: tuple[str, str], render: tuple[str, str]) -> None:
+        """The paper's two learned passes (pattern, track of the actor ``plate``, the dubber ``take`` and its
+        PoseAlign ``render``): the actor's own render for training, the Y-network (and FaceSR) trained, pass 1 on the
+        render, pass 2 on the first pass the shot refines."""
+        (actor, actor_track), (dubber, dubber_track), (pa, pa_track) = plate, take, render
         par, par_landmarks = self.seq("pass1/actor_render", "par"), self.path("pass1/actor_render/par.landmarks.json")
         self.add("pose_align_actor", "pose_align", {"actor": actor, "actor_track": actor_track, "dubber": actor,
                                                     "dubber_track": actor_track},
                  {"out": par, "landmarks": par_landmarks}, "pass1", "the actor's own face render (training data)",
                  {"colour_transfer": False})
-        pa_track = self.analyze_face("pa", pa, pa_landmarks, "pass1", "dubber render")
         par_track = self.analyze_face("par", par, par_landmarks, "pass1", "actor render")
-        self.own_mouth(actor, actor_track, pa_track)
         ckpt1 = self.train("pass1", {"actor": actor, "actor_track": actor_track, "dubber": dubber,
                                      "dubber_track": dubber_track, "actor_render": par, "actor_render_track": par_track,
                                      "dubber_render": pa, "dubber_render_track": pa_track}, self.shot.train.init)
@@ -261,19 +283,7 @@ class _Builder:
                                      "dubber_track": first_track}, ckpt1)
         comp2 = self.identity_pass("pass2", actor, actor_track, first, first_track, ckpt2, sr)
         comp2_track = self.analyze_face("comp_pass2", comp2, self.files["pass2_face_track"], "pass2", "pass-2 result")
-        paste = self.seq("baseline/paste", "paste")
-        self.add("composite_paste", "mouth_composite",
-                 {"actor": actor, "actor_track": actor_track, "face": pa, "face_track": pa_track},
-                 {"out": paste, "mask": self.seq("baseline/mask", "mask")}, "baseline",
-                 "baseline for the report: the PoseAlign render pasted with the same mask, no network",
-                 {"uncovered": "copy", "extent": "face"})
-        paste_track = self.analyze_face("paste", paste, pa_track, "baseline", "pasted baseline")
-        self.files.update({"actor": actor, "actor_track": actor_track, "dubber": dubber, "dubber_track": dubber_track,
-                           "dubber_render": pa, "dubber_render_track": pa_track, "pass1": comp1,
-                           "pass1_track": comp1_track, "pass2": comp2, "pass2_track": comp2_track, "paste": paste,
-                           "paste_track": paste_track, "paste_mask": self.seq("baseline/mask", "mask"),
-                           "report": self.path("report")})
-        return Graph(self.steps, self.files, self.deliveries)
+        self.files.update({"pass1": comp1, "pass1_track": comp1_track, "pass2": comp2, "pass2_track": comp2_track})
 
 
 def build_graph(shot: Shot) -> Graph:

@@ -66,6 +66,14 @@ class TrainSettings:
     sr_iterations: int = 0
     sr_minutes: float = 0.0
     pass2_from: str = "auto"  # the first pass that pass 2 refines: own_mouth, pass1, or auto (as the preset)
+    learned: str = "auto"  # the learned passes in the chain: on, off, or auto (on but with the CPU's preview preset)
+
+    def learned_passes(self) -> bool:
+        """Whether the dub trains and runs the paper's learned passes: pinned, or (auto) with any preset but the
+        CPU's ``preview``, whose passes measured below the own mouth on every line of the bar (docs/reports)."""
+        if self.learned != "auto":
+            return self.learned == "on"
+        return self.preset != "preview"
 
     def second_pass_input(self) -> str:
         """What pass 2 transfers the actor's identity onto: pass 1 for the paper's preset (the paper's chain),
@@ -76,6 +84,7 @@ class TrainSettings:
 
 
 PASS2_FROM_CHOICES = ("auto", "own_mouth", "pass1")
+LEARNED_CHOICES = ("auto", "on", "off")
 
 
 @dataclass
@@ -139,6 +148,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
         "sr_minutes": (0.0, "time budget of the FaceSR fine-tune (0: none); a rerun goes on training"),
         "pass2_from": ("auto", "the first pass that pass 2 refines: own_mouth (the actor's own mouth, sharp on a "
                                "CPU), pass1 (the paper's chain), or auto (pass1 with the paper preset, else own_mouth)"),
+        "learned": ("auto", "the paper's learned passes (training, pass 1, pass 2): on, off, or auto (on, but off with "
+                            "the preview preset: on a CPU they blur and lose the sync the own mouth has, docs/reports)"),
     },
     "report": {
         "lpips_model": ("", "local vgg16.pt (StyleGAN2-ADA metrics) to measure LPIPS (empty: skipped)"),
@@ -251,7 +262,9 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
                         "train.sr_iterations must be 0 or more, train.workers -1 or more.")
     train = TrainSettings(t["preset"], t["iterations"], t["minutes"], _resolve(folder, t["init"]), t["seed"],
                           t["workers"], t["face_sr"], t["sr_preset"], t["sr_iterations"], t["sr_minutes"],
-                          t["pass2_from"])
+                          t["pass2_from"], t["learned"])
+    if train.learned not in LEARNED_CHOICES:
+        raise ShotError(f"{where}: train.learned = {train.learned!r}; choose one of {', '.join(LEARNED_CHOICES)}.")
     if train.pass2_from not in PASS2_FROM_CHOICES:
         raise ShotError(f"{where}: train.pass2_from = {train.pass2_from!r}; choose one of "
                         f"{', '.join(PASS2_FROM_CHOICES)}.")
@@ -272,6 +285,10 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
                 Take(_resolve(folder, d["source"]), d["colourspace"], d["offset"]),
                 s["frames"], ocio, s["device"], s["workers"], train, stages, _resolve(folder, r["lpips_model"]),
                 _resolve(folder, r["fid_model"]), s["deliver"])
+    if shot.deliver in ("pass1", "pass2") and not train.learned_passes():
+        raise ShotError(f"{where}: shot.deliver = {shot.deliver!r} needs the learned passes, which are off (train.learned "
+                        f"= {train.learned!r} with the {train.preset!r} preset): set train.learned = \"on\", or "
+                        "deliver own_mouth or own_chin.")
     if shot.deliver == "own_chin" and not shot.own_chin:
         raise ShotError(f"{where}: shot.deliver = \"own_chin\" needs the own mouth's jaw band: remove "
                         "own_mouth.chin = false, or deliver own_mouth.")

@@ -60,6 +60,7 @@ class ShotMetrics:
     notes: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=lambda: list(RESULTS))  # the results measured, in RESULTS' order
     delivery: dict[str, Any] = field(default_factory=dict)  # the candidate delivered and the bar (report/bar.py)
+    quick_look: bool = False  # nothing delivered yet: a quick look, or a candidate of the shot not yet made
 
     def as_dict(self) -> dict[str, Any]:
         def clean(value: Any) -> Any:

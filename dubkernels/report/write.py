@@ -16,7 +16,7 @@ from dubkernels.io.files import atomic_write, atomic_write_text
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.jobs.progress import Progress
 from dubkernels.preview import plate_fps, write_png
-from dubkernels.report.bar import CANDIDATES, MUSTS, TRAINING_FREE, Delivery, choose
+from dubkernels.report.bar import CANDIDATES, MUSTS, Delivery, choose
 from dubkernels.report.collect import LABELS, ReportError, ShotMetrics, collect, load_files
 from dubkernels.report.pictures import (chosen_frames, columns, contact_sheet, crop_sheet, plot_png, review_movie,
                                         worst_frames)
@@ -97,7 +97,7 @@ def delivery_lines(metrics: ShotMetrics, delivery: Delivery | None) -> list[str]
     if delivery is None:
         return []
     lines = delivery.lines()
-    if set(metrics.results) & set(CANDIDATES.values()) <= set(TRAINING_FREE):  # no trained pass measured yet
+    if metrics.quick_look:
         lines[0] = "quick look, nothing delivered yet; " + lines[0].replace("delivered:", "the best so far:", 1)
     others = [v for v in delivery.ranking if v.result != delivery.candidate]
     if others:
@@ -185,6 +185,8 @@ def write_report(work: str | Path, name: str = "", ocio: str | None = None, prog
     except ValueError as exc:
         raise ReportError(f"{work}: {exc}.") from exc
     metrics.delivery = delivery.as_dict()
+    metrics.quick_look = bool(manifest.get("quick")) or any(c in files and c not in metrics.results
+                                                             for c in CANDIDATES.values())
     skipped = [f"{what}: skipped: no {option} given (a local {file}; nothing downloads at run time)"
                for what, option, file, given in (
                    ("LPIPS", "LPIPS model", "vgg16.pt of the StyleGAN2-ADA metrics", lpips_model),
