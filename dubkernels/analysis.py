@@ -40,7 +40,7 @@ from dubkernels.tracks import FrameRecord, Track, box_from_landmarks, file_diges
 log = logging.getLogger(__name__)
 
 TRACK_FACE_PX = 110.0  # the tracking search region is scaled so the face is about this wide
-TRACK_READ_WIDTHS = 1.8  # while tracking, only this many previous face widths around it are read (each way)
+TRACK_SEARCH_WIDTHS = 1.1  # while tracking, the face is looked for this many previous face widths around it
 MIN_TRACK_IOU = 0.3  # a detection in the search region must overlap the previous box this much
 
 
@@ -111,13 +111,13 @@ class FaceAnalyzer:
         return max(found, key=lambda d: d.width * max(d.score, 0.0))  # big and sure beats big and doubtful
 
     def search_region(self) -> Window | None:
-        """Where the next frame's face is looked for first, and its landmarks fitted (display coordinates):
-        around the previous box, wide enough for both; None before a face is tracked."""
+        """Where the next frame's face is looked for first (display coordinates): around the previous box;
+        None before a face is tracked. Its landmarks may need more of the plate (:func:`landmark_region`)."""
         prev = self.previous
         if prev is None:
             return None
         cx, cy = (prev.box[0] + prev.box[2]) / 2, (prev.box[1] + prev.box[3]) / 2
-        half = int(np.ceil(prev.width * TRACK_READ_WIDTHS)) + 2
+        half = int(np.ceil(prev.width * TRACK_SEARCH_WIDTHS)) + 2
         return Window(int(cx) - half, int(cy) - half, 2 * half, 2 * half)
 
     def _near_previous(self, rgb: np.ndarray, origin: tuple[int, int] = (0, 0),
@@ -128,7 +128,7 @@ class FaceAnalyzer:
         w, h = size or (rgb.shape[1], rgb.shape[0])
         ox, oy = origin
         cx, cy = (prev.box[0] + prev.box[2]) / 2, (prev.box[1] + prev.box[3]) / 2
-        half = prev.width * 1.1
+        half = prev.width * TRACK_SEARCH_WIDTHS
         x0, y0 = int(max(cx - half, 0)), int(max(cy - half, 0))
         x1, y1 = int(min(cx + half, w)), int(min(cy + half, h))
         if x1 - x0 < 16 or y1 - y0 < 16:
@@ -181,11 +181,15 @@ class FaceAnalyzer:
             return FrameRecord(frame, "missing")
         return self._detected(rgb, frame, found)
 
-    def track(self, rgb: np.ndarray, frame: int, origin: tuple[int, int], size: tuple[int, int]) -> FrameRecord | None:
-        """The face near the previous one in ``rgb``, the plate's :meth:`search_region` from ``origin``;
-        None when it is not there (then look at the whole frame with :meth:`analyze`)."""
-        found = self._near_previous(rgb, origin, size)
-        return self._detected(rgb, frame, found, origin, size) if found else None
+    def near_previous(self, rgb: np.ndarray, origin: tuple[int, int], size: tuple[int, int]) -> Detection | None:
+        """The face near the previous one in ``rgb``, the plate's :meth:`search_region` from ``origin``; None when
+        it is not there (then look at the whole frame with :meth:`analyze`)."""
+        return self._near_previous(rgb, origin, size)
+
+    def detected(self, rgb: np.ndarray, frame: int, found: Detection, origin: tuple[int, int] = (0, 0),
+                 size: tuple[int, int] | None = None) -> FrameRecord:
+        """The record of face ``found``: its landmarks fitted in ``rgb`` (covering :func:`landmark_region`)."""
+        return self._detected(rgb, frame, found, origin, size)
 
     def _detected(self, rgb: np.ndarray, frame: int, found: Detection, origin: tuple[int, int] = (0, 0),
                   size: tuple[int, int] | None = None) -> FrameRecord:
@@ -194,6 +198,19 @@ class FaceAnalyzer:
         w, h = size or (rgb.shape[1], rgb.shape[0])
         pose = estimate_head_pose(landmarks, w, h).as_dict()
         return FrameRecord(frame, "detected", landmarks, found.box, found.score, pose)
+
+
+def landmark_region(box: tuple[float, float, float, float]) -> Window:
+    """The plate region (display coordinates) landmarks are fitted in for a face box: the box and half its size
+    each way."""
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    x0, y0 = int(np.floor(box[0] - 0.5 * bw)) - 1, int(np.floor(box[1] - 0.5 * bh)) - 1
+    return Window(x0, y0, int(np.ceil(box[2] + 0.5 * bw)) + 2 - x0, int(np.ceil(box[3] + 0.5 * bh)) + 2 - y0)
+
+
+def _covering(a: Window, b: Window) -> Window:
+    x0, y0 = min(a.x, b.x), min(a.y, b.y)
+    return Window(x0, y0, max(a.x_end, b.x_end) - x0, max(a.y_end, b.y_end) - y0)
 
 
 def guide_region(guide: np.ndarray) -> Window:
@@ -302,8 +319,15 @@ def track_frames(sequence: FrameSequence, frames: list[int], settings: AnalysisS
         if region is not None:
             rgb, size = _read(path, number, size, region)
             origin = (region.x, region.y)
-            record = analyzer.guided(rgb, number, known, origin, size) if known is not None else \
-                analyzer.track(rgb, number, origin, size)
+            if known is not None:
+                record = analyzer.guided(rgb, number, known, origin, size)
+            elif (found := analyzer.near_previous(rgb, origin, size)) is not None:
+                needed = _covering(region, landmark_region(found.box))
+                if needed != region:  # the face moved: the landmarks need more of the plate than was searched
+                    region = needed
+                    rgb, size = _read(path, number, size, region)
+                    origin = (region.x, region.y)
+                record = analyzer.detected(rgb, number, found, origin, size)
         if record is None:
             rgb, size, origin = *_read(path, number, size), (0, 0)
             record = analyzer.analyze(rgb, number)

@@ -43,6 +43,12 @@ class JobKind:
     runner: str
     per_frame: bool
     aliases: tuple[str, ...] = ()
+    workers_run: tuple[str, ...] = ()  # modules its worker processes run, beside a per-frame kind's runner
+
+    @property
+    def worker_modules(self) -> tuple[str, ...]:
+        """The modules this kind's worker processes import (preloaded once by the dub's fork server)."""
+        return ((self.runner.split(":")[0],) if self.per_frame else ()) + self.workers_run
 
     @property
     def command(self) -> str:
@@ -115,7 +121,8 @@ KINDS: dict[str, JobKind] = {k.name: k for k in (
                 _io("predictor", "file", "your own 68-point dlib shape predictor .dat (default: "
                                          "face-recognition-models')", optional=True)),
         outputs=(_io("out", "track", "track file to write (JSON)"),),
-        params=P.AnalyzeParams, runner="dubkernels.tasks.analyze:run_analyze", per_frame=False),
+        params=P.AnalyzeParams, runner="dubkernels.tasks.analyze:run_analyze", per_frame=False,
+        workers_run=("dubkernels.analysis", "dubkernels.face.preload")),  # runs of frames, dlib's models loaded
     JobKind(
         "train", "train the Y-network for one shot (actor and dubber decoders)",
         inputs=tuple(port for role, optional in (("actor", False), ("dubber", False), ("actor_render", True),

@@ -86,7 +86,7 @@ class PoseAlignParams:
     retime: bool = param(True, "map dubber frames by time when the takes' frame rates differ (off: refuse)")
     smooth: int = param(5, "frames in the moving average of mesh vertices (1 = off)", min=1, max=99)
     colour_transfer: bool = param(True, "Reinhard colour transfer dubber -> actor")
-    stat_frames: int = param(32, "frames sampled for the colour statistics", min=1, max=100000)
+    stat_frames: int = param(16, "frames sampled over the shot for the colour statistics (their median)", min=1, max=100000)
     dubber_colourspace: str = param("", "colourspace of the dubber plate (default: working space)")
 
     def check(self, stage: str) -> None:

@@ -22,8 +22,8 @@ from dubkernels.jobs.progress import Progress
 from dubkernels.jobs.spec import JobError, save_job
 from dubkernels.jobs.summary import Summary
 from dubkernels.pipeline.graph import Graph, Step
-from dubkernels.report.bar import CANDIDATES, TRAINING_FREE
 from dubkernels.pipeline.runner import run_job
+from dubkernels.report.bar import CANDIDATES, TRAINING_FREE
 from dubkernels.stages.base import worker_context
 
 
@@ -114,11 +114,8 @@ def _window(graph: Graph, start: str | None, until: str | None) -> tuple[int, in
 
 
 def _worker_modules(graph: Graph) -> set[str]:
-    """The modules the graph's worker processes run: each per-frame stage's, and the analysis (runs of frames
-    tracked side by side)."""
-    kinds = [job_kind(s.job.stage) for s in graph.steps]
-    return ({k.runner.split(":")[0] for k in kinds if k.per_frame}
-            | ({"dubkernels.analysis"} if any(k.name == "analyze" for k in kinds) else set()))
+    """The modules the graph's worker processes run (each per-frame stage's; the analysis's runs of frames)."""
+    return {module for s in graph.steps for module in job_kind(s.job.stage).worker_modules}
 
 
 def run_graph(

@@ -18,10 +18,11 @@ from dubkernels.analysis import (SEGMENT_FRAMES, AnalysisSettings, Segment, Segm
                                  track_frames)
 from dubkernels.colour import colour_spaces
 from dubkernels.io.sequences import FrameSequence, resolve_sequence
-from dubkernels.stages.base import worker_context
+from dubkernels.jobs.kinds import job_kind
 from dubkernels.jobs.progress import Progress
 from dubkernels.jobs.spec import Job, JobError
 from dubkernels.jobs.summary import Summary
+from dubkernels.stages.base import worker_context
 from dubkernels.tasks.common import Task
 from dubkernels.tracks import TRACK_FORMAT, load_guide, merge_overrides, save_track
 
@@ -57,7 +58,7 @@ def _side_by_side(sequence: FrameSequence, settings: AnalysisSettings, ocio: str
     def run(segments: list[list[int]]) -> Iterable[Segment]:
         args = [(sequence, frames, settings, ocio, {f: guide[f] for f in frames if f in guide} if guide else None)
                 for frames in segments]
-        with ProcessPoolExecutor(workers, mp_context=worker_context(["dubkernels.analysis"])) as pool:
+        with ProcessPoolExecutor(workers, mp_context=worker_context(job_kind("analyze").worker_modules)) as pool:
             parts = []
             for part in pool.map(_track_segment, args):
                 progress(len(part.records))
