@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         submit = write_jobs(plan, args.out, args.chunk, args.gpu_group, args.pool)
         print(f"job files:    {args.out} ({len(plan.steps)} jobs)")
         print(f"submit:       python {submit}   (runs deadlinecommand for each job, dependencies in order)")
-    print(f"steps:        {len(plan.steps)} ({len(chunked)} in chunks of {args.chunk} frames, {len(gpu)} on a GPU: "
-          f"{', '.join(gpu)})")
+    on_gpu = f"{len(gpu)} on a GPU: {', '.join(gpu)}" if gpu else "none on a GPU"
+    print(f"steps:        {len(plan.steps)} ({len(chunked)} in chunks of {args.chunk} frames, {on_gpu})")
     print(f"job specs:    {plan.work / 'jobs'} (every worker must see it at this path)")
     return 0
