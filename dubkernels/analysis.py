@@ -120,8 +120,9 @@ class FaceAnalyzer:
         half = int(np.ceil(prev.width * TRACK_SEARCH_WIDTHS)) + 2
         return Window(int(cx) - half, int(cy) - half, 2 * half, 2 * half)
 
-    def _near_previous(self, rgb: np.ndarray, origin: tuple[int, int] = (0, 0),
-                       size: tuple[int, int] | None = None) -> Detection | None:
+    def near_previous(self, rgb: np.ndarray, origin: tuple[int, int] = (0, 0),
+                      size: tuple[int, int] | None = None) -> Detection | None:
+        """The face near the previous one in ``rgb`` (the plate from ``origin``); None when it is not there."""
         prev = self.previous
         if prev is None:
             return None
@@ -175,24 +176,15 @@ class FaceAnalyzer:
         """Analyze one display-window RGB frame (scene-linear float32), with known landmarks if given."""
         if guide is not None:
             return self.guided(rgb, frame, guide)
-        found = self._near_previous(rgb) or self._full_frame(rgb, frame)
+        found = self.near_previous(rgb) or self._full_frame(rgb, frame)
         if found is None:
             self.previous = None
             return FrameRecord(frame, "missing")
-        return self._detected(rgb, frame, found)
-
-    def near_previous(self, rgb: np.ndarray, origin: tuple[int, int], size: tuple[int, int]) -> Detection | None:
-        """The face near the previous one in ``rgb``, the plate's :meth:`search_region` from ``origin``; None when
-        it is not there (then look at the whole frame with :meth:`analyze`)."""
-        return self._near_previous(rgb, origin, size)
+        return self.detected(rgb, frame, found)
 
     def detected(self, rgb: np.ndarray, frame: int, found: Detection, origin: tuple[int, int] = (0, 0),
                  size: tuple[int, int] | None = None) -> FrameRecord:
         """The record of face ``found``: its landmarks fitted in ``rgb`` (covering :func:`landmark_region`)."""
-        return self._detected(rgb, frame, found, origin, size)
-
-    def _detected(self, rgb: np.ndarray, frame: int, found: Detection, origin: tuple[int, int] = (0, 0),
-                  size: tuple[int, int] | None = None) -> FrameRecord:
         self.previous = found
         landmarks = self._landmarks(rgb, found.box, origin)
         w, h = size or (rgb.shape[1], rgb.shape[0])
