@@ -67,3 +67,10 @@ def test_the_own_mouth_with_its_chin_is_delivered_only_where_it_measures_better(
     delivery = choose({"own": missing_closures, "own_chin": _summary(closure_agreement=95.0)})
     assert delivery.candidate == "own_chin" and delivery.lines()[0].startswith("delivered: own_chin (ranked best")
     assert choose({"own": _summary(), "own_chin": _summary()}).candidate == "own"  # a tie keeps the plate's chin
+
+
+def test_closures_are_not_measured_where_the_re_detection_lost_the_lips_on_many_frames():
+    some = evaluate(_summary(lips_lost_share=0.04)).lines["closure_agreement"]
+    assert some[0] and "4% of frames unreadable, not counted" in some[1]
+    many = evaluate(_summary(lips_lost_share=0.25)).lines["closure_agreement"]
+    assert not many[0] and "lost the lips on 25% of frames" in many[1]

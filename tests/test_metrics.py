@@ -35,6 +35,23 @@ def test_mouth_opening_is_the_inner_lip_gap_over_the_iod():
         lipsync.mouth_opening(np.zeros((3, 5, 2)))
 
 
+def test_mouth_opening_is_measured_across_the_lips_and_lost_lips_are_not_read_as_open():
+    face = _face()
+    iod = lipsync.interoculars(face[None])[0]
+    base = lipsync.mouth_opening(face[None])[0]
+    sideways = face.copy()
+    sideways[[65, 66, 67], 0] += 8.0  # the lower lip slides sideways: the lips part no more
+    assert lipsync.mouth_opening(sideways[None])[0] == pytest.approx(base, rel=0.02)
+    turn = np.radians(25.0)
+    rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    rolled = (_open(face, 10.0) - face.mean(axis=0)) @ rotation.T  # a rolled head: the gap is square to the eyes
+    assert lipsync.mouth_opening(rolled[None])[0] == pytest.approx(base + 10.0 / iod, rel=0.05)
+    pressed = _open(face, -(lipsync.signed_opening(face[None])[0] + 0.01) * iod)  # crossed a little: closed
+    lost = _open(face, -(lipsync.signed_opening(face[None])[0] + 0.1) * iod)  # crossed far: the detector lost them
+    assert lipsync.mouth_opening(pressed[None])[0] == 0.0 and not lipsync.lips_lost(pressed[None])[0]
+    assert np.isnan(lipsync.mouth_opening(lost[None])[0]) and lipsync.lips_lost(lost[None])[0]
+
+
 def test_pearson_by_hand():
     a = np.array([1.0, 2.0, 3.0, 4.0, np.nan])
     assert lipsync.pearson(a, 2 * a + 1) == pytest.approx(1.0)

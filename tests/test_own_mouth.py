@@ -160,10 +160,12 @@ def test_runs_are_kept_and_cuts_land_where_the_mouths_agree():
 
 
 def test_closure_costs_charge_lips_that_disagree_with_the_target():
-    table = closure_costs(np.array([0.0, 0.1, 0.035]), np.array([0.0, 0.1]), CLOSED_GAP, OPEN_GAP)
-    assert table[0].tolist() == [0.0, pytest.approx(0.1 - CLOSED_GAP)]  # closed target: the open source pays
-    assert table[1].tolist() == [pytest.approx(OPEN_GAP), 0.0]  # open target: the closed source pays
-    assert table[2].tolist() == [0.0, 0.0]  # on its way: no charge
+    table = closure_costs(np.array([0.0, 0.1, 0.035]), np.array([0.0, 0.1, 0.03]), CLOSED_GAP, OPEN_GAP)
+    band = OPEN_GAP - CLOSED_GAP
+    assert table[0].tolist() == [0.0, pytest.approx(0.1 - CLOSED_GAP + band),  # closed target: the open source pays
+                                 pytest.approx(0.03 - CLOSED_GAP + band)]  # and one not read closed pays the band
+    assert table[1].tolist() == [pytest.approx(OPEN_GAP), 0.0, pytest.approx(OPEN_GAP - 0.03)]  # the closed pays
+    assert table[2].tolist() == [0.0, 0.0, 0.0]  # on its way: no charge
 
 
 def test_a_closed_target_gets_closed_lips_and_an_open_one_parted_lips():

@@ -1,6 +1,8 @@
 """Lip-sync and temporal metrics from 68-point landmarks (arrays (N, 68, 2), NaN where no face).
 
-- mouth opening: mean inner-lip gap (61-67, 62-66, 63-65) over the interocular distance;
+- mouth opening: mean inner-lip gap (61-67, 62-66, 63-65) across the lips (along the face's vertical, square to
+  the eye line) over the interocular distance, the measure the own mouth selects with; lips read crossed further
+  than the detector's ``CROSSED_GAP`` are lost (NaN), a slighter crossing is a closed mouth (0);
 - Pearson r of two opening curves over the frames both have;
 - LMD (paper): mouth landmarks 48-67 after aligning each frame on the stable points
   (brows, nose, eyes) with a similarity, mean distance over the interocular distance;
@@ -16,10 +18,11 @@ from __future__ import annotations
 import numpy as np
 from skimage.transform import SimilarityTransform
 
-from dubkernels.face.landmarks68 import MOUTH, STABLE, eye_centres, mean_face_3d
-from dubkernels.face.mouth_match import CLOSED_GAP, OPEN_GAP
+from dubkernels.face.landmarks68 import LEFT_EYE, MOUTH, RIGHT_EYE, STABLE, eye_centres, mean_face_3d
+from dubkernels.face.mouth_match import CLOSED_GAP, CROSSED_GAP, OPEN_GAP
 
 INNER_PAIRS = ((61, 67), (62, 66), (63, 65))
+NOSE_TIP = 33
 
 
 def _check(landmarks: np.ndarray) -> np.ndarray:
@@ -40,11 +43,33 @@ def interoculars(landmarks: np.ndarray) -> np.ndarray:
     return out
 
 
-def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
-    """Per-frame inner-lip gap over the interocular distance (N,); NaN without a face."""
+def signed_opening(landmarks: np.ndarray) -> np.ndarray:
+    """Per-frame inner-lip gap across the lips over the interocular distance (N,): each lower inner point's offset
+    from its upper one along the face's vertical (square to the eye line, toward the nose), so lips shifted sideways
+    do not read as parted; negative where the lower inner lip reads above the upper; NaN without a face."""
     landmarks = _check(landmarks)
-    gaps = np.mean([np.linalg.norm(landmarks[:, a] - landmarks[:, b], axis=-1) for a, b in INNER_PAIRS], axis=0)
-    return gaps / interoculars(landmarks)
+    right = landmarks[:, list(RIGHT_EYE)].mean(axis=1)
+    left = landmarks[:, list(LEFT_EYE)].mean(axis=1)
+    across = left - right
+    down = np.stack([-across[:, 1], across[:, 0]], axis=1)
+    down *= np.sign(np.einsum("ij,ij->i", down, landmarks[:, NOSE_TIP] - (left + right) / 2))[:, None]
+    gaps = np.mean([np.einsum("ij,ij->i", landmarks[:, b] - landmarks[:, a], down) for a, b in INNER_PAIRS], axis=0)
+    return gaps / np.einsum("ij,ij->i", across, across)
+
+
+def lips_lost(landmarks: np.ndarray) -> np.ndarray:
+    """(N,) bool: frames whose inner lips read crossed further than ``CROSSED_GAP`` (lips cannot pass through each
+    other: the detector lost them there)."""
+    with np.errstate(invalid="ignore"):
+        return signed_opening(landmarks) < -CROSSED_GAP
+
+
+def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
+    """Per-frame mouth opening (N,): :func:`signed_opening`, 0 where the lips meet or cross slightly, NaN without a
+    face or where the detector lost the lips (:func:`lips_lost`)."""
+    gaps = signed_opening(landmarks)
+    with np.errstate(invalid="ignore"):
+        return np.where(gaps < -CROSSED_GAP, np.nan, np.maximum(gaps, 0.0))
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:

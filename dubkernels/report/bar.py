@@ -32,6 +32,7 @@ TRAINING_FREE = ("own", "own_chin")  # the candidates a quick look measures and 
 SYNC_R = 0.85
 SHAPE_R = 0.8
 CLOSURE_PERCENT = 90.0
+LIPS_LOST_SHARE = 0.1  # frames whose re-detected lips cross, beyond which closures are not measured
 SHARPNESS = (0.85, 1.15)
 FLICKER = 1.2
 IDENTITY = 0.5
@@ -72,11 +73,15 @@ def _at_least(key: str, bar: float, what: str) -> Callable[[dict[str, Any], dict
 
 
 def _closure(s: dict[str, Any], _: dict[str, Any] | None) -> tuple[bool, float, str]:
-    value = _num(s, "closure_agreement")
+    value, lost = _num(s, "closure_agreement"), _num(s, "lips_lost_share")
     if not math.isfinite(value):
         return False, 1.0, "closure agreement not measured"
+    if math.isfinite(lost) and lost > LIPS_LOST_SHARE:
+        return False, lost, (f"closures not measured: dlib lost the lips on {lost:.0%} of frames (more than "
+                             f"{LIPS_LOST_SHARE:.0%}); judge them by eye")
+    unread = f" ({lost:.0%} of frames unreadable, not counted)" if math.isfinite(lost) and lost > 0 else ""
     return (value >= CLOSURE_PERCENT, max(0.0, CLOSURE_PERCENT - value) / 100.0,
-            f"closures honoured on {value:.0f}% of frames, needs >= {CLOSURE_PERCENT:.0f}%")
+            f"closures honoured on {value:.0f}% of frames{unread}, needs >= {CLOSURE_PERCENT:.0f}%")
 
 
 def _lag(s: dict[str, Any], _: dict[str, Any] | None) -> tuple[bool, float, str]:

@@ -315,6 +315,7 @@ def _sync(name: str, landmarks: dict[str, np.ndarray], openings: dict[str, np.nd
     return {"r_vs_dubber": lipsync.pearson(opening, dubber),
             "shape_r_vs_dubber": lipsync.shape_r(landmarks[name], landmarks["dubber"]),
             "closure_agreement": closure["all"], "closure_closed": closure["closed"], "closure_open": closure["open"],
+            "lips_lost_share": float(np.mean(lipsync.lips_lost(landmarks[name]))),
             "best_lag": lag, "r_at_best_lag": lag_r, "opening_noise": noise, "sync_noisy": noisy}
 
 

@@ -34,6 +34,8 @@ ROWS = (
     ("closure_agreement", "closures honoured (%)", "dubber's lips closed / open and the result's too", "{:.1f}"),
     ("closure_closed", "  of closed frames (%)", "lips meet where the dubber's meet", "{:.1f}"),
     ("closure_open", "  of open frames (%)", "lips part where the dubber's part", "{:.1f}"),
+    ("lips_lost_share", "  lips lost by dlib (share)", "re-detected inner lips crossed: sync not counted there",
+     "{:.1%}"),
     ("best_lag", "best lag (frames)", "where the opening r peaks; 0 = in step, + = late", "{:+d}"),
     ("r_vs_truth", "lip sync r vs truth", "sample shot only", "{:.3f}"),
     ("r_vs_actor", "r vs the actor's own mouth", "near 0: the actor's lines are gone", "{:.3f}"),
