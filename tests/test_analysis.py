@@ -220,3 +220,30 @@ def test_a_run_that_starts_on_another_face_is_tracked_again_from_the_run_before(
     assert fresh.records[0].box[0] > 512  # searched whole, the run alone takes the bigger face
     track = analyze_sequence(seq, colour=colour)
     assert all(r.box[0] < 512 for r in track.records)  # stitched: the face tracked from the first frame
+
+
+def test_detected_landmarks_are_fitted_again_in_the_box_of_their_first_fit(colour):
+    """The predictor runs in the detector's box, then in the box of what it found there (the box a generated
+    face is measured in), and the second fit is the one kept."""
+    from dubkernels.analysis import FaceAnalyzer
+    from dubkernels.face.detect import Detection
+    from dubkernels.tracks import box_from_landmarks
+
+    class Recording:
+        def __init__(self):
+            self.boxes = []
+
+        def landmarks(self, gray, box):
+            self.boxes.append(tuple(box))
+            x0, y0, x1, y1 = box
+            grid = np.stack(np.meshgrid(np.linspace(0, 1, 17), np.linspace(0, 1, 4)), -1).reshape(-1, 2)[:68]
+            return np.array([x0 + 10, y0 + 20]) + grid * [(x1 - x0) * 0.8, (y1 - y0) * 0.9]
+
+    predictor = Recording()
+    analyzer = FaceAnalyzer(AnalysisSettings(), colour, detector=predictor)  # type: ignore[arg-type]
+    rgb = np.full((400, 400, 3), 0.18, np.float32)
+    record = analyzer.detected(rgb, 1001, Detection((100.0, 100.0, 300.0, 300.0), 1.0))
+    assert len(predictor.boxes) == 2  # (in the crop's pixels: the fake answers the same wherever the crop is)
+    first = predictor.landmarks(None, (100.0, 100.0, 300.0, 300.0))
+    np.testing.assert_allclose(record.landmarks, predictor.landmarks(None, box_from_landmarks(first)))
+    assert not np.allclose(record.landmarks, first)

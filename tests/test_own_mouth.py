@@ -165,7 +165,8 @@ def test_closure_costs_charge_lips_that_disagree_with_the_target():
     assert table[0].tolist() == [0.0, pytest.approx(0.1 - CLOSED_GAP + band),  # closed target: the open source pays
                                  pytest.approx(0.03 - CLOSED_GAP + band)]  # and one not read closed pays the band
     assert table[1].tolist() == [pytest.approx(OPEN_GAP), 0.0, pytest.approx(OPEN_GAP - 0.03)]  # the closed pays
-    assert table[2].tolist() == [0.0, 0.0, 0.0]  # on its way: no charge
+    assert table[2].tolist() == pytest.approx([0.035 - CLOSED_GAP, OPEN_GAP - 0.035, 0.005])  # on its way: apart
+    assert closure_costs(np.array([0.03]), np.array([0.03]), CLOSED_GAP, OPEN_GAP)[0, 0] == 0.0  # across the band
 
 
 def test_a_closed_target_gets_closed_lips_and_an_open_one_parted_lips():
@@ -198,7 +199,7 @@ def _run(shot, tmp_path, target_track, **params):
 
 
 def test_with_the_actor_as_target_every_frame_is_its_own_mouth(shot, tmp_path):
-    summary = _run(shot, tmp_path, shot.actor_track)
+    summary = _run(shot, tmp_path, shot.actor_track, steady=0, target_cutoff=0.0)  # both sides as tracked
     assert summary.done == shot.frames
     assert any(f"{len(shot.frames)} actor frames used, 0 cuts" in n for n in summary.notes)
     track = load_track(shot.actor_track)

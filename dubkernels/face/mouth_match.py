@@ -160,14 +160,17 @@ def step_motion(targets: np.ndarray, sources: np.ndarray) -> StepMotion:
 
 def closure_costs(target_gap: np.ndarray, source_gap: np.ndarray, closed: float, opened: float) -> np.ndarray:
     """(T, S) cost of a source's lips disagreeing with the target's: where the target's lips meet (gap < ``closed``)
-    a source the detector does not read closed pays the band between ``closed`` and ``opened`` and its gap beyond
-    ``closed`` (such a frame often shows a slit or teeth its inner-lip points sit above, which a closure warp cannot
-    shut); where they part (gap > ``opened``) the source's shortfall below ``opened``; 0 elsewhere."""
+    the source's gap beyond ``closed``, and the band between ``closed`` and ``opened`` for a source the detector does
+    not read closed (such a frame often shows a slit or teeth its inner-lip points sit above, which a closure warp
+    cannot shut); where they part (gap > ``opened``) the source's shortfall below ``opened``; in the band between,
+    how far apart the two lie across the band (as :func:`honour_closure` closes a mouth there part-way)."""
     target, source = np.asarray(target_gap, np.float64)[:, None], np.asarray(source_gap, np.float64)[None, :]
-    unsure = np.where(source >= closed, opened - closed, 0.0)
-    shut = np.where(target < closed, np.maximum(source - closed, 0.0) + unsure, 0.0)
-    open_ = np.where(target > opened, np.maximum(opened - source, 0.0), 0.0)
-    return np.nan_to_num(shut + open_, nan=0.0)
+    band = opened - closed
+    shut = np.maximum(source - closed, 0.0) + np.where(source >= closed, band, 0.0)
+    open_ = np.maximum(opened - source, 0.0)
+    between = np.abs(np.clip(target - closed, 0.0, band) - np.clip(source - closed, 0.0, band))
+    cost = np.where(target < closed, shut, np.where(target > opened, open_, between))
+    return np.nan_to_num(cost, nan=0.0)
 
 
 def select_sequence(cost: np.ndarray, between: np.ndarray, costs: SelectionCosts = SelectionCosts(),

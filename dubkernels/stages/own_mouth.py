@@ -128,7 +128,8 @@ class OwnMouth(Stage):
         actor_shapes = mouth_shapes(np.stack([self.steady[f] for f in sources]))
         target_shapes = steady_target(mouth_shapes(_landmarks(self.target_track, shot)), shot,
                                       self._fps(sources[0]), p.target_cutoff, p.target_beta)
-        lost = mistracked(mouth_shapes(_landmarks(self.actor_track, sources)), actor_shapes)
+        tracked_shapes = mouth_shapes(_landmarks(self.actor_track, sources))
+        lost = mistracked(tracked_shapes, actor_shapes)
         rest = rest_shape(actor_shapes[~lost] if (~lost).any() else actor_shapes)  # the closed mouth, as tracked
         actor_dev, target_dev = actor_shapes - rest, deviations(target_shapes)
         try:
@@ -141,7 +142,10 @@ class OwnMouth(Stage):
         target_gap[sorted(closed)] = 0.0  # the artist closes these lips, whatever the dubber's measure
         distances = shape_distances(target_dev, actor_dev, _poses(self.target_track, shot),
                                     _poses(self.actor_track, sources), p.pose_weight)
-        closure = closure_costs(target_gap, inner_gap(actor_shapes), CLOSED_GAP, OPEN_GAP)
+        # a source is closed where dlib reads it closed both as tracked and steadied (steadying can smooth a
+        # glimpse of teeth away)
+        closure = closure_costs(target_gap, np.fmax(inner_gap(actor_shapes), inner_gap(tracked_shapes)), CLOSED_GAP,
+                                OPEN_GAP)
         costs = SelectionCosts(p.jump_cost, p.cut_disagreement, p.hold_cost, p.closure_weight, p.motion_weight)
         cost = distances + p.closure_weight * closure
         if (~lost).any():
