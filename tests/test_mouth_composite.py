@@ -346,3 +346,14 @@ def test_a_display_window_off_the_origin_moves_nothing_but_the_windows(shot, tmp
     x, y = shot.tracks["actor"].record(frame).landmarks[48:60].mean(axis=0)
     centre = int(round(y)) + OFFSET[1] - out_w.y, int(round(x)) + OFFSET[0] - out_w.x
     assert changed[centre] and grid[centre] > 0.99 and changed.sum() > 200
+
+
+def test_without_the_chin_the_mask_keeps_inside_the_jaw_line(shot, tmp_path):
+    """A mask grown past the face's outline stops short of the jaw line (a moved jaw edge never shows); with
+    ``jaw_margin = 0`` it reaches it."""
+    kept = _mask_on_data(_run(shot, tmp_path / "kept", frames="1002", grow=1.0), 1002)
+    free = _mask_on_data(_run(shot, tmp_path / "free", frames="1002", grow=1.0, jaw_margin=0.0), 1002)
+    jaw = shot.tracks["actor"].record(1002).landmarks[5:12].round().astype(int)
+    rows, cols = jaw[:, 1] - DATA.y, jaw[:, 0] - DATA.x
+    assert free[rows, cols].min() > 0.3 and kept[rows, cols].max() < 0.05
+    assert kept[_mouth_centre(shot, 1002)] > 0.99

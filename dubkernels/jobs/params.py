@@ -179,6 +179,9 @@ class MouthCompositeParams:
                                     "unchanged (a dubbed line shorter than the shot)", choices=("error", "copy"))
     chin: bool = param(False, "take the chin too, down to the jaw line (for a face layer whose jaw moves with its "
                               "mouth, e.g. the actor's own mouth)")
+    jaw_margin: float = param(0.08, "without the chin: the mask keeps this far inside both faces' jaw lines, "
+                                    "fraction of the IOD (a moved jaw edge never shows against hair or background; "
+                                    "0: no limit)", min=0.0, max=1.0)
     extent: str = param("plate", "what the output covers: plate (every pixel of A0, the shot) or face (only "
                                  "the region around the face: an intermediate pass, no whole-plate write)",
                         choices=("plate", "face"))

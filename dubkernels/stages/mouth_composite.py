@@ -1,7 +1,8 @@
 """MouthComposite: put the generated mouth into the actor plate A0, change nothing else (paper 3.3).
 
 The mask is the union of the mouth masks of A0's and the face layer's landmarks (grown and
-feathered in interocular distances, IOD) times the face layer's alpha. Where it is 0 every
+feathered in interocular distances, IOD), kept inside both faces' jaw lines (``jaw_margin``; with
+``chin`` it reaches them), times the face layer's alpha. Where it is 0 every
 value of every channel and part keeps A0's bits; inside, RGB = A0 + m * (F - A0), with F
 optionally colour-matched on a ring around the mouth and Poisson-corrected (``blend="poisson"``).
 
@@ -19,7 +20,7 @@ from dubkernels.colour import ColourSpaces, colour_spaces, to_uint8
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.align import CropTransform
 from dubkernels.face.landmarks68 import interocular
-from dubkernels.face.masks import mouth_mask
+from dubkernels.face.masks import face_mask, mouth_mask
 from dubkernels.io.frames import Frame, Window, new_frame
 from dubkernels.io.sequences import format_frames, parse_frames
 from dubkernels.jobs.kinds import KINDS
@@ -243,6 +244,9 @@ class MouthComposite(Stage):
         plate_rgb = a0.window_pixels(region, rgb)
         on_display = Window(region.x - disp.x, region.y - disp.y, region.width, region.height)
         mouth = np.maximum(masks[0].over(on_display), masks[1].over(on_display))
+        if not p.chin and p.jaw_margin > 0:  # clear of the face's outline, where a moved jaw edge would show
+            inside = [face_mask(lm, -p.jaw_margin, p.jaw_margin / 2).over(on_display) for lm in (actor_lm, face_lm)]
+            mouth = mouth * np.minimum(*inside)
         m = np.clip(mouth * rgba[..., 3], 0.0, 1.0)
         m[m < MASK_MIN] = 0.0
         if not m.any():
