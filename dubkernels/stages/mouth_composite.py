@@ -2,7 +2,7 @@
 
 The mask is the union of the mouth masks of A0's and the face layer's landmarks (grown and
 feathered in interocular distances, IOD), kept inside both faces' jaw lines (``jaw_margin``; with
-``chin`` it reaches them), times the face layer's alpha. Where it is 0 every
+``chin`` it reaches them), times the face layer's alpha faded in from its edge (never a hard cut). Where it is 0 every
 value of every channel and part keeps A0's bits; inside, RGB = A0 + m * (F - A0), with F
 optionally colour-matched on a ring around the mouth and Poisson-corrected (``blend="poisson"``).
 
@@ -31,6 +31,7 @@ from dubkernels.stages.common import plate, plate_notes, read_box, read_checked,
 log = logging.getLogger(__name__)
 
 MASK_MIN = 1e-3  # mask values below this are 0: the untouched area is exactly where the written mask is 0
+EDGE_FADE_IOD = 0.05  # the mask fades in over this distance inside the face layer's edge (never a hard cut)
 SOLID_ALPHA = 0.99  # face-layer pixels this opaque are trusted for the colour-match ring
 MIN_RING_PIXELS = 16
 GAIN_RANGE = (0.5, 2.0)
@@ -63,6 +64,18 @@ def alpha_index(face: Frame) -> int:
         raise DubKernelsError(f"face {face.describe()}: channels {face.channel_names} have no alpha 'A'; "
                               "write the face layer as RGBA (face on black, alpha 0 outside).")
     return names.index("A")
+
+
+def faded_alpha(alpha: np.ndarray, fade_px: float) -> np.ndarray:
+    """A face layer's alpha (h, w) falling to 0 over ``fade_px`` inside its edge (a smooth step on the distance
+    to the nearest uncovered pixel): where a layer ends inside the mouth mask, the composite blends across
+    instead of cutting (a turned head's mesh outline, a moved jaw)."""
+    if fade_px < 1.0:
+        return alpha
+    covered = (alpha > 0.5).astype(np.uint8)
+    depth = cv2.distanceTransform(np.pad(covered, 1, mode="edge"), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    ramp = np.clip(depth / fade_px, 0.0, 1.0)
+    return (alpha * ramp * ramp * (3.0 - 2.0 * ramp)).astype(np.float32)
 
 
 def unpremultiply(rgba: np.ndarray) -> np.ndarray:
@@ -247,7 +260,7 @@ class MouthComposite(Stage):
         if not p.chin and p.jaw_margin > 0:  # clear of the face's outline, where a moved jaw edge would show
             inside = [face_mask(lm, -p.jaw_margin, p.jaw_margin / 2).over(on_display) for lm in (actor_lm, face_lm)]
             mouth = mouth * np.minimum(*inside)
-        m = np.clip(mouth * rgba[..., 3], 0.0, 1.0)
+        m = np.clip(mouth * faded_alpha(rgba[..., 3], EDGE_FADE_IOD * interocular(actor_lm)), 0.0, 1.0)
         m[m < MASK_MIN] = 0.0
         if not m.any():
             return region, m
