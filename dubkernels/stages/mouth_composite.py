@@ -2,9 +2,9 @@
 
 The mask is the union of the mouth masks of A0's and the face layer's landmarks (grown and
 feathered in interocular distances, IOD), kept inside both faces' jaw lines (``jaw_margin``; with
-``chin`` it reaches them), times the face layer's alpha faded in from its edge (never a hard cut). Where it is 0 every
-value of every channel and part keeps A0's bits; inside, RGB = A0 + m * (F - A0), with F
-optionally colour-matched on a ring around the mouth and Poisson-corrected (``blend="poisson"``).
+``chin`` it reaches them), times the face layer's alpha faded in from its edge (never a hard cut).
+Where it is 0 every value of every channel and part keeps A0's bits; inside, RGB = A0 + m * (F - A0),
+with F optionally colour-matched on a ring around the mouth and Poisson-corrected (``blend="poisson"``).
 
 ``extent="face"`` writes only A0's main part around the face (read and written as a region): the
 intermediate pass-1 result, which the next pass crops the face from, without a whole-plate write.
