@@ -18,6 +18,11 @@ the guide's box, and where they stray from the guide by more than
 ``guide_tolerance`` interocular distances the guide's are kept (flag ``guided``), so
 no frame of a generated face is lost to the detector.
 
+Without a guide, a frame whose fit jumps off the face's path, or whose mouth jumps away from where the
+frames around put it on the face (dlib lost the face or the lips on a blur or a beard,
+:mod:`dubkernels.face.jumps`), gets the landmarks, or the mouth and lower jaw, of the frames around it
+(flag ``repaired``); ``face_jump`` and ``mouth_jump`` 0 turn that off.
+
 Example:
     >>> track = analyze_sequence(resolve_sequence("plate.####.exr"))
     >>> save_track(track, "plate.track.json")
@@ -36,6 +41,7 @@ from dubkernels.colour import ColourSpaces, to_uint8
 from dubkernels.errors import FaceError, FrameError
 from dubkernels.face.detect import Detection, FaceDetector, iou, to_gray
 from dubkernels.face.landmarks68 import interocular
+from dubkernels.face.jumps import face_jumps, interpolated, mouth_jumps, repaired_mouths
 from dubkernels.face.pose import estimate_head_pose
 from dubkernels.io.frames import Window, check_finite, read_frame, read_region
 from dubkernels.io.sequences import FrameSequence, format_frames
@@ -60,6 +66,8 @@ class AnalysisSettings:
     colourspace: str | None = None  # colourspace of the plate; default: the working space
     predictor: str | None = None  # a 68-point dlib shape predictor file; default: face-recognition-models'
     guide_tolerance: float = 0.2  # mean landmark distance to the guide, in interocular distances
+    face_jump: float = 0.1  # without a guide: a fit this far (interocular distances) off the face's path is repaired
+    mouth_jump: float = 0.08  # without a guide: a mouth this far from where its neighbours put it on the face is repaired
 
 
 class FaceAnalyzer:
@@ -262,6 +270,35 @@ def _interpolated_landmarks(records: list[FrameRecord], start: int, end: int, i:
     return (1.0 - t) * before + t * after
 
 
+def repair_jumps(records: list[FrameRecord], width: int, height: int, face_jump: float,
+                 mouth_jump: float) -> list[str]:
+    """Give frames whose fit jumped off the face's path the landmarks of the frames around, and frames whose mouth
+    jumped away from the face their mouth and lower jaw (thresholds in interocular distances; 0: not looked for),
+    in place (flag ``repaired``); returns notes."""
+    landmarks = np.full((len(records), 68, 2), np.nan)
+    for i, r in enumerate(records):
+        if r.landmarks is not None and r.flag != "missing":
+            landmarks[i] = r.landmarks
+    off_face = face_jumps(landmarks, face_jump) if face_jump > 0 else np.zeros(len(records), bool)
+    landmarks = interpolated(landmarks, off_face)
+    off_mouth = (mouth_jumps(landmarks, mouth_jump) if mouth_jump > 0 else np.zeros(len(records), bool)) & ~off_face
+    landmarks = repaired_mouths(landmarks, off_mouth)
+    for i in map(int, np.flatnonzero(off_face | off_mouth)):
+        rec = records[i]
+        rec.flag, rec.landmarks, rec.confidence = "repaired", landmarks[i], 0.0
+        rec.box = box_from_landmarks(landmarks[i]) if off_face[i] else rec.box
+        rec.pose = estimate_head_pose(landmarks[i], width, height).as_dict()
+    notes = []
+    if off_face.any():
+        notes.append(f"frames {format_frames([records[i].frame for i in np.flatnonzero(off_face)])}: the fit jumped "
+                     "off the face's path (dlib lost the face); landmarks interpolated from the frames around")
+    if off_mouth.any():
+        notes.append(f"frames {format_frames([records[i].frame for i in np.flatnonzero(off_mouth)])}: the mouth "
+                     "jumped away from the face (dlib lost the lips); mouth and lower jaw interpolated from the "
+                     "frames around")
+    return notes
+
+
 def _missing_runs(records: list[FrameRecord]) -> Iterable[tuple[int, int]]:
     i = 0
     while i < len(records):
@@ -383,6 +420,8 @@ def analyze_sequence(
     if guided:
         notes.append(f"frames {format_frames(guided)}: detection strayed from the guide; its landmarks kept")
     notes += fill_gaps(records, width, height, settings.max_gap, settings.passthrough_missing, sequence.pattern)
+    if guide is None:
+        notes += repair_jumps(records, width, height, settings.face_jump, settings.mouth_jump)
     return Track(sequence.pattern, width, height, records, _settings_dict(settings, colour), notes)
 
 

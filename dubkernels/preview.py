@@ -2,7 +2,8 @@
 
 The contact sheet shows a zoomed face tile per sampled frame (so the lip points
 can be judged), the MP4 every frame in full. Colours: green = detected,
-yellow = interpolated, cyan = user override, red = missing; lips in magenta,
+yellow = interpolated, cyan = user override, orange = guided,
+violet = repaired mouth, red = missing; lips in magenta,
 face mask outline in white, mouth mask tinted magenta.
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ FLAG_COLOURS = {
     "interpolated": (240, 210, 40),
     "user": (40, 220, 240),
     "guided": (240, 140, 40),
+    "repaired": (200, 120, 240),
     "missing": (240, 50, 50),
 }
 LIP_COLOUR = np.array((255, 60, 255), np.float32)

@@ -1,8 +1,8 @@
 """Track files: one versioned JSON analysis per clip, plus hand-made overrides.
 
 A track holds, per frame: the 68 landmarks, the face box, head pose,
-detector confidence, a flag (``detected``, ``interpolated``, ``user``, ``guided``
-or ``missing``) and the digest of the source frame file; and for the clip: the
+detector confidence, a flag (``detected``, ``interpolated``, ``user``, ``guided``,
+``repaired`` or ``missing``) and the digest of the source frame file; and for the clip: the
 source pattern, frame range, image size, a fingerprint of all frames and the
 identity of the job that made it. Later stages only read tracks; they never
 silently re-detect, and they check the track's digests against the frames they
@@ -31,7 +31,7 @@ from dubkernels.io.files import atomic_write_text, read_json_object
 TRACK_FORMAT = "dubkernels-track"
 OVERRIDES_FORMAT = "dubkernels-overrides"
 TRACK_VERSION = 1
-FLAGS = ("detected", "interpolated", "user", "guided", "missing")
+FLAGS = ("detected", "interpolated", "user", "guided", "repaired", "missing")
 FAR_OFF = 6.0  # a landmark this many times the median distance from the face centre is not on the face
 
 

@@ -11,7 +11,7 @@ import pytest
 from skimage.transform import SimilarityTransform
 
 from dubkernels.face.align import template
-from dubkernels.face.landmarks68 import INNER_LIPS, JAW, OUTER_LIPS, STABLE
+from dubkernels.face.landmarks68 import INNER_LIPS, JAW, OUTER_LIPS, STABLE, interocular
 from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, VISIBLE_GAP, SelectionCosts,
                                          closed_to, closure_costs, deviations, followed, honour_closure, inner_gap,
                                          mouth_shapes, placed, select_sequence, shape_distances, step_motion)
@@ -214,6 +214,24 @@ def test_with_the_actor_as_target_every_frame_is_its_own_mouth(shot, tmp_path):
         assert solid.sum() > 1000 and np.abs(rgb - original).mean() < 0.01  # the identity warp: the plate itself
         lm = track.record(f).landmarks
         assert w.x <= lm[:, 0].min() and lm[:, 0].max() <= w.x_end  # the face layer covers the face
+
+
+def test_a_repaired_or_shaky_actor_frame_is_never_a_source(shot, tmp_path):
+    """A frame whose mouth the analysis repaired (dlib had lost it), or whose mouth sits off the frames around it,
+    shows a mouth its landmarks do not describe."""
+    actor = load_track(shot.actor_track)
+    repaired, shaky = shot.frames[len(shot.frames) // 2], shot.frames[1]
+    actor.record(repaired).flag = "repaired"
+    record = actor.record(shaky)  # the mouth slid sideways, short of the analysis's repair: a near miss
+    record.landmarks[48:68] += [0.07 * interocular(record.landmarks), 0.0]
+    save_track(actor, tmp_path / "actor.track.json")
+    own = OwnMouth(Job("own_mouth", {"actor": shot.actor, "actor_track": str(tmp_path / "actor.track.json"),
+                                     "target_track": shot.actor_track},
+                       {"out": str(tmp_path / "own.####.exr")}, params={"steady": 0, "target_cutoff": 0.0}))
+    notes = own.prepare()
+    assert repaired not in own.source.values() and shaky not in own.source.values()
+    assert all(own.source[f] == f for f in shot.frames if f not in (repaired, shaky))  # the others: their own mouth
+    assert any(str(repaired) in n and "not used as sources" in n for n in notes)
 
 
 def test_each_frame_gets_the_actor_mouth_that_moves_like_the_target(shot, tmp_path):

@@ -52,6 +52,12 @@ class AnalyzeParams:
                                            "shorter than the shot)")
     guide_tolerance: float = param(0.2, "with a guide: detections whose landmarks stray further than this (mean, "
                                         "fraction of the interocular distance) use the guide's", min=0.0, max=10.0)
+    face_jump: float = param(0.1, "without a guide: a fit whose eyes, brows and nose sit further than this "
+                                  "(interocular distances) off the path of the frames around is taken as lost by "
+                                  "dlib and gets their landmarks (flag repaired); 0: off", min=0.0, max=10.0)
+    mouth_jump: float = param(0.08, "without a guide: a mouth further than this (interocular distances, on the face) "
+                                    "from where the frames around put it is taken as lost by dlib and gets their "
+                                    "mouth (flag repaired); 0: off", min=0.0, max=10.0)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import savgol_filter
 
+from dubkernels.face.jumps import mouth_offsets
 from dubkernels.face.landmarks68 import MOUTH, interocular
 from dubkernels.face.mesh import base_points, topology
 from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closed_to,
@@ -43,6 +44,7 @@ from dubkernels.tracks import Track, save_landmarks
 
 SOURCE_PAD_PX = 3  # actor pixels read beyond the texture's reach (the cubic filter's taps)
 INTERIOR_SAMPLES = 5  # the actor's widest-open frames whose mouth interior gives its colour
+SHAKY_MOUTH = 0.05  # a source whose mouth sits this far off the frames around it (interocular distances) is not used
 
 
 def _landmarks(track: Track, frames: list[int]) -> np.ndarray:
@@ -129,7 +131,12 @@ class OwnMouth(Stage):
         target_shapes = steady_target(mouth_shapes(_landmarks(self.target_track, shot)), shot,
                                       self._fps(sources[0]), p.target_cutoff, p.target_beta)
         tracked_shapes = mouth_shapes(_landmarks(self.actor_track, sources))
-        lost = mistracked(tracked_shapes, actor_shapes)
+        # a repaired or interpolated frame's mouth is the frames' around it, not what that frame shows; one whose
+        # mouth sits off where the frames around put it is a near miss of the analysis's repair
+        guessed = np.array([self.actor_track.record(f).flag in ("repaired", "interpolated") for f in sources])
+        offsets = dict(zip(self.actor_track.frames, mouth_offsets(_landmarks(self.actor_track, self.actor_track.frames))))
+        shaky = np.array([offsets[f] > SHAKY_MOUTH for f in sources])
+        lost = mistracked(tracked_shapes, actor_shapes) | guessed | shaky
         rest = rest_shape(actor_shapes[~lost] if (~lost).any() else actor_shapes)  # the closed mouth, as tracked
         actor_dev, target_dev = actor_shapes - rest, deviations(target_shapes)
         try:
@@ -178,7 +185,7 @@ class OwnMouth(Stage):
         notes += self._notes(shot, distances[np.arange(len(shot)), np.maximum(picks, 0)], picks, held, overrides)
         if lost.any():
             notes.append(f"actor frames {format_frames([f for f, x in zip(sources, lost) if x])}: dlib lost the lips "
-                         "there (inner lips crossed, or jumping from frame to frame); not used as sources")
+                         "there (inner lips crossed, jumping from frame to frame, or repaired); not used as sources")
         if "landmarks" in self.job.outputs:
             save_landmarks(self.job.outputs["landmarks"], self.dest, "own_mouth")
         return notes

@@ -93,7 +93,8 @@ def run_analyze(job: Job, *, force: bool = False, progress: Progress | None = No
         detector=p.detector, detect_size=p.detect_size, max_gap=p.max_gap, passthrough_missing=p.passthrough_missing,
         face_hint=(p.face_hint[0], p.face_hint[1]) if p.face_hint else None,
         colourspace=colour.resolve(p.colourspace) if p.colourspace else None,
-        predictor=job.inputs.get("predictor"), guide_tolerance=p.guide_tolerance)
+        predictor=job.inputs.get("predictor"), guide_tolerance=p.guide_tolerance,
+        face_jump=p.face_jump, mouth_jump=p.mouth_jump)
     progress.start("analyze", len(sequence))
     workers = max(1, min(workers or os.cpu_count() or 1, -(-len(sequence) // SEGMENT_FRAMES)))
     runner = (_side_by_side(sequence, settings, job.ocio, guide, workers, progress.callback()) if workers > 1

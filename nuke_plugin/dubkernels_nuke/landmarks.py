@@ -33,8 +33,8 @@ def read_track(dk: DKNode) -> dict[str, Any]:
 
 
 def flagged(track: dict[str, Any]) -> dict[str, list[int]]:
-    """Frames to check, by reason: missing, interpolated, guided, low confidence."""
-    out: dict[str, list[int]] = {"missing": [], "interpolated": [], "guided": [], "low confidence": []}
+    """Frames to check, by reason: missing, interpolated, guided, repaired, low confidence."""
+    out: dict[str, list[int]] = {"missing": [], "interpolated": [], "guided": [], "repaired": [], "low confidence": []}
     for record in track["records"]:
         flag = record["flag"]
         if flag in out:
