@@ -148,6 +148,8 @@ class OwnMouthParams:
     overrides: str = param("", "the artist's say per frame range, entries separated by ';': 'FRAMES: close' (lips "
                                "shut), 'FRAMES: source N' (actor frames N, N+1, ... shown there), 'FRAMES: forbid "
                                "A-B' (never those actor frames), 'FRAMES: opening X' (the opening scaled by X)")
+    match_blur: bool = param(True, "blur the chosen actor frame where this frame's plate is softer around the lips "
+                                   "(a fast head turn's motion blur, a focus pull)")
     blend_frames: int = param(4, "frames over which a cut between two runs of actor frames is morphed along the "
                                  "motion (optical flow); under 2: a plain cut", min=0, max=24)
 

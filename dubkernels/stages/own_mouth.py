@@ -10,8 +10,9 @@ actor frame comes near are named in a note: the take lacks that shape (often a w
 
 Per frame (``render``): the chosen actor frame's mouth and lower jaw are put into this frame's head
 pose (the actor's own lips, not the dubber's build), and the chosen frame's face is warped there
-with the dense face mesh, as an RGBA face layer like PoseAlign's (alpha = the mesh's coverage). It
-is sharp and the actor's identity by construction; MouthComposite puts it in A0.
+with the dense face mesh, as an RGBA face layer like PoseAlign's (alpha = the mesh's coverage), then
+blurred where this frame's plate is softer than the chosen one's (``match_blur``: a fast head turn's motion
+blur). It is as sharp as the plate and the actor's identity by construction; MouthComposite puts it in A0.
 """
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from typing import Any
 import numpy as np
 from scipy.signal import savgol_filter
 
-from dubkernels.face.jumps import mouth_offsets
 from dubkernels.face.landmarks68 import MOUTH, interocular
 from dubkernels.face.mesh import base_points, topology
 from dubkernels.face.mouth_match import (CLOSED_GAP, OPEN_GAP, SHAPE_POINTS, SelectionCosts, closed_to,
@@ -38,13 +38,13 @@ from dubkernels.jobs.kinds import KINDS
 from dubkernels.render.face_mesh import render_face
 from dubkernels.render.jaw_band import BAND_DEPTH_IOD, band_mesh, render_band
 from dubkernels.render.morph import flow_morph
+from dubkernels.render.softness import blurred, matching_blur, skin_box
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
 from dubkernels.tracks import Track, save_landmarks
 
 SOURCE_PAD_PX = 3  # actor pixels read beyond the texture's reach (the cubic filter's taps)
 INTERIOR_SAMPLES = 5  # the actor's widest-open frames whose mouth interior gives its colour
-SHAKY_MOUTH = 0.05  # a source whose mouth sits this far off the frames around it (interocular distances) is not used
 
 
 def _landmarks(track: Track, frames: list[int]) -> np.ndarray:
@@ -131,12 +131,9 @@ class OwnMouth(Stage):
         target_shapes = steady_target(mouth_shapes(_landmarks(self.target_track, shot)), shot,
                                       self._fps(sources[0]), p.target_cutoff, p.target_beta)
         tracked_shapes = mouth_shapes(_landmarks(self.actor_track, sources))
-        # a repaired or interpolated frame's mouth is the frames' around it, not what that frame shows; one whose
-        # mouth sits off where the frames around put it is a near miss of the analysis's repair
+        # a repaired or interpolated frame's mouth is the frames' around it, not what that frame shows
         guessed = np.array([self.actor_track.record(f).flag in ("repaired", "interpolated") for f in sources])
-        offsets = dict(zip(self.actor_track.frames, mouth_offsets(_landmarks(self.actor_track, self.actor_track.frames))))
-        shaky = np.array([offsets[f] > SHAKY_MOUTH for f in sources])
-        lost = mistracked(tracked_shapes, actor_shapes) | guessed | shaky
+        lost = mistracked(tracked_shapes, actor_shapes) | guessed
         rest = rest_shape(actor_shapes[~lost] if (~lost).any() else actor_shapes)  # the closed mouth, as tracked
         actor_dev, target_dev = actor_shapes - rest, deviations(target_shapes)
         try:
@@ -263,7 +260,8 @@ class OwnMouth(Stage):
 
     def frame_inputs(self, frame: int) -> list[Path]:
         sources = self.blend[frame][:2] if frame in self.blend else (self.source.get(frame, frame),)
-        drawn = sorted({*sources, frame} if self.params.chin else set(sources))  # the band: the frame's own plate
+        # the band and the blur match read the frame's own plate
+        drawn = sorted({*sources, frame} if self.params.chin or self.params.match_blur else set(sources))
         return [output_sequence(self.job.inputs["actor"], [s]).path(s) for s in drawn]
 
     def render(self, frame: int) -> dict[str, Frame]:
@@ -273,28 +271,51 @@ class OwnMouth(Stage):
             return {"out": face_layer(np.zeros((1, 1, 4), np.float32), (0, 0), Window(0, 0, width, height))}
         if frame in self.blend:  # two runs of actor frames meet here: morph one into the other
             first, second, weight = self.blend[frame]
-            (rgba_a, window, display), (rgba_b, _, _) = self._draw(first, target), self._draw(second, target)
+            (rgba_a, window, display), (rgba_b, _, _) = self._draw(first, target, frame), self._draw(second, target,
+                                                                                                   frame)
             rgba = flow_morph(rgba_a, rgba_b, weight)
         else:
-            rgba, window, display = self._draw(self.source[frame], target)
+            rgba, window, display = self._draw(self.source[frame], target, frame)
         if self.params.chin:
             rgba, window = self._around_mouth(frame, target, rgba, window)
         layer = face_layer(rgba, (display.x + window.x, display.y + window.y), display)
         copy_metadata(layer, read_spec(self.plate.path(frame), frame))  # frame's own timecode, not the source's
         return {"out": layer}
 
-    def _draw(self, source_frame: int, target: np.ndarray) -> tuple[np.ndarray, Window, Window]:
-        """Actor frame ``source_frame``'s face warped onto the ``target`` landmarks: premultiplied RGBA, the window
-        it covers (display coordinates from the display window's origin) and the plate's display window."""
+    def _draw(self, source_frame: int, target: np.ndarray, frame: int) -> tuple[np.ndarray, Window, Window]:
+        """Actor frame ``source_frame``'s face warped onto the ``target`` landmarks of ``frame`` (blurred to that
+        frame's softness): premultiplied RGBA, the window it covers (display coordinates from the display window's
+        origin) and the plate's display window."""
         width, height = self.actor_track.width, self.actor_track.height
         source = self.steady[source_frame]
         topo = topology()
         dest, uv = topo.dense(base_points(target)), topo.dense(base_points(source))
         image, rgb, box = self._texture(source_frame, uv)
+        matched = self.params.match_blur and source_frame != frame
+        sigma = self._matching_blur(source_frame, frame, rgb, box) if matched else 0.0
         warped, alpha, window = render_face(dest, np.zeros(len(dest)), uv, rgb, box[:2], (width, height))
         rgba = np.dstack([np.maximum(warped, 0.0) * alpha[..., None], alpha]).astype(np.float32)
         rgba = draw_inner_mouth(rgba, (window.x, window.y), target, self.interior, inner_mouth_cover(source, target))
-        return rgba, window, image.display_window
+        return blurred(rgba, sigma), window, image.display_window  # the painted mouth interior with the texture
+
+    def _matching_blur(self, source_frame: int, frame: int, texture: np.ndarray,
+                       texture_box: tuple[int, int, int, int]) -> float:
+        """The blur (source pixels) that brings actor frame ``source_frame``'s skin around the lips (cut from its
+        ``texture``, read over ``texture_box``, where that holds it) down to ``frame``'s softness
+        (:mod:`dubkernels.render.softness`)."""
+        size = (self.actor_track.width, self.actor_track.height)
+        source_skin, frame_skin = skin_box(self.steady[source_frame], size), skin_box(self.steady[frame], size)
+        if source_skin is None or frame_skin is None:
+            return 0.0
+        (source_box, source_keep), (frame_box, frame_keep) = source_skin, frame_skin
+        x0, y0, x1, y1 = source_box
+        tx0, ty0, tx1, ty1 = texture_box
+        if tx0 <= x0 and ty0 <= y0 and x1 <= tx1 and y1 <= ty1:
+            source_rgb = texture[y0 - ty0 : y1 - ty0, x0 - tx0 : x1 - tx0]
+        else:
+            source_rgb = read_box(self.plate, source_frame, self.actor_track, "actor", source_box)[1]
+        frame_rgb = read_box(self.plate, frame, self.actor_track, "actor", frame_box)[1]
+        return matching_blur(source_rgb, source_keep, frame_rgb, frame_keep)
 
     def _texture(self, frame: int, points: np.ndarray) -> tuple[Frame, np.ndarray, tuple[int, int, int, int]]:
         """The actor plate at ``frame`` read around ``points`` (with the resampler's reach): the frame, its RGB
