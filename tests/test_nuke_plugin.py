@@ -327,8 +327,10 @@ def test_flagged_frames_are_listed_by_reason():
                          {"frame": 3, "flag": "interpolated", "confidence": 0.0},
                          {"frame": 4, "flag": "detected", "confidence": 0.1},
                          {"frame": 5, "flag": "missing", "confidence": 0.0},
-                         {"frame": 6, "flag": "user", "confidence": 1.0}]}
-    assert landmarks.flagged(track) == {"missing": [5], "interpolated": [2, 3], "low confidence": [4]}
+                         {"frame": 6, "flag": "user", "confidence": 1.0},
+                         {"frame": 7, "flag": "repaired", "confidence": 0.0}]}
+    assert landmarks.flagged(track) == {"missing": [5], "interpolated": [2, 3], "repaired": [7],
+                                        "low confidence": [4]}
 
 
 def test_the_menu_lists_every_node_and_pastes_the_template():
