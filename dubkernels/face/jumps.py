@@ -29,10 +29,11 @@ import numpy as np
 from scipy.ndimage import median_filter
 
 from dubkernels.face.landmarks68 import STABLE
-from dubkernels.face.mouth_match import SHAPE_POINTS, UPPER_MOUTH, mouth_shapes, placed
+from dubkernels.face.mouth_match import SHAPE_POINTS, mouth_shapes, placed
 
 FACE_WINDOW = 5  # frames whose median says where the face is (a jump of up to 2 frames stands out)
 MOUTH_WINDOW = 11  # frames whose median says where the mouth sits on the face (a jump of up to 5 frames)
+UPPER_MOUTH = tuple(range(48, 55))  # the mouth corners and the upper outer lip: still on the face while speaking
 
 
 def _runs(valid: np.ndarray) -> list[tuple[int, int]]:

@@ -34,7 +34,6 @@ SHAPE_POINTS = MOUTH + LOWER_JAW
 INNER_PAIRS = ((61, 67), (62, 66), (63, 65))
 LOWER_LIP = (55, 56, 57, 58, 59, 65, 66, 67)
 CHIN = (6, 7, 8, 9, 10)
-UPPER_MOUTH = tuple(range(48, 55))  # the mouth corners and the upper outer lip: still on the face while speaking
 REST_SHARE = 0.2  # the share of a take's frames, least open, that stands for its closed mouth
 # Lips that meet measure an inner gap of about 0-0.02 interocular distances with dlib: below CLOSED_GAP a mouth is
 # closed, above OPEN_GAP open; between, on its way.

@@ -271,8 +271,8 @@ class OwnMouth(Stage):
             return {"out": face_layer(np.zeros((1, 1, 4), np.float32), (0, 0), Window(0, 0, width, height))}
         if frame in self.blend:  # two runs of actor frames meet here: morph one into the other
             first, second, weight = self.blend[frame]
-            (rgba_a, window, display), (rgba_b, _, _) = self._draw(first, target, frame), self._draw(second, target,
-                                                                                                   frame)
+            rgba_a, window, display = self._draw(first, target, frame)
+            rgba_b = self._draw(second, target, frame)[0]
             rgba = flow_morph(rgba_a, rgba_b, weight)
         else:
             rgba, window, display = self._draw(self.source[frame], target, frame)
