@@ -89,3 +89,17 @@ def test_bad_job_files(tmp_path):
         make_stage(Job("gpen", {}, {}))
     with pytest.raises(JobError, match="not a per-frame stage"):
         make_stage(Job("analyze", {}, {}))
+
+
+def test_a_summary_replaces_earlier_runs_over_its_frames_and_keeps_other_chunks(tmp_path):
+    from dubkernels.jobs.summary import Summary, stage_warnings, write_summary
+
+    pattern = str(tmp_path / "own.####.exr")
+    write_summary(Summary("own_mouth", "a", "1-40", notes=["chunk 1-40, old run"]), pattern, list(range(1, 41)))
+    write_summary(Summary("own_mouth", "a", "41-80", notes=["chunk 41-80"]), pattern, list(range(41, 81)))
+    assert stage_warnings(pattern) == ["chunk 1-40, old run", "chunk 41-80"]
+    write_summary(Summary("own_mouth", "b", "1-20", notes=["chunk 1-20, new run"]), pattern, list(range(1, 21)))
+    assert stage_warnings(pattern) == ["chunk 1-20, new run", "chunk 41-80"]
+    write_summary(Summary("own_mouth", "b", "1-100", notes=["whole shot"]), pattern, list(range(1, 101)))
+    assert stage_warnings(pattern) == ["whole shot"]
+    assert len(list(tmp_path.glob("own.*.summary.json"))) == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dubkernels.io.files import atomic_write_text
-from dubkernels.io.sequences import format_frames
+from dubkernels.io.sequences import format_frames, parse_frames
 
 
 @dataclass
@@ -46,9 +46,23 @@ def stage_warnings(main_pattern: str) -> list[str]:
     return warnings
 
 
+def _chunk_of(path: Path) -> set[int]:
+    """The frames a summary file covers (its ``frames`` field); none where it cannot be read."""
+    try:
+        return set(parse_frames(json.loads(path.read_text())["frames"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
 def write_summary(summary: Summary, main_pattern: str, chunk: list[int]) -> Path:
-    """Write STEM.RANGE.summary.json beside the frames of ``main_pattern``."""
+    """Write STEM.RANGE.summary.json beside the frames of ``main_pattern``, and remove the summaries of earlier
+    runs over any of ``chunk``'s frames (another chunking of the same job): the report then quotes this run's
+    notes, not a stale run's beside them."""
     pattern = Path(main_pattern)
-    path = pattern.parent / f"{_stem(pattern, summary.stage)}.{format_frames(chunk).replace(',', '_')}.summary.json"
+    stem = _stem(pattern, summary.stage)
+    path = pattern.parent / f"{stem}.{format_frames(chunk).replace(',', '_')}.summary.json"
     atomic_write_text(path, json.dumps(summary.as_dict(), indent=1) + "\n")
+    for older in pattern.parent.glob(f"{stem}.*.summary.json"):
+        if older != path and _chunk_of(older) & set(chunk):
+            older.unlink(missing_ok=True)
     return path
