@@ -150,6 +150,9 @@ class OwnMouthParams:
                                "A-B' (never those actor frames), 'FRAMES: opening X' (the opening scaled by X)")
     match_blur: bool = param(True, "blur the chosen actor frame where this frame's plate is softer around the lips "
                                    "(a fast head turn's motion blur, a focus pull)")
+    register: bool = param(True, "draw the face again where its nose meets the plate's, where the two lie more than "
+                                 "a pixel apart (the landmarks it was drawn onto can sit a few pixels off, on a "
+                                 "blurred head turn up to ten)")
     blend_frames: int = param(4, "frames over which a cut between two runs of actor frames is morphed along the "
                                  "motion (optical flow); under 2: a plain cut", min=0, max=24)
 

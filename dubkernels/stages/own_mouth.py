@@ -12,7 +12,8 @@ Per frame (``render``): the chosen actor frame's mouth and lower jaw are put int
 pose (the actor's own lips, not the dubber's build), and the chosen frame's face is warped there
 with the dense face mesh, as an RGBA face layer like PoseAlign's (alpha = the mesh's coverage), then
 blurred where this frame's plate is softer than the chosen one's (``match_blur``: a fast head turn's motion
-blur). It is as sharp as the plate and the actor's identity by construction; MouthComposite puts it in A0.
+blur), and drawn again where its nose meets the plate's (``register``: landmarks can sit a few pixels off).
+It is as sharp as the plate and the actor's identity by construction; MouthComposite puts it in A0.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from dubkernels.jobs.kinds import KINDS
 from dubkernels.render.face_mesh import render_face
 from dubkernels.render.jaw_band import BAND_DEPTH_IOD, band_mesh, render_band
 from dubkernels.render.morph import flow_morph
+from dubkernels.render.register import misregistration, nose_box
 from dubkernels.render.softness import blurred, matching_blur, skin_box
 from dubkernels.stages.base import Stage, fail
 from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
@@ -45,6 +47,8 @@ from dubkernels.tracks import Track, save_landmarks
 
 SOURCE_PAD_PX = 3  # actor pixels read beyond the texture's reach (the cubic filter's taps)
 INTERIOR_SAMPLES = 5  # the actor's widest-open frames whose mouth interior gives its colour
+REGISTER_SLACK_PX = 1.0  # a drawn nose this close to the plate's is left where it is (the measure's noise)
+REGISTER_MIN_PX = 0.25  # a move shorter than this is not worth drawing the face again
 
 
 def _landmarks(track: Track, frames: list[int]) -> np.ndarray:
@@ -65,6 +69,15 @@ def _poses(track: Track, frames: list[int]) -> np.ndarray:
         if pose:
             out[i] = np.radians([pose["yaw"], pose["pitch"]])
     return out
+
+
+def _beside(marked: np.ndarray, frames: list[int]) -> np.ndarray:
+    """(N,) bool: frames next to a ``marked`` one (the frame before or after it in the take), not marked themselves."""
+    step = np.diff(np.asarray(frames)) == 1
+    out = np.zeros_like(marked)
+    out[1:] |= marked[:-1] & step
+    out[:-1] |= marked[1:] & step
+    return out & ~marked
 
 
 def steadied(track: Track, window: int) -> dict[int, np.ndarray]:
@@ -152,8 +165,9 @@ class OwnMouth(Stage):
                                 OPEN_GAP)
         costs = SelectionCosts(p.jump_cost, p.cut_disagreement, p.hold_cost, p.closure_weight, p.motion_weight)
         cost = distances + p.closure_weight * closure
-        if (~lost).any():
-            cost[:, lost] = BARRED  # a mouth the detector lost may show teeth where its landmarks say closed lips
+        suspect = lost | _beside(lost, sources)  # the detector regains the lips over a frame or so
+        if (~suspect).any():
+            cost[:, suspect] = BARRED  # a mouth the detector lost may show teeth where its landmarks say closed lips
         cost = constrain(cost, shot, sources, overrides)
         picks = select_sequence(cost, shape_distances(actor_shapes, actor_shapes), costs,
                                 step_motion(target_dev, actor_dev))
@@ -182,7 +196,8 @@ class OwnMouth(Stage):
         notes += self._notes(shot, distances[np.arange(len(shot)), np.maximum(picks, 0)], picks, held, overrides)
         if lost.any():
             notes.append(f"actor frames {format_frames([f for f, x in zip(sources, lost) if x])}: dlib lost the lips "
-                         "there (inner lips crossed, jumping from frame to frame, or repaired); not used as sources")
+                         "there (inner lips crossed, jumping from frame to frame, or repaired); neither they nor the "
+                         "frames beside them are used as sources")
         if "landmarks" in self.job.outputs:
             save_landmarks(self.job.outputs["landmarks"], self.dest, "own_mouth")
         return notes
@@ -269,18 +284,25 @@ class OwnMouth(Stage):
         width, height = self.actor_track.width, self.actor_track.height
         if target is None:
             return {"out": face_layer(np.zeros((1, 1, 4), np.float32), (0, 0), Window(0, 0, width, height))}
-        if frame in self.blend:  # two runs of actor frames meet here: morph one into the other
-            first, second, weight = self.blend[frame]
-            rgba_a, window, display = self._draw(first, target, frame)
-            rgba_b = self._draw(second, target, frame)[0]
-            rgba = flow_morph(rgba_a, rgba_b, weight)
-        else:
-            rgba, window, display = self._draw(self.source[frame], target, frame)
+        rgba, window, display = self._drawn(frame, target)
+        move = self._registration(frame, rgba, window) if self.params.register else None
+        if move is not None:  # drawn again where the plate shows the face: one warp, as sharp
+            target = target + move
+            rgba, window, display = self._drawn(frame, target)
         if self.params.chin:
             rgba, window = self._around_mouth(frame, target, rgba, window)
         layer = face_layer(rgba, (display.x + window.x, display.y + window.y), display)
         copy_metadata(layer, read_spec(self.plate.path(frame), frame))  # frame's own timecode, not the source's
         return {"out": layer}
+
+    def _drawn(self, frame: int, target: np.ndarray) -> tuple[np.ndarray, Window, Window]:
+        """The face drawn onto ``target`` landmarks at ``frame``: its actor frame's, or where two runs of actor frames
+        meet, the one morphed into the other along the motion (as :meth:`_draw` returns it)."""
+        if frame not in self.blend:
+            return self._draw(self.source[frame], target, frame)
+        first, second, weight = self.blend[frame]
+        rgba_a, window, display = self._draw(first, target, frame)
+        return flow_morph(rgba_a, self._draw(second, target, frame)[0], weight), window, display
 
     def _draw(self, source_frame: int, target: np.ndarray, frame: int) -> tuple[np.ndarray, Window, Window]:
         """Actor frame ``source_frame``'s face warped onto the ``target`` landmarks of ``frame`` (blurred to that
@@ -316,6 +338,28 @@ class OwnMouth(Stage):
             source_rgb = read_box(self.plate, source_frame, self.actor_track, "actor", source_box)[1]
         frame_rgb = read_box(self.plate, frame, self.actor_track, "actor", frame_box)[1]
         return matching_blur(source_rgb, source_keep, frame_rgb, frame_keep)
+
+    def _registration(self, frame: int, rgba: np.ndarray, window: Window) -> np.ndarray | None:
+        """How far (dx, dy) to move the drawn face (premultiplied ``rgba`` over ``window``) toward where this frame's
+        plate shows its nose (:mod:`dubkernels.render.register`): the offset beyond ``REGISTER_SLACK_PX`` (within
+        it, the measure's own noise: moving there would make the mouth shimmer); None where there is nothing to
+        move, the nose is not drawn whole or does not match."""
+        landmarks = self.steady[frame]
+        box = nose_box(landmarks, (self.actor_track.width, self.actor_track.height))
+        if box is None:
+            return None
+        x0, y0, x1, y1 = box
+        if x0 < window.x or y0 < window.y or x1 > window.x_end or y1 > window.y_end:
+            return None
+        drawn = rgba[y0 - window.y : y1 - window.y, x0 - window.x : x1 - window.x]
+        if (drawn[..., 3] < 1.0 - 1e-3).any():  # the drawn face does not cover the nose whole
+            return None
+        plate_rgb = read_box(self.plate, frame, self.actor_track, "actor", box)[1]
+        move = misregistration(drawn[..., :3], plate_rgb, interocular(landmarks))
+        if move is None:
+            return None
+        excess = np.asarray(move) * max(0.0, 1.0 - REGISTER_SLACK_PX / max(float(np.hypot(*move)), 1e-9))
+        return excess if np.hypot(*excess) >= REGISTER_MIN_PX else None
 
     def _texture(self, frame: int, points: np.ndarray) -> tuple[Frame, np.ndarray, tuple[int, int, int, int]]:
         """The actor plate at ``frame`` read around ``points`` (with the resampler's reach): the frame, its RGB
