@@ -122,9 +122,11 @@ def write_png(path: Path, rgb_u8: np.ndarray) -> None:
 
 
 class Movie:
-    """An H.264 MP4 written frame by frame with PyAV."""
+    """An H.264 MP4 written frame by frame with PyAV; with ``sound`` (samples (channels, n) float at ``rate``, its
+    first sample at the first frame), an AAC track beside it."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: Fraction):
+    def __init__(self, path: Path, width: int, height: int, fps: Fraction, sound: np.ndarray | None = None,
+                 rate: int = 48000):
         import av  # here, not at the top: training writes previews as PNG and needs no video library
 
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,13 +136,30 @@ class Movie:
         self.stream.width, self.stream.height = width, height
         self.stream.pix_fmt = "yuv420p"
         self.stream.options = {"crf": "20"}
+        self.sound, self.rate = sound, rate
+        layout = "mono" if sound is None or sound.shape[0] == 1 else "stereo"
+        self.audio = None if sound is None else self.container.add_stream("aac", rate=rate, layout=layout)
 
     def add(self, rgb_u8: np.ndarray) -> None:
         frame = self.av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb_u8), format="rgb24")
         self.container.mux(self.stream.encode(frame))
 
+    def _add_sound(self) -> None:
+        """The whole sound, encoded in the codec's frame size."""
+        assert self.audio is not None and self.sound is not None
+        samples = np.ascontiguousarray(self.sound[:2] if self.sound.shape[0] > 2 else self.sound, np.float32)
+        size = self.audio.codec_context.frame_size or 1024
+        for start in range(0, samples.shape[1], size):
+            chunk = np.ascontiguousarray(samples[:, start : start + size])
+            frame = self.av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self.audio.layout.name)
+            frame.sample_rate, frame.pts = self.rate, start
+            self.container.mux(self.audio.encode(frame))
+        self.container.mux(self.audio.encode(None))
+
     def close(self) -> None:
         self.container.mux(self.stream.encode())
+        if self.audio is not None:
+            self._add_sound()
         self.container.close()
 
 

@@ -113,6 +113,14 @@ KINDS: dict[str, JobKind] = {k.name: k for k in (
         outputs=(_io("out", "sequence", "EXR sequence to write, e.g. plates/shot.####.exr", positional=True),),
         params=P.IngestParams, runner="dubkernels.tasks.ingest:run_ingest", per_frame=False),
     JobKind(
+        "line", "the dubbed line's sound on the shot's timeline: a 48 kHz WAV as long as the actor plate, for Nuke's "
+                "AudioRead, editorial and the review movie",
+        inputs=(_io("sound", "file", "the dubber take's sound: a mov/mp4 with an audio stream, or a WAV"),
+                _io("actor", "sequence", "actor plate A0: the shot's frames and frame rate"),
+                _io("dubber", "sequence", "dubber take D0: its frame rate, for the offset")),
+        outputs=(_io("out", "file", "WAV file to write (24-bit PCM)"),),
+        params=P.LineParams, runner="dubkernels.tasks.line:run_line", per_frame=False),
+    JobKind(
         "analyze", "detect, landmark and track the face of a plate; write its track file",
         inputs=(_io("plate", "sequence", "EXR sequence pattern, e.g. plates/shot.####.exr", positional=True),
                 _io("overrides", "file", "user overrides file (hand-corrected landmarks) merged on top", optional=True),

@@ -41,6 +41,14 @@ class IngestParams:
 
 
 @dataclass
+class LineParams:
+    dubber_offset: int = param(0, "dubber frames before the one shown at the actor's first frame (as PoseAlign's)",
+                               min=-1000000, max=1000000)
+    audio_offset: float = param(0.0, "seconds into the sound file where the dubber take's first frame is (0 for a "
+                                     "video's own sound)", min=-86400.0, max=86400.0)
+
+
+@dataclass
 class AnalyzeParams:
     detector: str = param("hog", "dlib HOG (fast) or CNN (robust, slow)", choices=("hog", "cnn"))
     detect_size: int = param(640, "longer side of the frame for face detection", min=64, max=8192)

@@ -130,6 +130,18 @@ class _Builder:
                  f"track the {role}'s face", frames=frames)
         return pattern, track
 
+    def line(self, actor: str, dubber: str) -> None:
+        """The dubbed line's WAV beside the shot's output, where the dubber take (or ``[dubber] audio``) has sound."""
+        from dubkernels.io.audio import has_audio  # PyAV: only where a graph is built
+
+        take = self.shot.dubber
+        if not take.sound or (not take.audio and not Path(take.sound).is_file()) or not has_audio(take.sound):
+            return  # no sound given (the report says so); a missing take is the ingest's error to name
+        self.add("line", "line", {"sound": take.sound, "actor": actor, "dubber": dubber},
+                 {"out": self.shot.line_output}, "ingest", "the dubbed line's sound on the shot's timeline (a WAV)",
+                 {"dubber_offset": take.offset, "audio_offset": take.audio_offset})
+        self.files["line"] = self.shot.line_output
+
     def analyze_face(self, name: str, pattern: str, guide: str, group: str, what: str) -> str:
         """Track a generated face, guided by the landmarks known where it was drawn (only those frames)."""
         track = self.path(f"tracks/{name}.track.json")
@@ -219,9 +231,9 @@ class _Builder:
                  "baseline: the actor's own nearest mouth warped onto the dubber's (no training)")
         own_track = self.analyze_face("own", own, landmarks, "baseline", "actor's-own-mouth layer")
         self.files["own_face"] = own
-        self.own_composite("own", "the actor's own mouth", (actor, actor_track), (own, own_track))
+        self.own_composite("own", "actor's own mouth", (actor, actor_track), (own, own_track))
         if self.shot.own_chin:  # the layer carries its jaw band
-            self.own_composite("own_chin", "the actor's own mouth and its drawn chin", (actor, actor_track),
+            self.own_composite("own_chin", "actor's own mouth and its drawn chin", (actor, actor_track),
                                (own, own_track), {"chin": True})
 
     def own_composite(self, result: str, what: str, plate: tuple[str, str], layer: tuple[str, str],
@@ -230,7 +242,7 @@ class _Builder:
         and the files the report reads for ``result``."""
         comp, mask = self.seq(f"baseline/{result}_comp", f"{result}_comp"), self.seq(f"baseline/{result}_mask",
                                                                                     f"{result}_mask")
-        self.composite(f"composite_{result}", result, *plate, *layer, comp, mask, f"{what} composited into A0",
+        self.composite(f"composite_{result}", result, *plate, *layer, comp, mask, f"the {what} composited into A0",
                        params)
         comp_track = self.analyze_face(f"{result}_comp", comp, layer[1], "baseline", what)
         self.files.update({result: comp, f"{result}_track": comp_track, f"{result}_mask": mask})
@@ -238,6 +250,7 @@ class _Builder:
     def build(self) -> Graph:
         actor, actor_track = self.take("actor")
         dubber, dubber_track = self.take("dubber")
+        self.line(actor, dubber)
         pa, pa_landmarks = self.seq("pass1/pose_align", "pa"), self.path("pass1/pose_align/pa.landmarks.json")
         offset = {"dubber_offset": self.shot.dubber.offset} if self.shot.dubber.offset else {}
         self.add("pose_align", "pose_align", {"actor": actor, "actor_track": actor_track, "dubber": dubber,

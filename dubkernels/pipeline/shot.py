@@ -47,10 +47,17 @@ class Take:
     source: str
     colourspace: str = DEFAULT_VIDEO_COLOURSPACE
     offset: int = 0  # dubber only: dubber frames to skip before the actor's first frame
+    audio: str = ""  # dubber only: the line's sound file (empty: a video take's own sound)
+    audio_offset: float = 0.0  # dubber only: seconds into ``audio`` where the take's first frame is
 
     @property
     def is_video(self) -> bool:
         return Path(self.source).suffix.lower() in VIDEO_SUFFIXES
+
+    @property
+    def sound(self) -> str:
+        """The file the line's sound comes from: ``audio``, else a video take itself (empty: none given)."""
+        return self.audio or (self.source if self.is_video else "")
 
 
 @dataclass
@@ -108,6 +115,13 @@ class Shot:
     deliver: str = "auto"  # the candidate delivered: auto (ranked by the report) or a pinned one
 
     @property
+    def line_output(self) -> str:
+        """The WAV of the dubbed line, beside the shot's output: ``final/final.####.exr`` -> ``final/final.wav``."""
+        pattern = Path(self.output)
+        stem = pattern.name.split("#")[0].split("%")[0].split("@")[0].rstrip("._") or "line"
+        return str(pattern.parent / f"{stem}.wav")
+
+    @property
     def own_chin(self) -> bool:
         """Whether the own-mouth layer carries its jaw band, so the own mouth is also composited with its chin."""
         return bool(self.stages.get("own_mouth", {}).get("chin", OwnMouthParams().chin))
@@ -134,6 +148,9 @@ SCHEMA: dict[str, dict[str, tuple[Any, str]]] = {
         "source": ("dubber.mov", "the dubber take D0 saying the new line: an EXR pattern or a mov/mp4"),
         "colourspace": (DEFAULT_VIDEO_COLOURSPACE, "OCIO colourspace of a video take's pixels"),
         "offset": (0, "dubber frames to skip before the actor's first frame (frame rates are matched by time)"),
+        "audio": ("", "the dubbed line's sound: a WAV or any file with sound (empty: a video take's own sound); "
+                      "written beside the output as a WAV on the shot's timeline"),
+        "audio_offset": (0.0, "seconds into the audio file where the dubber take's first frame is"),
     },
     "train": {
         "preset": ("preview", "network preset (preview: CPU-sized; paper: the paper's 256 px network) or a JSON file"),
@@ -282,7 +299,8 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
     ocio = _resolve(folder, s["ocio"])
     shot = Shot(path, s["name"], _resolve(folder, s["output"]), Path(_resolve(folder, s["work"])),
                 Take(_resolve(folder, a["source"]), a["colourspace"]),
-                Take(_resolve(folder, d["source"]), d["colourspace"], d["offset"]),
+                Take(_resolve(folder, d["source"]), d["colourspace"], d["offset"], _resolve(folder, d["audio"]),
+                     d["audio_offset"]),
                 s["frames"], ocio, s["device"], s["workers"], train, stages, _resolve(folder, r["lpips_model"]),
                 _resolve(folder, r["fid_model"]), s["deliver"])
     if shot.deliver in ("pass1", "pass2") and not train.learned_passes():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,7 +30,9 @@ from dubkernels.face.landmarks68 import MOUTH
 from dubkernels.io.frames import Frame, read_frame
 from dubkernels.jobs.summary import stage_warnings
 from dubkernels.metrics.perceptual import PerceptualModels, frechet_distance
-from dubkernels.io.sequences import output_sequence
+from dubkernels.io.sequences import output_sequence, resolve_sequence
+from dubkernels.preview import plate_fps
+from dubkernels.report.line import line_checks, line_envelope, line_under
 from dubkernels.metrics import image as im
 from dubkernels.metrics import lipsync
 from dubkernels.metrics.face_identity import descriptor, distance
@@ -60,6 +63,7 @@ class ShotMetrics:
     notes: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=lambda: list(RESULTS))  # the results measured, in RESULTS' order
     delivery: dict[str, Any] = field(default_factory=dict)  # the candidate delivered and the bar (report/bar.py)
+    av: dict[str, dict[str, Any]] = field(default_factory=dict)  # the line's A/V check: dubber and each result
     quick_look: bool = False  # nothing delivered yet: a quick look, or a candidate of the shot not yet made
 
     def as_dict(self) -> dict[str, Any]:
@@ -75,7 +79,7 @@ class ShotMetrics:
         return {"format": "dubkernels-report", "version": 1, "frames": self.frames,
                 "summary": clean(self.summary), "references": clean(self.references),
                 "curves": clean(self.curves), "notes": self.notes, "results": self.results,
-                "delivery": clean(self.delivery)}
+                "delivery": clean(self.delivery), "av": clean(self.av)}
 
 
 def present_results(files: dict[str, str]) -> list[str]:
@@ -207,6 +211,7 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
     truth = _truth_curve(files, frames)
     if truth is not None:
         metrics.curves["opening_truth"] = truth.tolist()
+    _line(files, frames, {k: openings[k] for k in ["dubber", *results]}, metrics)
     metrics.references = {"actor_dubber_r": lipsync.pearson(openings["actor"], openings["dubber"]),
                           "dubber_jitter": lipsync.jitter(landmarks["dubber"])}
     iod = float(np.nanmedian(lipsync.interoculars(landmarks["actor"])))
@@ -292,6 +297,19 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
             **_perceptual(perceptual, boxes["actor"], boxes[name]),
         }
     return metrics
+
+
+def _line(files: dict[str, str], frames: list[int], openings: dict[str, np.ndarray], metrics: ShotMetrics) -> None:
+    """The line's speech envelope (a curve) and its A/V check on the dubber's mouth and each result's, or a note
+    that the dub has no line."""
+    fps = plate_fps(resolve_sequence(files["actor"], frames[:1]), Fraction(25))
+    sound, note = line_under(files, frames, float(fps))
+    if sound is None:
+        metrics.notes.append(f"sound: {note}")
+        return
+    envelope = line_envelope(sound, float(fps), frames)
+    metrics.av = {name: check.as_dict() for name, check in line_checks(envelope, openings, float(fps)).items()}
+    metrics.curves["speech_envelope"] = envelope.tolist()
 
 
 def _sync(name: str, landmarks: dict[str, np.ndarray], openings: dict[str, np.ndarray], dubber_spread: float,

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from dubkernels.colour import ColourSpaces, to_uint8
+from dubkernels.io.audio import Audio
 from dubkernels.io.frames import Frame, Window, read_region
 from dubkernels.io.sequences import output_sequence
 from dubkernels.preview import Movie
@@ -157,10 +158,13 @@ def crop_sheet(files: dict[str, str], track: Track, frames: list[int], colour: C
 
 
 def review_movie(path: Path, files: dict[str, str], track: Track, frames: list[int], colour: ColourSpaces,
-                 fps: Fraction, results: list[str], progress: Callable[[int], None] | None = None) -> Path:
-    """Every frame's columns side by side as an H.264 MP4."""
+                 fps: Fraction, results: list[str], sound: Audio | None = None,
+                 progress: Callable[[int], None] | None = None) -> Path:
+    """Every frame's columns side by side as an H.264 MP4, with the line's ``sound`` (from the first frame) when
+    there is one."""
     squares = face_square(track, frames)
-    movie = Movie(path, MOVIE_TILE * len(columns(results)), MOVIE_TILE, fps)
+    movie = (Movie(path, MOVIE_TILE * len(columns(results)), MOVIE_TILE, fps) if sound is None else
+             Movie(path, MOVIE_TILE * len(columns(results)), MOVIE_TILE, fps, sound.samples, sound.rate))
     try:
         for f in frames:
             movie.add(row(files, f, squares[f], MOVIE_TILE, colour, results))

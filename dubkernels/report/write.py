@@ -17,7 +17,9 @@ from dubkernels.io.sequences import resolve_sequence
 from dubkernels.jobs.progress import Progress
 from dubkernels.preview import plate_fps, write_png
 from dubkernels.report.bar import CANDIDATES, MUSTS, Delivery, choose
+from dubkernels.metrics.av_sync import AVSync
 from dubkernels.report.collect import LABELS, ReportError, ShotMetrics, collect, load_files
+from dubkernels.report.line import av_flags, line_under
 from dubkernels.report.pictures import (chosen_frames, columns, contact_sheet, crop_sheet, plot_png, review_movie,
                                         worst_frames)
 from dubkernels.tracks import load_track
@@ -106,7 +108,17 @@ def delivery_lines(metrics: ShotMetrics, delivery: Delivery | None) -> list[str]
         lines.append("  the others: " + "; ".join(f"{LABELS[v.result]} misses {v.missed}" + (
             f" (a must: {', '.join(k for k, (ok, _) in v.lines.items() if not ok and k in MUSTS)})"
             if v.musts_missed else "") for v in others))
-    return lines
+    return lines + av_lines(metrics, delivery.candidate)
+
+
+def av_lines(metrics: ShotMetrics, candidate: str) -> list[str]:
+    """The line's A/V check: on the dubber's own mouth and on ``candidate``'s, and what it flags; or why there is
+    none."""
+    if "dubber" not in metrics.av or candidate not in metrics.av:
+        return [f"  sound {note[len('sound: '):]}" for note in metrics.notes if note.startswith("sound: ")]
+    dubber, delivered = AVSync.from_dict(metrics.av["dubber"]), AVSync.from_dict(metrics.av[candidate])
+    return ([f"  A/V   the line on the dubber's own mouth: {dubber.text()}; on {LABELS[candidate]}: {delivered.text()}"]
+            + [f"  FLAG  {flag}" for flag in av_flags(dubber, delivered)])
 
 
 def render_html(name: str, metrics: ShotMetrics, plot: bytes, sheet: bytes, skipped: list[str],
@@ -212,9 +224,10 @@ def write_report(work: str | Path, name: str = "", ocio: str | None = None, prog
                                                              worst=WORST_FILE if worst is not None else None))
     atomic_write_text(folder / DELIVERY_FILE, json.dumps(delivery.as_dict(), indent=1) + "\n")
     fps = plate_fps(resolve_sequence(files["actor"], metrics.frames[:1]), Fraction(25))
+    sound = line_under(files, metrics.frames, float(fps))[0]
     progress.start("report: review movie", len(metrics.frames))
     movie = folder / "review.mp4"
     atomic_write(movie, lambda tmp: review_movie(Path(tmp), files, track, metrics.frames, colour, fps,
-                                                 metrics.results, progress.callback()), suffix=".mp4")
+                                                 metrics.results, sound, progress.callback()), suffix=".mp4")
     progress.finish()
     return Report(folder, index, folder / "metrics.json", movie, metrics, delivery)
