@@ -43,7 +43,7 @@ from dubkernels.face.detect import Detection, FaceDetector, iou, to_gray
 from dubkernels.face.landmarks68 import interocular
 from dubkernels.face.jumps import face_jumps, interpolated, mouth_jumps, repaired_mouths
 from dubkernels.face.pose import estimate_head_pose
-from dubkernels.io.frames import Window, check_finite, read_frame, read_region
+from dubkernels.io.frames import Window, check_finite, read_frame, read_region, read_spec
 from dubkernels.io.sequences import FrameSequence, format_frames
 from dubkernels.tracks import FrameRecord, Track, box_from_landmarks, file_digest
 
@@ -343,6 +343,7 @@ def track_frames(sequence: FrameSequence, frames: list[int], settings: AnalysisS
     analyzer.previous = previous
     records: list[FrameRecord] = []
     size: tuple[int, int] | None = None
+    channels = tuple(read_spec(sequence.path(sequence.first), sequence.first).channelnames)
     for number in frames:
         path = sequence.path(number)
         known = (guide or {}).get(number)
@@ -352,7 +353,7 @@ def track_frames(sequence: FrameSequence, frames: list[int], settings: AnalysisS
         record = None
         origin = (0, 0)
         if region is not None:
-            rgb, size = _read(path, number, size, region)
+            rgb, size = _read(path, number, size, channels, region)
             origin = (region.x, region.y)
             if known is not None:
                 record = analyzer.guided(rgb, number, known, origin, size)
@@ -360,11 +361,11 @@ def track_frames(sequence: FrameSequence, frames: list[int], settings: AnalysisS
                 needed = _covering(region, landmark_region(found.box))
                 if needed != region:  # the face moved: the landmarks need more of the plate than was searched
                     region = needed
-                    rgb, size = _read(path, number, size, region)
+                    rgb, size = _read(path, number, size, channels, region)
                     origin = (region.x, region.y)
                 record = analyzer.detected(rgb, number, found, origin, size)
         if record is None:
-            rgb, size, origin = *_read(path, number, size), (0, 0)
+            rgb, size, origin = *_read(path, number, size, channels), (0, 0)
             record = analyzer.analyze(rgb, number)
         if record.box is not None:
             _check_face_finite(rgb, origin, record.box, f"{path} (frame {number})")
@@ -425,16 +426,23 @@ def analyze_sequence(
     return Track(sequence.pattern, width, height, records, _settings_dict(settings, colour), notes)
 
 
-def _read(path: Path, number: int, size: tuple[int, int] | None,
+def _read(path: Path, number: int, size: tuple[int, int] | None, channels: tuple[str, ...],
           region: Window | None = None) -> tuple[np.ndarray, tuple[int, int]]:
     """RGB of a frame over ``region`` (else the display window), checked against the plate's resolution
-    (``size``, the first frame's); returns it and the frame's (width, height)."""
+    (``size``, the first frame's) and ``channels`` (the plate's first frame's); returns it and the frame's (width,
+    height)."""
     frame = read_region(path, region, number) if region is not None else read_frame(path, number)
     disp = frame.display_window
     if size is not None and size != (disp.width, disp.height):
         raise FaceError(
             f"{path} (frame {number}): display window {disp.width}x{disp.height} differs from the "
             f"first frame's {size[0]}x{size[1]}; every frame of a plate must have one resolution."
+        )
+    if frame.channel_names != channels:
+        raise FaceError(
+            f"{path} (frame {number}): channels {', '.join(frame.channel_names)} differ from the plate's first "
+            f"frame's ({', '.join(channels)}); every frame of a plate must have the same channels: write this one "
+            "again as the others are."
         )
     rgb = frame.region_rgb(region) if region is not None else frame.display_rgb()
     return rgb, (disp.width, disp.height)

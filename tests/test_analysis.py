@@ -10,7 +10,7 @@ from dubkernels.analysis import AnalysisSettings, analyze_sequence
 from dubkernels.colour import ColourSpaces
 from dubkernels.face.detect import iou
 from dubkernels.errors import FaceError, FrameError, TrackError
-from dubkernels.io.frames import new_frame, write_frame
+from dubkernels.io.frames import new_frame, read_frame, write_frame
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.tracks import (
     OVERRIDES_FORMAT,
@@ -109,6 +109,12 @@ def test_nan_pixels_and_resolution_change_name_the_frame(tmp_path, colour):
     seq = _shot(tmp_path / "res", colour, frames=range(1001, 1003))
     write_frame(seq.path(1002), new_frame(np.zeros((100, 100, 3), np.float32)))
     with pytest.raises(FaceError, match=r"frame 1002\): display window 100x100 differs .* 512x512"):
+        analyze_sequence(seq, colour=colour)
+
+    seq = _shot(tmp_path / "channels", colour, frames=range(1001, 1004))  # one frame written again as luma only
+    rgb = read_frame(seq.path(1002)).display_rgb()
+    write_frame(seq.path(1002), new_frame(np.ascontiguousarray(rgb[..., :1]), channel_names=("Y",)))
+    with pytest.raises(FaceError, match=r"frame 1002\): channels Y differ from the plate's first frame's \(R, G, B"):
         analyze_sequence(seq, colour=colour)
 
 

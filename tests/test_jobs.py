@@ -91,6 +91,18 @@ def test_bad_job_files(tmp_path):
         make_stage(Job("analyze", {}, {}))
 
 
+def test_outputs_over_each_other_or_over_an_input_are_refused(tmp_path):
+    kind = KINDS["mouth_composite"]
+    inputs = {"actor": str(tmp_path / "a.####.exr"), "actor_track": str(tmp_path / "a.json"),
+              "face": str(tmp_path / "f.####.exr"), "face_track": str(tmp_path / "f.json")}
+    same = str(tmp_path / "out.####.exr")
+    with pytest.raises(JobError, match="outputs out and mask both name .*out.####.exr: one would write over the other"):
+        kind.check_ports(Job("mouth_composite", inputs, {"out": same, "mask": str(tmp_path / "." / "out.####.exr")}))
+    with pytest.raises(JobError, match="output out names input actor's .*a.####.exr: it would write over its own"):
+        kind.check_ports(Job("mouth_composite", inputs, {"out": inputs["actor"]}))
+    kind.check_ports(Job("mouth_composite", inputs, {"out": same, "mask": str(tmp_path / "mask.####.exr")}))
+
+
 def test_a_summary_replaces_earlier_runs_over_its_frames_and_keeps_other_chunks(tmp_path):
     from dubkernels.jobs.summary import Summary, stage_warnings, write_summary
 

@@ -140,3 +140,17 @@ def test_the_report_checks_the_line_and_says_when_there_is_none(sample, tmp_path
     with av.open(str(result.report.movie)) as container:
         assert len(container.streams.audio) == 1
     shutil.rmtree(tmp_path / "work")
+
+
+def test_a_candidate_missing_when_the_report_runs_is_named(sample, tmp_path):
+    from dubkernels.pipeline.dub import dub_shot
+    from dubkernels.report.write import write_report
+
+    root, made = sample
+    text = tiny_shot_text(root, made.actor, made.dubber, str(tmp_path / "work"), str(tmp_path / "out/shot.####.exr"))
+    (tmp_path / "shot.toml").write_text(text.replace('learned = "auto"', 'learned = "off"'))
+    result = dub_shot(load_shot(tmp_path / "shot.toml"), log=lambda *_: None)
+    Path(result.graph.files["own_chin_track"]).unlink()
+    report = write_report(tmp_path / "work")
+    assert "own_chin" not in report.data.results
+    assert any(n.startswith("own mouth + chin: not measured: its track") for n in report.data.notes)

@@ -143,8 +143,10 @@ def resolve_sequence(
     if must_exist:
         missing = result.missing()
         if missing:
+            on_disk = _frames_on_disk(seq, clean)
+            held = f"the folder holds frames {format_frames(on_disk)}" if on_disk else "the folder holds none"
             raise SequenceError(
-                f"{clean}: missing frames {format_frames(missing)} of {format_frames(list(numbers))}; "
-                "render them or narrow the range with --frames."
+                f"{clean}: missing frames {format_frames(missing)} of {format_frames(list(numbers))} ({held}); "
+                "render them, or narrow the range (a job's --frames, a shot file's shot.frames)."
             )
     return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,18 @@ class JobKind:
         required = [p.name for p in self.outputs if not p.optional]
         if any(n not in job.outputs for n in required) or any(n not in outputs for n in job.outputs):
             raise JobError(f"{self.name}: outputs {sorted(job.outputs)} do not match; it writes {outputs}.")
+        written: dict[str, str] = {}
+        for name, value in job.outputs.items():
+            key = os.path.normpath(os.path.abspath(value))
+            if key in written:
+                raise JobError(f"{self.name}: outputs {written[key]} and {name} both name {value}: one would write "
+                               "over the other; give each output its own path.")
+            written[key] = name
+        for name, value in job.inputs.items():
+            key = os.path.normpath(os.path.abspath(value))
+            if key in written:
+                raise JobError(f"{self.name}: output {written[key]} names input {name}'s {value}: it would write "
+                               "over its own input; give the output another path.")
 
     def load(self) -> Any:
         """The class or function that runs this kind (imports its heavy modules now)."""

@@ -56,7 +56,9 @@ class AVSync:
             return {"silent": "no speech (the line is silent)", "too short": "too short to measure",
                     "no mouth": "no mouth to measure", "no speech": "no speech that follows a mouth (music, noise, "
                     f"another scene's sound: best r {self.r:.2f})"}[self.verdict]
-        return f"lag {self.lag:+d} frames (r {self.r:.2f})"
+        late = "late" if self.lag > 0 else "early"
+        where = "in sync" if self.lag == 0 else f"the mouth {abs(self.lag)} frame(s) {late}"
+        return f"lag {self.lag:+d} frames, {where} (r {self.r:.2f})"
 
     @classmethod
     def from_dict(cls, data: dict) -> AVSync:

@@ -1,6 +1,7 @@
 """Checks of a shot before anything is written: the takes exist, and their frame rates can be matched."""
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -36,9 +37,61 @@ def take_fps(take: Take, role: str) -> Fraction | None:
     return Fraction(int(value[0]), int(value[1])) if isinstance(value, tuple) and len(value) == 2 and value[1] else None
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (both made absolute, links resolved)."""
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
+
+
+def _writable_folder(folder: Path) -> bool:
+    """Whether ``folder`` can be written, or made where it does not exist yet (its nearest existing parent)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def check_paths(shot: Shot) -> None:
+    """Refuse a work folder or an output that would write over or beside what must not be touched: the work
+    folder holding a take, the output among the work folder's files or over a take, an output pattern without a
+    frame placeholder, a folder that cannot be written. Checked before the first step, not at the last."""
+    from dubkernels.io.sequences import output_sequence
+
+    where = str(shot.path)
+    takes = [(role, Path(take.source)) for role, take in (("actor", shot.actor), ("dubber", shot.dubber))]
+    for role, source in takes:
+        if _inside(source.parent, shot.work):
+            raise ShotError(f"{where}: shot.work = {shot.work} holds the {role} take ({source}): the work folder is "
+                            "the dub's to write and to clean up; give it a folder of its own.")
+    try:
+        output_sequence(shot.output, [])
+    except DubKernelsError as exc:
+        raise ShotError(f"{where}: shot.output = {shot.output}: {exc}") from exc
+    output = Path(shot.output)
+    if _inside(output.parent, shot.work):
+        raise ShotError(f"{where}: shot.output = {shot.output} lies in the work folder {shot.work}: the dub would "
+                        "write the final shot over its own steps; put the output outside the work folder.")
+    for role, source in takes:
+        same_name = output.name.split("#")[0] == source.name.split("#")[0]
+        if output.parent.resolve() == source.parent.resolve() and same_name:
+            raise ShotError(f"{where}: shot.output = {shot.output} names the {role} take's frames ({source}): the "
+                            "plate is never written over; give the output another folder or name.")
+    for what, folder in (("shot.output", output.parent), ("shot.work", shot.work)):
+        if not _writable_folder(folder):
+            raise ShotError(f"{where}: {what}: {folder} cannot be written (permissions, or a read-only disk); choose "
+                            "a writable folder or fix its permissions.")
+
+
 def preflight(shot: Shot) -> list[str]:
-    """Refuse a shot whose takes are missing or whose frame rates differ with retime off; notes otherwise."""
+    """Refuse a shot whose takes are missing, whose paths would write over what must not be touched, or whose
+    frame rates differ with retime off; notes otherwise (a frame rate assumed)."""
+    check_paths(shot)
     actor, dubber = take_fps(shot.actor, "actor"), take_fps(shot.dubber, "dubber")
+    if bool(actor) != bool(dubber):
+        known, unknown = ("actor", "dubber") if actor else ("dubber", "actor")
+        rate = float(actor or dubber or 0)
+        return [f"the {unknown} take carries no frame rate (no FramesPerSecond in its EXR headers): its frames are "
+                f"matched one for one with the {known}'s at {rate:g} fps; if they were shot at another rate, write "
+                "it into the headers or conform the take"]
     if actor and dubber and actor != dubber:
         if not shot.stages.get("pose_align", {}).get("retime", True):
             raise ShotError(f"{shot.path}: the actor is {float(actor):g} fps and the dubber {float(dubber):g} fps, and "

@@ -204,6 +204,9 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
               **{name: _track(files, f"{name}_track") for name in results}}
     landmarks = {name: _landmarks(t, frames) for name, t in tracks.items()}
     metrics = ShotMetrics(frames, results=results)
+    metrics.notes += [f"{LABELS[name]}: not measured: its track {files[f'{name}_track']} is missing (the dub stopped "
+                      "before it); run `dubkernels dub` to the end, then the report again"
+                      for name in RESULTS if name in files and name not in results and f"{name}_track" in files]
     if "own" in results and files.get("own_face"):  # what the own mouth could not reach, frame by frame
         metrics.notes += [f"{LABELS['own']}: {warning}" for warning in stage_warnings(files["own_face"])]
     openings = {name: lipsync.mouth_opening(lm) for name, lm in landmarks.items()}
