@@ -117,5 +117,5 @@ def colour_spaces(config: str | None = None) -> "ColourSpaces":
 
 
 def to_uint8(network_rgb: np.ndarray) -> np.ndarray:
-    """Quantise network-space RGB (0..1) to uint8 for detectors and previews."""
-    return (np.clip(network_rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """Quantise network-space RGB (0..1) to uint8 for detectors and previews (NaN: 0)."""
+    return (np.clip(np.nan_to_num(network_rgb, nan=0.0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

@@ -8,6 +8,7 @@ input's device and dtype, resizes to the network's resolution and back inside, a
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -45,6 +46,8 @@ def export_torchscript(checkpoint: str | os.PathLike[str], out: str | os.PathLik
     net = YNet(ckpt.config.ynet)
     net.load_state_dict(ckpt.weights)
     module = NukeActorSwap(ActorSwap(net), ckpt.config.ynet.resolution).eval()
-    scripted = torch.jit.script(module)
+    with warnings.catch_warnings():  # deprecated in torch 2.13, but Nuke's Inference reads only TorchScript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        scripted = torch.jit.script(module)
     atomic_write(Path(out), lambda tmp: scripted.save(tmp))
     return scripted
