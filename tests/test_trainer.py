@@ -75,3 +75,24 @@ def test_stop_signal_checkpoints_and_stops(dataset, tmp_path):
     trainer._on_signal(signal.SIGTERM, None)
     path = trainer.run()
     assert trainer.iteration == 0 and load_checkpoint(path).iteration == 0
+
+
+def test_a_time_budget_ends_the_progress_bar_where_the_budget_does(dataset, tmp_path):
+    """A run of 100000 iterations under a 0.02-minute budget: the bar's end moves to what the budget reaches."""
+    from dubkernels.jobs.progress import Progress
+
+    class Totals(Progress):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[int] = []
+
+        def set_total(self, total: int) -> None:
+            super().set_total(total)
+            self.seen.append(total)
+
+    progress = Totals()
+    trainer = Trainer(_config(iterations=100000), dataset, TrainOptions(tmp_path, minutes=0.02), progress=progress)
+    trainer.run()
+    assert trainer.stopped_by == "budget" and progress.seen
+    assert all(total < 100000 for total in progress.seen)
+    assert abs(progress.seen[-1] - trainer.iteration) <= max(3, trainer.iteration // 2)  # about where it stopped

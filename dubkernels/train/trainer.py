@@ -155,6 +155,7 @@ class Trainer:
         progress = self.progress
         progress.start(f"train {self.options.kind}", self.total, unit="it")
         progress.advance(self.iteration)
+        began, first = time.monotonic(), self.iteration
         try:
             for batch in self._batches():
                 if self.iteration >= self.total:
@@ -168,6 +169,8 @@ class Trainer:
                 losses = self.step(batch)
                 self.iteration += 1
                 log.write(json.dumps({"iteration": self.iteration, **losses}) + "\n")
+                if deadline is not None and (self.iteration - first) in BUDGET_CHECKS:
+                    progress.set_total(_within_budget(self.total, self.iteration, first, began, deadline))
                 progress.advance(1)
                 progress.message(f"loss={losses['loss']:.4f}")
                 if self.iteration % cfg.preview_every == 0 or self.iteration == self.total:
@@ -180,6 +183,18 @@ class Trainer:
             for s, h in handlers.items():
                 signal.signal(s, h)
         return self.save()
+
+
+BUDGET_CHECKS = frozenset((3, 10, 30, 100, 300, 1000, 3000))  # iterations into a run when the bar's end is re-estimated
+
+
+def _within_budget(total: int, iteration: int, first: int, began: float, deadline: float) -> int:
+    """The iterations a run with a time budget will reach: ``total``, or fewer where the time left at the pace so
+    far (``iteration - first`` iterations since ``began``) runs out first; the progress bar ends (and estimates its
+    time left) there, not at an iteration count the budget never reaches."""
+    now = time.monotonic()
+    pace = (now - began) / max(iteration - first, 1)
+    return min(total, iteration + int(max(deadline - now, 0.0) / max(pace, 1e-9)))
 
 
 def _share_cores(workers: int, device: torch.device) -> None:
