@@ -34,6 +34,13 @@ def write_shot_file(path: Path, actor: str, dubber: str, minutes: float, ocio: s
     return path
 
 
+def _from_folder(path: str, folder: Path) -> str:
+    """``path`` relative to ``folder`` where it lies inside it (the demo's own sample: the folder can move), else
+    absolute (the user's clips stay where they are)."""
+    absolute, folder = Path(path).resolve(), folder.resolve()
+    return str(absolute.relative_to(folder)) if folder in absolute.parents else str(absolute)
+
+
 def demo_shot(outdir: Path, count: int, start: int, actor: str | None = None, dubber: str | None = None,
               minutes: float = DEMO_TRAIN_MINUTES, progress: Callable[[int], None] | None = None,
               ocio: str | None = None, learned: bool = False) -> tuple[Shot, dict[str, str]]:
@@ -46,7 +53,7 @@ def demo_shot(outdir: Path, count: int, start: int, actor: str | None = None, du
         sample = make_sample(outdir / "sample", count, start, colour=ColourSpaces(ocio), progress=progress)
         actor, dubber = sample.actor, sample.dubber
         extra["truth"] = str(sample.truth)
-    actor, dubber = str(Path(actor).resolve()), str(Path(dubber).resolve())
+    actor, dubber = _from_folder(actor, outdir), _from_folder(dubber, outdir)
     path = write_shot_file(outdir / "shot.toml", actor, dubber, minutes, str(Path(ocio).resolve()) if ocio and
                            "://" not in ocio else ocio, learned)
     return load_shot(path), extra

@@ -168,3 +168,16 @@ def test_a_custom_network_preset_needs_its_face_sr_preset(tmp_path):
     shot = load_shot(path, ["train.preset='my_net.json'", "train.sr_preset='my_sr.json'"])
     assert shot.train.sr_preset == str(tmp_path / "my_sr.json")
     assert load_shot(path, ["train.preset='my_net.json'", "train.face_sr=false"]).train.face_sr is False
+
+
+def test_the_demo_folder_can_move_with_its_sample(tmp_path):
+    import shutil
+
+    from dubkernels.demo import demo_shot
+
+    demo_shot(tmp_path / "demo", 3, 1001)  # the demo's own sample, written inside the demo folder
+    text = (tmp_path / "demo" / "shot.toml").read_text()
+    assert 'source = "sample/actor/' in text and str(tmp_path) not in text
+    shutil.move(str(tmp_path / "demo"), str(tmp_path / "moved"))
+    moved = load_shot(tmp_path / "moved" / "shot.toml")
+    assert moved.actor.source.startswith(str(tmp_path / "moved" / "sample")) and moved.work == tmp_path / "moved" / "work"
