@@ -93,11 +93,13 @@ def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] |
         print(f"time:         {result.run.seconds(True):.0f} s training, {result.run.seconds(False):.0f} s the other "
               "steps")
     delivered = not args.quick or CANDIDATES.get(shot.deliver) in TRAINING_FREE
-    print(f"{'final shot:  ' if delivered else 'quick look:  '} {result.output}")
+    print(f"{'final shot:  ' if delivered else 'quick look:  '} {_shown(result.output)}")
+    if "line" in result.graph.files:
+        print(f"the line:     {_shown(result.graph.files['line'])}")
     if result.report is not None:
-        print(f"report:       {result.report.index}")
-        print(f"review movie: {result.report.movie}")
-        print(f"metrics:      {result.report.metrics}")
+        print(f"report:       {_shown(result.report.index)}")
+        print(f"review movie: {_shown(result.report.movie)}")
+        print(f"metrics:      {_shown(result.report.metrics)}")
         if result.report.delivery is not None:
             from dubkernels.report.write import delivery_lines
 
@@ -105,6 +107,12 @@ def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] |
     elif shot.deliver != "auto" and delivered:
         print(f"delivered:    {shot.deliver} (pinned by the shot file; no report measured it)")
     return 0
+
+
+def _shown(path: str | Path) -> str:
+    """A path as the user typed around it: relative to the current folder where it lies inside it."""
+    relative = os.path.relpath(Path(path).resolve(), Path.cwd())
+    return str(path) if relative.startswith("..") else relative
 
 
 def _relative(take: str | None, folder: Path) -> str:
