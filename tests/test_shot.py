@@ -48,6 +48,8 @@ def test_overrides_and_stage_sections(tmp_path):
     ("[mouth_composite]\ngrow = 9.0\n", "grow=9.0 is out of range"),
     ("[mouth_composite]\nuncovered = 'copy'\n", "unknown key mouth_composite.uncovered"),
     ("[train]\nminutes = 'ten'\n", "train.minutes = 'ten' should be a number"),
+    ("[train]\npreset = 'papper'\n", r"train.preset = 'papper' is neither a preset \(paper, preview\) nor a config "),
+    ("[train]\nsr_preset = 'face_sr_papper'\n", r"train.sr_preset = 'face_sr_papper' is neither a FaceSR preset"),
 ])
 def test_bad_keys_and_values_are_clear(tmp_path, extra, message):
     path = _write(tmp_path, "[actor]\nsource = 'a.####.exr'\n[dubber]\nsource = 'd.mov'\n" + extra)
@@ -163,6 +165,8 @@ def test_template_takes_are_given_from_the_current_folder(tmp_path, monkeypatch)
 
 def test_a_custom_network_preset_needs_its_face_sr_preset(tmp_path):
     path = _write(tmp_path, template("a.mov", "d.####.exr"))
+    (tmp_path / "my_net.json").write_text("{}")
+    (tmp_path / "my_sr.json").write_text("{}")
     with pytest.raises(ShotError, match="set train.sr_preset to a FaceSR config of the same input size"):
         load_shot(path, ["train.preset='my_net.json'"])
     shot = load_shot(path, ["train.preset='my_net.json'", "train.sr_preset='my_sr.json'"])

@@ -287,6 +287,9 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
                         f"{', '.join(PASS2_FROM_CHOICES)}.")
     if train.preset not in ("paper", "preview"):
         train.preset = _resolve(folder, train.preset)
+        if not Path(train.preset).is_file():
+            raise ShotError(f"{where}: train.preset = {t['preset']!r} is neither a preset (paper, preview) nor a config "
+                            f"file ({train.preset} not found); check the spelling or the path.")
     if not train.sr_preset and train.face_sr:
         if train.preset not in ("paper", "preview"):
             raise ShotError(f"{where}: train.preset is a config file, so FaceSR cannot pick its preset: set "
@@ -294,6 +297,10 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
         train.sr_preset = f"face_sr_{train.preset}"
     elif train.sr_preset not in ("", "face_sr_paper", "face_sr_preview"):
         train.sr_preset = _resolve(folder, train.sr_preset)
+        if not Path(train.sr_preset).is_file():
+            raise ShotError(f"{where}: train.sr_preset = {t['sr_preset']!r} is neither a FaceSR preset (face_sr_paper, "
+                            f"face_sr_preview) nor a config file ({train.sr_preset} not found); check the spelling or "
+                            "the path.")
     if s["deliver"] not in DELIVER_CHOICES:
         raise ShotError(f"{where}: shot.deliver = {s['deliver']!r}; choose one of {', '.join(DELIVER_CHOICES)}.")
     ocio = _resolve(folder, s["ocio"])
