@@ -235,7 +235,8 @@ def fill_gaps(records: list[FrameRecord], width: int, height: int, max_gap: int,
     if not have:
         raise FaceError(
             f"{source}: no face found in any of frames {format_frames([r.frame for r in records])}; "
-            "check the plate, try --detector cnn, or add landmarks by hand with --overrides."
+            "check the plate, try the CNN detector (`analyze --detector cnn`; in a shot file `--set "
+            "analyze.detector=cnn`), or add landmarks by hand (`analyze --overrides FILE`)."
         )
     for start, end in _missing_runs(records):
         frames = [records[i].frame for i in range(start, end)]
@@ -244,9 +245,10 @@ def fill_gaps(records: list[FrameRecord], width: int, height: int, max_gap: int,
                 notes.append(f"frames {format_frames(frames)}: no face; passed through")
                 continue
             raise FaceError(
-                f"{source}: no face in frames {format_frames(frames)} ({end - start} frames, more than "
-                f"--max-gap {max_gap}); raise --max-gap, add --passthrough-missing to leave them untouched, "
-                "or give landmarks for them with --overrides."
+                f"{source}: no face in frames {format_frames(frames)} ({end - start} frames, more than the "
+                f"{max_gap} filled in); fill them (`analyze --max-gap {end - start}`; in a shot file `--set "
+                f"analyze.max_gap={end - start}`), leave them untouched (`--passthrough-missing`; `--set "
+                "analyze.passthrough_missing=true`), or give landmarks for them (`analyze --overrides FILE`)."
             )
         for i in range(start, end):
             lm = _interpolated_landmarks(records, start, end, i)

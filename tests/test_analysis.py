@@ -59,7 +59,8 @@ def test_short_gap_is_interpolated_long_gap_fails_or_passes_through(tmp_path, co
     assert np.allclose(lm[3], (2 * lm[2] + lm[5]) / 3, atol=1e-6)  # linear between neighbours
     assert any("1004-1005" in n and "interpolated" in n for n in track.notes)
 
-    with pytest.raises(FaceError, match=r"no face in frames 1004-1005 .*--max-gap 1"):
+    with pytest.raises(FaceError, match=r"no face in frames 1004-1005 \(2 frames, more than the 1 filled in\); "
+                                        r".*--max-gap 2.*--set analyze.max_gap=2"):
         analyze_sequence(seq, AnalysisSettings(max_gap=1), colour)
     track = analyze_sequence(seq, AnalysisSettings(max_gap=1, passthrough_missing=True), colour)
     assert [r.frame for r in track.records if r.flag == "missing"] == [1004, 1005]

@@ -110,7 +110,7 @@ def test_bad_inputs_are_clear(shot, tmp_path):
         PoseAlign(bad)
     over = _job(shot, tmp_path)
     over.outputs["out"] = shot.actor
-    with pytest.raises(JobError, match="is also an input"):
+    with pytest.raises(JobError, match="would write over its own input"):
         PoseAlign(over)
 
 

@@ -52,7 +52,7 @@ class AVSync:
 
     def text(self) -> str:
         """One line for the report."""
-        if self.verdict != "speech":
+        if self.verdict != "speech" or self.lag is None:
             return {"silent": "no speech (the line is silent)", "too short": "too short to measure",
                     "no mouth": "no mouth to measure", "no speech": "no speech that follows a mouth (music, noise, "
                     f"another scene's sound: best r {self.r:.2f})"}[self.verdict]

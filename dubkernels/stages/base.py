@@ -43,7 +43,6 @@ class Stage(ABC):
         kind = self.kind
         self.params: Any = parse_params(kind.params, job.params, self.name)
         kind.check_ports(job)
-        _refuse_output_over_input(job, kind)
 
     @property
     def name(self) -> str:
@@ -83,13 +82,6 @@ class Stage(ABC):
     def render_batch(self, frames: list[int]) -> list[dict[str, Frame]]:
         """Per-frame work for several frames at once; by default one ``render`` each."""
         return [self.render(f) for f in frames]
-
-
-def _refuse_output_over_input(job: Job, kind: JobKind) -> None:
-    ins = {str(Path(p).resolve()) for p in job.inputs.values()}
-    for name, pattern in job.outputs.items():
-        if str(Path(pattern).resolve()) in ins:
-            raise JobError(f"{kind.name}: output '{name}' {pattern} is also an input; write to another pattern.")
 
 
 def check_overwrite(path: Path, stage: str, output: str, force: bool) -> None:

@@ -133,8 +133,10 @@ class PoseAlign(Stage):
             save_landmarks(self.job.outputs["landmarks"], {f: m.dest[:68] for f, m in self.meshes.items() if m},
                            "pose_align")
         empty = [f for f, m in self.meshes.items() if m is None]
-        if empty:
-            notes.append(f"frames {format_frames(empty)}: no face in actor or dubber; rendered empty")
+        for role, lost in (("actor", [f for f in empty if actor.record(f).landmarks is None]),
+                           ("dubber", [f for f in empty if dubber.record(self._dubber_frame(f)).landmarks is None])):
+            if lost:
+                notes.append(f"frames {format_frames(lost)}: no face in the {role} take there; rendered empty")
         self.stats: tuple[LabStats, LabStats] | None = None
         if self.params.colour_transfer:
             self.stats = (self._stats(dubber, "dubber", [self._dubber_frame(f) for f in shot]),
