@@ -64,6 +64,8 @@ def test_missing_takes_and_files(tmp_path):
         load_shot(_write(tmp_path, "[actor]\nsource = 'a.####.exr'\n"))
     with pytest.raises(ShotError, match="not valid TOML"):
         load_shot(_write(tmp_path, "[actor\n"))
+    with pytest.raises(ShotError, match=r"\[actor\] source = 'still.jpg' is one file, not a take: a take is a video"):
+        load_shot(_write(tmp_path, "[actor]\nsource = 'still.jpg'\n[dubber]\nsource = 'd.mov'\n"))
     with pytest.raises(ShotError, match="must look like section.key=value"):
         load_shot(_write(tmp_path, template("a.mov", "d.mov")), ["minutes=3"])
 

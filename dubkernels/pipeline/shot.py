@@ -261,6 +261,10 @@ def shot_from_data(data: dict[str, Any], path: Path) -> Shot:
     for role, take in (("actor", a), ("dubber", d)):
         if role not in data or "source" not in data[role]:
             raise ShotError(f"{where}: [{role}] needs a source (an EXR pattern or a mov/mp4).")
+        source = str(take["source"])
+        if Path(source).suffix.lower() not in VIDEO_SUFFIXES and not any(c in source for c in "#%@"):
+            raise ShotError(f"{where}: [{role}] source = {source!r} is one file, not a take: a take is a video "
+                            f"({', '.join(VIDEO_SUFFIXES)}) or an EXR sequence pattern (name.####.exr).")
     stages = {}
     for section in STAGE_SECTIONS:
         values = dict(data.get(section, {}))
