@@ -128,7 +128,7 @@ def test_the_report_checks_the_line_and_says_when_there_is_none(sample, tmp_path
     result = dub_shot(load_shot(tmp_path / "shot.toml"), log=lambda *_: None)
     metrics = json.loads(result.report.metrics.read_text())
     assert metrics["av"] == {} and any(n.startswith("sound: the dubber take has no sound") for n in metrics["notes"])
-    assert "sound the dubber take has no sound" in (tmp_path / "work" / "report" / "summary.md").read_text()
+    assert "A/V   the dubber take has no sound" in (tmp_path / "work" / "report" / "summary.md").read_text()
     write_wav(tmp_path / "line.wav", clicks(1.0, [0.1]))
     (tmp_path / "shot.toml").write_text(text.replace('learned = "auto"', 'learned = "off"').replace(
         'audio = ""', 'audio = "line.wav"'))

@@ -115,7 +115,7 @@ def av_lines(metrics: ShotMetrics, candidate: str) -> list[str]:
     """The line's A/V check: on the dubber's own mouth and on ``candidate``'s, and what it flags; or why there is
     none."""
     if "dubber" not in metrics.av or candidate not in metrics.av:
-        return [f"  sound {note[len('sound: '):]}" for note in metrics.notes if note.startswith("sound: ")]
+        return [f"  A/V   {note[len('sound: '):]}" for note in metrics.notes if note.startswith("sound: ")]
     dubber, delivered = AVSync.from_dict(metrics.av["dubber"]), AVSync.from_dict(metrics.av[candidate])
     return ([f"  A/V   the line on the dubber's own mouth: {dubber.text()}; on {LABELS[candidate]}: {delivered.text()}"]
             + [f"  FLAG  {flag}" for flag in av_flags(dubber, delivered)])
