@@ -3,9 +3,10 @@
 
 Writes into DEST: ``metrics.json`` and ``summary.md`` as the report wrote them, and the contact sheet,
 the curves and the worst frames at 4x as JPEG (the report keeps lossless PNGs; these are for reading in a
-browser or a ticket), with ``summary.md``'s links pointing at the JPEGs.
+browser or a ticket), with ``summary.md``'s links pointing at the JPEGs; with ``--movie``, the review movie too
+(with the dubbed line's sound where the dub has one).
 
-    python scripts/publish_report.py /shots/pair_a/work docs/reports/pair_a
+    python scripts/publish_report.py /shots/pair_a/work docs/reports/pair_a [--movie]
 """
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ OPTIONAL_PICTURES = ("worst_frames",)  # the 4x crops of the delivered candidate
 JPEG_QUALITY = 90
 
 
-def publish(work: Path, dest: Path) -> list[Path]:
-    """Copy ``work/report``'s numbers and pictures into ``dest``; returns the files written."""
+def publish(work: Path, dest: Path, movie: bool = False) -> list[Path]:
+    """Copy ``work/report``'s numbers and pictures (and with ``movie`` its review movie) into ``dest``; returns the
+    files written."""
     report = work / "report"
     needed = [report / "metrics.json", report / "summary.md"] + [report / f"{p}.png" for p in PICTURES]
     missing = [str(p) for p in needed if not p.is_file()]
@@ -41,6 +43,9 @@ def publish(work: Path, dest: Path) -> list[Path]:
         summary = summary.replace(f"({name}.png)", f"({name}.jpg)")
         written.append(target)
     written[1].write_text(summary, encoding="utf-8")
+    if movie:
+        shutil.copyfile(report / "review.mp4", dest / "review.mp4")
+        written.append(dest / "review.mp4")
     return written
 
 
@@ -48,8 +53,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("work", type=Path, help="the dub's work folder (holding report/)")
     parser.add_argument("dest", type=Path, help="folder to write into, e.g. docs/reports/pair_a")
+    parser.add_argument("--movie", action="store_true", help="copy the review movie (review.mp4) too")
     args = parser.parse_args()
-    for path in publish(args.work, args.dest):
+    for path in publish(args.work, args.dest, args.movie):
         print(path)
     return 0
 
