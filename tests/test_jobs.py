@@ -85,6 +85,15 @@ def test_bad_job_files(tmp_path):
     bad.write_text(json.dumps({"format": "dubkernels-job", "version": 1, "stage": "x"}))
     with pytest.raises(JobError, match="needs 'stage', 'inputs' and 'outputs'"):
         load_job(bad)
+    good = {"format": "dubkernels-job", "version": 1, "stage": "analyze", "inputs": {"plate": "p.####.exr"},
+            "outputs": {"out": "t.json"}}
+    for key, value, message in (("frames", 12, '"frames" is 12; it must be a frame range string'),
+                                ("ocio", 7, '"ocio" is 7; it must be an OCIO config path'),
+                                ("params", [1], '"params" is \\[1\\]; it must be an object'),
+                                ("inputs", {"plate": 3}, 'inputs "plate" is 3; it must be a path')):
+        bad.write_text(json.dumps({**good, key: value}))
+        with pytest.raises(JobError, match=message):
+            load_job(bad)
     with pytest.raises(JobError, match="unknown stage 'gpen'"):
         make_stage(Job("gpen", {}, {}))
     with pytest.raises(JobError, match="not a per-frame stage"):

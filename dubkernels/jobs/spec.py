@@ -70,6 +70,17 @@ def job_from_dict(data: dict[str, Any], where: str) -> Job:
         raise JobError(f"{where}: not a dubkernels job (expected \"format\": \"{JOB_FORMAT}\").")
     if data.get("version") != JOB_VERSION:
         raise JobError(f"{where}: job version {data.get('version')} is not supported (this dubkernels reads {JOB_VERSION}).")
+    for key, kinds, what in (("frames", (str, type(None)), "a frame range string like \"1001-1100\""),
+                             ("ocio", (str, type(None)), "an OCIO config path or ocio:// URI"),
+                             ("params", (dict, type(None)), "an object of parameter values"),
+                             ("inputs", (dict,), "an object of input paths"),
+                             ("outputs", (dict,), "an object of output paths")):
+        if key in data and not isinstance(data[key], kinds):
+            raise JobError(f"{where}: \"{key}\" is {json.dumps(data[key])}; it must be {what}.")
+    for side in ("inputs", "outputs"):
+        for name, value in (data.get(side) or {}).items():
+            if not isinstance(value, str):
+                raise JobError(f"{where}: {side} \"{name}\" is {json.dumps(value)}; it must be a path (a string).")
     try:
         return Job(str(data["stage"]), {k: str(v) for k, v in dict(data["inputs"]).items()},
                    {k: str(v) for k, v in dict(data["outputs"]).items()}, data.get("frames"),

@@ -27,6 +27,7 @@ from skimage.metrics import structural_similarity
 from dubkernels.colour import ColourSpaces, colour_spaces, to_uint8
 from dubkernels.errors import DubKernelsError
 from dubkernels.face.landmarks68 import MOUTH
+from dubkernels.io.files import read_json_object
 from dubkernels.io.frames import Frame, read_frame
 from dubkernels.jobs.summary import stage_warnings
 from dubkernels.metrics.perceptual import PerceptualModels, frechet_distance
@@ -91,13 +92,22 @@ def present_results(files: dict[str, str]) -> list[str]:
     return present
 
 
-def load_files(work: Path) -> dict[str, str]:
-    """The work folder's manifest of sequences and tracks (written by `dubkernels dub`)."""
+def load_manifest(work: Path) -> dict[str, Any]:
+    """The work folder's ``files.json`` (written by `dubkernels dub`), checked: a clear error when it is missing or
+    damaged."""
     path = work / "files.json"
     if not path.is_file():
         raise ReportError(f"{path} not found: {work} is not a dub work folder; run `dubkernels dub` first.")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {k: str(v) for k, v in data["files"].items()}
+    fix = "run `dubkernels dub` on the shot file again to write it"
+    data = read_json_object(path, "manifest", ReportError, fix)
+    if not isinstance(data.get("files"), dict) or not all(isinstance(v, str) for v in data["files"].values()):
+        raise ReportError(f"{path}: \"files\" is not an object of paths (the file is damaged); {fix}.")
+    return data
+
+
+def load_files(work: Path) -> dict[str, str]:
+    """The work folder's manifest of sequences and tracks (written by `dubkernels dub`)."""
+    return dict(load_manifest(work)["files"])
 
 
 def _track(files: dict[str, str], key: str) -> Track:

@@ -18,7 +18,7 @@ from dubkernels.jobs.progress import Progress
 from dubkernels.preview import plate_fps, write_png
 from dubkernels.report.bar import CANDIDATES, MUSTS, Delivery, choose
 from dubkernels.metrics.av_sync import AVSync
-from dubkernels.report.collect import LABELS, ReportError, ShotMetrics, collect, load_files
+from dubkernels.report.collect import LABELS, ReportError, ShotMetrics, collect, load_files, load_manifest
 from dubkernels.report.line import av_flags, line_under
 from dubkernels.report.pictures import (chosen_frames, columns, contact_sheet, crop_sheet, plot_png, review_movie,
                                         worst_frames)
@@ -183,8 +183,8 @@ def write_report(work: str | Path, name: str = "", ocio: str | None = None, prog
     """
     work = Path(work)
     progress = progress or Progress()
+    manifest = load_manifest(work)
     files = load_files(work)
-    manifest = json.loads((work / "files.json").read_text(encoding="utf-8"))
     name = name or manifest.get("name", work.name)
     models = None
     if lpips_model or fid_model:
