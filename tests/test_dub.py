@@ -214,11 +214,16 @@ def test_dry_run_prints_the_graph_and_writes_the_job_specs(sample, capsys):
     assert main(["run", str(root / "dry" / "work" / "jobs" / "analyze_actor.json"), "--progress", "none"]) == 0
 
 
-def test_until_and_from(sample):
+def test_until_and_from(sample, capsys):
     root, made = sample
     shot = load_shot(_shot_file(root, made, "partial"))
+    with pytest.raises(Exception, match=r"--from pose_align: the steps it reads from have not run yet "
+                                        r"\(analyze_actor, analyze_dubber\); run the dub without --from"):
+        dub_shot(shot, start="pose_align", log=_quiet)
+    assert main(["dub", str(shot.path), "--until", "analyze_actor", "--progress", "none"]) == 0
+    assert "final shot:   not written (--until analyze_actor stopped before it)" in capsys.readouterr().out
     first = dub_shot(shot, until="pose_align", log=_quiet)
-    assert first.run.ran() == ["analyze_actor", "analyze_dubber", "pose_align"] and first.report is None
+    assert first.run.ran() == ["analyze_dubber", "pose_align"] and first.report is None
     second = dub_shot(shot, start="pose_align_actor", until="analyze_par", log=_quiet)
     assert second.run.ran() == ["pose_align_actor", "analyze_par"]  # the learned passes' training data
     with pytest.raises(Exception, match="--until nothing: no such step; the steps are: analyze_actor"):

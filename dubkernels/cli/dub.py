@@ -93,7 +93,12 @@ def run_shot(shot: Shot, args: argparse.Namespace, extra_files: dict[str, str] |
         print(f"time:         {result.run.seconds(True):.0f} s training, {result.run.seconds(False):.0f} s the other "
               "steps")
     delivered = not args.quick or CANDIDATES.get(shot.deliver) in TRAINING_FREE
-    print(f"{'final shot:  ' if delivered else 'quick look:  '} {_shown(result.output)}")
+    if "deliver" not in ran + skipped and delivered:
+        stopped = f"--until {args.until} stopped before it" if args.until else "nothing chose a candidate to deliver"
+        print(f"final shot:   not written ({stopped}): {_shown(result.output)} comes with `dubkernels dub "
+              f"{shot.path}` run to the end")
+    else:
+        print(f"{'final shot:  ' if delivered else 'quick look:  '} {_shown(result.output)}")
     if "line" in result.graph.files:
         print(f"the line:     {_shown(result.graph.files['line'])}")
     if result.report is not None:

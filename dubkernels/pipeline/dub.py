@@ -113,6 +113,15 @@ def _window(graph: Graph, start: str | None, until: str | None) -> tuple[int, in
     return first, last
 
 
+def _check_ran_before(graph: Graph, work: Path, chosen: list[str], start: str) -> None:
+    """``--from start`` needs what the steps before it make: name those never run (no state record)."""
+    needed = [n for n in graph.needed_for(chosen) if n not in chosen]
+    missing = [n for n in needed if _stored(work, n) is None]
+    if missing:
+        raise JobError(f"--from {start}: the steps it reads from have not run yet ({', '.join(missing)}); run the dub "
+                       f"without --from (or --from {missing[0]}): steps already done are skipped.")
+
+
 def _worker_modules(graph: Graph) -> set[str]:
     """The modules the graph's worker processes run (each per-frame stage's; the analysis's runs of frames)."""
     return {module for s in graph.steps for module in job_kind(s.job.stage).worker_modules}
@@ -140,6 +149,8 @@ def run_graph(
     for step in graph.steps:
         save_job(step.job, work / "jobs" / f"{step.name}.json")
     chosen = [s.name for s in graph.steps[first : last + 1] if only is None or s.name in only]
+    if start is not None and not dry_run:
+        _check_ran_before(graph, work, chosen, start)
     overall.start("dub", len(chosen), unit="step")
     for step in graph.steps:
         if step.name not in chosen:
