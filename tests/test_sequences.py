@@ -55,3 +55,11 @@ def test_bad_patterns_and_ranges(tmp_path):
 
 def test_format_frames_is_compact():
     assert format_frames([1, 2, 3, 7]) == "1-3,7"
+
+
+def test_folder_names_with_pattern_characters_are_folders(tmp_path):
+    for folder in ("take#2", "v@3", "a,b"):
+        (tmp_path / folder).mkdir()
+        _touch(tmp_path / folder, "p.{:04d}.exr", [1001, 1002])
+        seq = resolve_sequence(tmp_path / folder / "p.####.exr")
+        assert seq.frames == (1001, 1002) and seq.path(1002) == tmp_path / folder / "p.1002.exr"

@@ -53,10 +53,15 @@ def format_frames(frames: list[int]) -> str:
 
 @functools.lru_cache(maxsize=256)  # parsing costs milliseconds; a dub asks for the same patterns thousands of times
 def _parse_pattern(pattern: str) -> fileseq.FileSequence:
+    """The file name is the pattern; the folders above it are taken as they are (a ``#``, ``@`` or ``,`` in a
+    folder's name is no placeholder)."""
+    folder, name = os.path.split(str(pattern))
     try:
-        seq = fileseq.FileSequence(str(pattern), pad_style=PAD_STYLE)
+        seq = fileseq.FileSequence(name, pad_style=PAD_STYLE)
     except fileseq.ParseException as exc:
         raise SequenceError(f"'{pattern}' is not a frame pattern; write it like shot.####.exr.") from exc
+    if folder:
+        seq.setDirname(folder + os.sep)
     if not seq.padding():
         raise SequenceError(
             f"'{pattern}' has no frame number placeholder; write it like shot.####.exr or shot.%04d.exr."
@@ -96,11 +101,23 @@ class FrameSequence:
 
 
 def _frames_on_disk(seq: fileseq.FileSequence, pattern: str) -> list[int]:
+    """The frame numbers of the files in the pattern's folder that match it: its name, a number of the pattern's
+    padding (longer only without leading zeros), its extension. (fileseq's ``findSequenceOnDisk`` would read a
+    ``#`` or ``@`` in a folder's name as a placeholder.)"""
+    folder = Path(seq.dirname() or ".")
+    width = fileseq.FileSequence.getPaddingNum(seq.padding(), pad_style=PAD_STYLE)
+    name = re.compile(re.escape(seq.basename()) + r"(-?\d+)" + re.escape(seq.extension()) + "$")
     try:
-        found = fileseq.findSequenceOnDisk(str(pattern), pad_style=PAD_STYLE, strictPadding=True)
-    except fileseq.FileSeqException:
+        entries = os.listdir(folder)
+    except OSError:
         return []
-    return sorted(int(f) for f in found.frameSet() or [])
+    frames = []
+    for entry in entries:
+        match = name.match(entry)
+        digits = match.group(1).lstrip("-") if match else ""
+        if match and (len(digits) == width or (len(digits) > width and not digits.startswith("0"))):
+            frames.append(int(match.group(1)))
+    return sorted(frames)
 
 
 def output_sequence(pattern: str | os.PathLike[str], frames: list[int] | tuple[int, ...]) -> FrameSequence:
