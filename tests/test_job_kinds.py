@@ -213,3 +213,19 @@ def test_a_changed_input_frame_re_renders_only_that_frame(layered, tmp_path):
     write_frame(str(face).replace("####", "1002"), frame)
     again = run_job(job, workers=1)
     assert again.done == [1002] and again.skipped == [1001, 1003, 1004]
+
+
+def test_a_dub_replaces_its_own_copy_of_a_take_when_the_shot_names_a_new_clip(tmp_path):
+    from dubkernels.tasks.ingest import run_ingest
+    from tests.test_video import write_clip
+
+    longer, shorter = write_clip(tmp_path / "a.mov", 5, 100), write_clip(tmp_path / "b.mov", 3, 200)
+    out = str(tmp_path / "plate" / "p.####.exr")
+    params = {"colourspace": "srgb_tx", "replace_ingested": True}
+    run_ingest(Job("ingest", {"clip": str(longer)}, {"out": out}, None, params))
+    write_frame(tmp_path / "plate" / "p.1010.exr", new_frame(np.zeros((4, 4, 3), np.float32)))  # not ingested
+    summary = run_ingest(Job("ingest", {"clip": str(shorter)}, {"out": out}, None, params))
+    assert summary.done == [1001, 1002, 1003]
+    assert read_provenance(tmp_path / "plate" / "p.1001.exr")["source"] == str(shorter.resolve())
+    assert not (tmp_path / "plate" / "p.1004.exr").exists() and (tmp_path / "plate" / "p.1010.exr").exists()
+    assert any("1004-1005: an earlier clip's, beyond this one's end; removed" in n for n in summary.notes)

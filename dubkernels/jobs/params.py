@@ -38,6 +38,9 @@ def check_device_name(stage: str, name: str) -> None:
 class IngestParams:
     colourspace: str = param(DEFAULT_VIDEO_COLOURSPACE, "OCIO colourspace of the clip's pixels")
     start: int = param(1001, "frame number of the clip's first frame")
+    replace_ingested: bool = param(False, "replace frames dubkernels ingested from another clip (a dub's own copy "
+                                          "of its take, when the shot file names a new one); others are never "
+                                          "replaced without --force")
 
 
 @dataclass

@@ -123,7 +123,8 @@ class _Builder:
         if take.is_video:
             pattern = self.seq(f"plates/{role}", role)
             self.add(f"ingest_{role}", "ingest", {"clip": take.source}, {"out": pattern}, "ingest",
-                     f"decode the {role} video into scene-linear EXRs", {"colourspace": take.colourspace})
+                     f"decode the {role} video into scene-linear EXRs",
+                     {"colourspace": take.colourspace, "replace_ingested": True})  # the work folder's own copy
         track = self.path(f"tracks/{role}.track.json")
         frames = self.shot.frames or None if role == "actor" else None
         self.add(f"analyze_{role}", "analyze", {"plate": pattern}, {"out": track}, "analyze",
