@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -77,7 +78,7 @@ def test_the_loss_log_is_written_as_training_goes(setup, tmp_path):
 def test_a_time_budget_checkpoints_and_a_rerun_goes_on(setup, tmp_path, monkeypatch):
     shot, config = setup
     clock = iter(range(0, 10_000, 40))  # every look at the clock moves it 40 s on
-    monkeypatch.setattr(trainer_module.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(trainer_module, "time", SimpleNamespace(monotonic=lambda: float(next(clock))))
     summary = run_job(_job(shot, config, tmp_path / "run", minutes=1.0))
     stamp = read_stamp(tmp_path / "run")
     assert 0 < stamp["iteration"] < 3 and any("time budget of 1 min" in n for n in summary.notes)
@@ -86,7 +87,7 @@ def test_a_time_budget_checkpoints_and_a_rerun_goes_on(setup, tmp_path, monkeypa
 def test_a_preset_on_the_cpu_gets_a_budget_by_the_shots_length_and_completes(setup, tmp_path, monkeypatch):
     shot = make_shot(tmp_path / "shot", frames=6)  # the preset's batch of 4 needs more than 3
     clock = iter(range(0, 100_000, 40))  # every look at the clock moves it 40 s on
-    monkeypatch.setattr(trainer_module.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(trainer_module, "time", SimpleNamespace(monotonic=lambda: float(next(clock))))
     summary = run_job(_job(shot, "preview", tmp_path / "run", device="cpu", cpu_seconds_per_frame=10.0))
     assert any("the preview preset on the CPU with neither iterations nor minutes given: a budget of 1.0 min "
                "(10 s per frame of the shot)" in n for n in summary.notes)  # 6 frames

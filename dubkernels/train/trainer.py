@@ -151,11 +151,11 @@ class Trainer:
         if threading.current_thread() is threading.main_thread():
             handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         log = (self.out / "loss.jsonl").open("a", encoding="utf-8", buffering=1)  # line-buffered: a kill loses nothing
-        deadline = time.monotonic() + 60.0 * self.options.minutes if self.options.minutes > 0 else None
+        began, first = time.monotonic(), self.iteration
+        deadline = began + 60.0 * self.options.minutes if self.options.minutes > 0 else None
         progress = self.progress
         progress.start(f"train {self.options.kind}", self.total, unit="it")
         progress.advance(self.iteration)
-        began, first = time.monotonic(), self.iteration
         try:
             for batch in self._batches():
                 if self.iteration >= self.total:
