@@ -18,7 +18,7 @@ from pathlib import Path
 import OpenImageIO as oiio
 
 PICTURES = ("contact_sheet", "curves")
-OPTIONAL_PICTURES = ("worst_frames",)  # the 4x crops of the delivered candidate's worst frames (newer reports)
+OPTIONAL_PICTURES = ("worst_frames", "frames_to_look_at")  # newer reports: the 4x worst frames, the frames to look at
 JPEG_QUALITY = 90
 
 

@@ -312,3 +312,22 @@ def test_a_training_step_stopped_by_its_budget_goes_on_unless_its_inputs_changed
     assert why_run({**now, "complete": True}, now) is None
     changed = {**now, "made_from": {**made, "inputs": {"actor": "a2"}}}
     assert why_run(stopped, changed) == "input changed: actor"  # the trainer starts afresh: say so
+
+
+def test_the_report_opens_with_the_verdict_and_the_frames_to_look_at(dubbed):
+    root, made, shot, result = dubbed
+    page = result.report.index.read_text()
+    order = [page.index(mark) for mark in ('id="verdict"', "<h2>Frames to look at</h2>", '<video id="review"',
+                                           "<h2>Summary</h2>", "<h2>Per-frame curves</h2>")]
+    assert order == sorted(order)
+    assert page.split('id="verdict">')[1].startswith("delivered: ")
+    metrics = result.report.data
+    links = page.split("<h2>Frames to look at</h2>")[1].split("<h2>Review movie</h2>")[0].count('href="review.mp4#t=')
+    summary = (shot.work / "report" / "summary.md").read_text()
+    listed = [line for line in summary.splitlines() if line.startswith("- frame ")]
+    assert links == len(listed) >= 1  # the tiny sample's delivered mouth is never the dubber's: a worst-sync frame
+    frame = int(listed[0].split()[2])
+    assert f"({(metrics.frames.index(frame) + 0.5) / 25:.2f} s)" in listed[0]  # its time in the 25 fps movie
+    assert summary.index("## Frames to look at") < summary.index("| metric |")
+    strip = oiio.ImageBuf(str(shot.work / "report" / "frames_to_look_at.png"))
+    assert strip.spec().width == 2 * 160 * len(listed)  # dubber | delivered, per frame

@@ -288,6 +288,8 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
         sync = _sync(name, landmarks, openings, dubber_spread, metrics)
         metrics.curves[f"lmd_{name}"] = lmd.tolist()
         metrics.curves[f"mouth_psnr_{name}"] = values["mouth_psnr"]
+        metrics.curves[f"jump_{name}"] = (_step_changes(boxes[name], boxed, len(frames))
+                                          - _step_changes(boxes["actor"], boxed, len(frames))).tolist()
         flick, flick_all = im.flicker(boxes[name], still), im.flicker(boxes[name])
         metrics.summary[name] = {
             "changed_outside_mask": int(np.sum(values["changed"])),
@@ -310,6 +312,16 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
             **_perceptual(perceptual, boxes["actor"], boxes[name]),
         }
     return metrics
+
+
+def _step_changes(boxes: list[np.ndarray], boxed: list[int], count: int) -> np.ndarray:
+    """(count,) each frame's mouth-box change from the frame before (mean absolute difference, network space);
+    NaN where either has no box."""
+    out = np.full(count, np.nan)
+    for k in range(1, len(boxed)):
+        if boxed[k] == boxed[k - 1] + 1:
+            out[boxed[k]] = float(np.abs(boxes[k].astype(np.float64) - boxes[k - 1]).mean())
+    return out
 
 
 def _line(files: dict[str, str], frames: list[int], openings: dict[str, np.ndarray], metrics: ShotMetrics) -> None:

@@ -25,6 +25,7 @@ COLUMNS = (("actor", "actor A0"), ("dubber_render", "dubber (aligned)"), ("paste
 FACE_SPAN = 2.6  # the face crop's side, in interocular distances
 SHEET_TILE = 256
 MOVIE_TILE = 192
+THUMB_TILE = 160  # a frame to look at: dubber and result side by side
 SHEET_FRAMES = 6
 WORST_FRAMES = 3
 WORST_APART = 12  # frames between two of the worst frames shown (half a second)
@@ -155,6 +156,16 @@ def crop_sheet(files: dict[str, str], track: Track, frames: list[int], colour: C
         return None
     width = max(r.shape[1] for r in rows)
     return np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows], axis=0)
+
+
+def look_thumb(files: dict[str, str], track: Track, frame: int, colour: ColourSpaces, result: str,
+               label: str) -> np.ndarray | None:
+    """The mouth at ``frame``: dubber (aligned) | ``result``, ``THUMB_TILE`` square each; None without a face."""
+    square = mouth_square(track, frame)
+    if square is None:
+        return None
+    return np.concatenate([tile(_frame(files[key], frame, square), square, THUMB_TILE, colour, name)
+                           for key, name in (("dubber_render", f"dubber {frame}"), (result, label))], axis=1)
 
 
 def review_movie(path: Path, files: dict[str, str], track: Track, frames: list[int], colour: ColourSpaces,

@@ -11,6 +11,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
+
 from dubkernels.colour import colour_spaces
 from dubkernels.io.files import atomic_write, atomic_write_text
 from dubkernels.io.sequences import resolve_sequence
@@ -20,11 +23,13 @@ from dubkernels.report.bar import CANDIDATES, MUSTS, Delivery, choose
 from dubkernels.metrics.av_sync import AVSync
 from dubkernels.report.collect import LABELS, ReportError, ShotMetrics, collect, load_files, load_manifest
 from dubkernels.report.line import av_flags, line_under
-from dubkernels.report.pictures import (chosen_frames, columns, contact_sheet, crop_sheet, plot_png, review_movie,
-                                        worst_frames)
+from dubkernels.report.look import Look, frames_to_look_at
+from dubkernels.report.pictures import (chosen_frames, columns, contact_sheet, crop_sheet, look_thumb, plot_png,
+                                        review_movie, worst_frames)
 from dubkernels.tracks import load_track
 
 WORST_FILE = "worst_frames.png"  # the delivered candidate's worst frames, 4x
+LOOK_FILE = "frames_to_look_at.png"  # the frames to look at first, dubber | delivered, side by side
 DELIVERY_FILE = "delivery.json"  # the report's choice of the candidate to deliver
 
 # (key, label, how to read it, format)
@@ -63,6 +68,18 @@ ROWS = (
     ("frames_without_face", "frames without a tracked face", "", "{:d}"),
     ("frames_undubbed", "frames left undubbed", "mouth box bit-identical to A0's; must be 0", "{:d}"),
 )
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A frame to look at as the page shows it: its time in the review movie and its thumbnail (PNG bytes)."""
+
+    look: Look
+    seconds: float
+    png: bytes
+
+    def caption(self) -> str:
+        return f"frame {self.look.frame} ({self.seconds:.2f} s): {self.look.what}: {self.look.why}"
 
 
 @dataclass
@@ -121,9 +138,30 @@ def av_lines(metrics: ShotMetrics, candidate: str) -> list[str]:
             + [f"  FLAG  {flag}" for flag in av_flags(dubber, delivered)])
 
 
+def _png_bytes(rgb: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ReportError("cannot encode a thumbnail as PNG")
+    return data.tobytes()
+
+
+def _looks_html(shown: list[Shown]) -> str:
+    """Each frame to look at: its thumbnail, linking to its time in the review movie (the page's player seeks
+    there; opened alone, the movie starts there)."""
+    if not shown:
+        return "<p>No frame stands out: no curve to choose from.</p>"
+    cells = "".join(
+        f'<figure><a href="review.mp4#t={s.seconds:.2f}" onclick="return seek({s.seconds:.2f})">'
+        f'<img src="{_png_data(s.png)}" alt="frame {s.look.frame}"></a>'
+        f"<figcaption><b>{html.escape(s.look.what)}</b>, frame {s.look.frame} ({s.seconds:.2f} s)<br>"
+        f"{html.escape(s.look.why)}</figcaption></figure>" for s in shown)
+    return f'<div class="looks">{cells}</div>'
+
+
 def render_html(name: str, metrics: ShotMetrics, plot: bytes, sheet: bytes, skipped: list[str],
-                delivery: Delivery | None = None) -> str:
-    """The self-contained report page."""
+                delivery: Delivery | None = None, shown: list[Shown] | None = None) -> str:
+    """The self-contained report page: the verdict, the frames to look at, the review movie with the line, then
+    the table, the curves, the contact sheet and the notes."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in ["metric"] + [LABELS[n] for n in metrics.results] + ["reading"])
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in summary_table(metrics))
     refs = metrics.references
@@ -134,9 +172,17 @@ def render_html(name: str, metrics: ShotMetrics, plot: bytes, sheet: bytes, skip
 <html><head><meta charset="utf-8"><title>DubKernels report: {html.escape(name)}</title>
 <style>body{{font-family:sans-serif;margin:2em;background:#1e1e1e;color:#ddd}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #555;padding:4px 10px;text-align:right}}td:first-child,td:last-child{{text-align:left}}
-img{{max-width:100%}}</style></head><body>
+img{{max-width:100%}}#verdict{{font-size:15px;background:#2a2a2a;padding:8px 12px;white-space:pre-wrap}}
+.looks{{display:flex;flex-wrap:wrap;gap:12px}}figure{{margin:0;width:320px}}figcaption{{font-size:13px}}
+a{{color:#8cf}}</style>
+<script>function seek(t){{var v=document.getElementById("review");if(!v)return true;v.currentTime=t;
+v.scrollIntoView();return false;}}</script></head><body>
 <h1>DubKernels shot report: {html.escape(name)}</h1>
-<pre>{html.escape(chr(10).join(delivery_lines(metrics, delivery)))}</pre>
+<pre id="verdict">{html.escape(chr(10).join(delivery_lines(metrics, delivery)))}</pre>
+<h2>Frames to look at</h2>{_looks_html(shown or [])}
+<h2>Review movie</h2><p>Every frame, the same columns as the contact sheet, with the dubbed line where the dub has
+one.</p>
+<video id="review" controls preload="metadata" src="review.mp4" style="max-width:100%"></video>
 <p>{len(frames)} frames, {frames[0]}-{frames[-1]}. Baseline "paste" is the PoseAlign render composited with the
 same mask and no identity network (the dubber's mouth: a sync reference, never delivered); "own mouth" is the
 actor's own footage re-timed and warped to the dubber's mouth, no training; pass 1 and pass 2 are the paper's
@@ -148,19 +194,24 @@ pins one.</p>
 <h2>Contact sheet</h2><p>{html.escape(" | ".join(label for _, label in columns(metrics.results)))}</p>
 <img src="{_png_data(sheet)}" alt="contact sheet">
 <h2>Notes</h2><ul>{notes}</ul>
-<p>Every frame, the same columns: <a href="review.mp4">review.mp4</a>. Numbers: <a href="metrics.json">metrics.json</a>.</p>
+<p>The movie alone: <a href="review.mp4">review.mp4</a>. Numbers: <a href="metrics.json">metrics.json</a>.</p>
 </body></html>
 """
 
 
 def render_markdown(name: str, metrics: ShotMetrics, skipped: list[str], sheet: str = "contact_sheet.png",
-                    curves: str = "curves.png", delivery: Delivery | None = None, worst: str | None = None) -> str:
-    """The summary as Markdown (the delivery, the table, references, notes, the pictures linked): for tickets
-    and docs."""
+                    curves: str = "curves.png", delivery: Delivery | None = None, worst: str | None = None,
+                    shown: list[Shown] | None = None, look: str | None = None) -> str:
+    """The summary as Markdown (the delivery, the frames to look at, the table, references, notes, the pictures
+    linked): for tickets and docs."""
     results = [LABELS[n] for n in metrics.results]
     verdict = delivery_lines(metrics, delivery)
-    lines = [f"# DubKernels shot report: {name}", ""] + (["```", *verdict, "```", ""] if verdict else []) + [
-             f"{len(metrics.frames)} frames, {metrics.frames[0]}-{metrics.frames[-1]}.", "",
+    lines = [f"# DubKernels shot report: {name}", ""] + (["```", *verdict, "```", ""] if verdict else [])
+    if shown:
+        lines += ["## Frames to look at", "", "Times are in the review movie, [review.mp4](review.mp4).", ""]
+        lines += [f"- {s.caption()}" for s in shown] + [""]
+        lines += [f"Dubber | delivered, left to right: ![frames to look at]({look})", ""] if look else []
+    lines += [f"{len(metrics.frames)} frames, {metrics.frames[0]}-{metrics.frames[-1]}.", "",
              "| metric | " + " | ".join(results) + " | reading |", "|---|" + "---:|" * len(results) + "---|"]
     lines += ["| " + " | ".join(row) + " |" for row in summary_table(metrics)]
     refs = ", ".join(f"{k.replace('_', ' ')} {_cell(v, '{:.4g}')}" for k, v in metrics.references.items())
@@ -217,13 +268,22 @@ def write_report(work: str | Path, name: str = "", ocio: str | None = None, prog
         write_png(folder / WORST_FILE, worst)
     plot = plot_png(metrics)
     atomic_write(folder / "curves.png", lambda tmp: Path(tmp).write_bytes(plot), suffix=".png")
+    fps = plate_fps(resolve_sequence(files["actor"], metrics.frames[:1]), Fraction(25))
+    shown, thumbs = [], []
+    for look in frames_to_look_at(metrics, result):
+        thumb = look_thumb(files, track, look.frame, colour, result, LABELS.get(result, result))
+        if thumb is not None:
+            shown.append(Shown(look, look.seconds(metrics, float(fps)), _png_bytes(thumb)))
+            thumbs.append(thumb)
+    if thumbs:
+        write_png(folder / LOOK_FILE, np.concatenate(thumbs, axis=1))
     index = folder / "index.html"
-    atomic_write_text(index, render_html(name, metrics, plot, sheet_path.read_bytes(), skipped, delivery))
+    atomic_write_text(index, render_html(name, metrics, plot, sheet_path.read_bytes(), skipped, delivery, shown))
     atomic_write_text(folder / "metrics.json", json.dumps(metrics.as_dict(), indent=1) + "\n")
     atomic_write_text(folder / "summary.md", render_markdown(name, metrics, skipped, delivery=delivery,
-                                                             worst=WORST_FILE if worst is not None else None))
+                                                             worst=WORST_FILE if worst is not None else None,
+                                                             shown=shown, look=LOOK_FILE if thumbs else None))
     atomic_write_text(folder / DELIVERY_FILE, json.dumps(delivery.as_dict(), indent=1) + "\n")
-    fps = plate_fps(resolve_sequence(files["actor"], metrics.frames[:1]), Fraction(25))
     sound = line_under(files, metrics.frames, float(fps))[0]
     progress.start("report: review movie", len(metrics.frames))
     movie = folder / "review.mp4"
