@@ -50,6 +50,24 @@ def _digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
     return h.hexdigest()
 
 
+def track_digest(path: str | os.PathLike[str]) -> str:
+    """Digest of a track's content less the path of the plate it tracked (its frames' fingerprint stays): a track
+    made in a moved or copied work folder is the same track."""
+    st = os.stat(path)
+    return _track_digest(os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@functools.lru_cache(maxsize=1024)
+def _track_digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _digest(path, size, mtime_ns, inode)  # not a track: its bytes (reading it will say what is wrong)
+    if isinstance(data, dict) and isinstance(data.get("source"), dict):
+        data["source"].pop("pattern", None)
+    return hashlib.blake2b(json.dumps(data, sort_keys=True).encode(), digest_size=16).hexdigest()
+
+
 def fingerprint(digests: list[str]) -> str:
     """One digest over the ordered per-frame digests."""
     return hashlib.blake2b("".join(digests).encode(), digest_size=16).hexdigest()

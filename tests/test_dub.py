@@ -21,6 +21,7 @@ from dubkernels.io.frames import read_frame
 from dubkernels.metrics.image import changed_outside
 from dubkernels.pipeline.dub import dub_shot, why_run
 from dubkernels.pipeline.shot import load_shot, template
+from dubkernels.pipeline.work_lock import WorkBusy, work_lock
 from dubkernels.report.collect import collect
 from dubkernels.report.write import write_report
 from tests.conftest import REPO
@@ -201,6 +202,13 @@ def test_kill_9_during_a_step_then_rerun_gives_the_same_frames(dubbed, sample):
         assert (root / "killed" / "final" / f"final.{f}.exr").is_file()
         for a, b in zip(whole.parts, resumed.parts):
             np.testing.assert_array_equal(a.pixels.view(np.uint16), b.pixels.view(np.uint16))
+    whole_work, killed_work = root / "whole" / "work", root / "killed" / "work"
+    frames = sorted(p.relative_to(killed_work) for p in killed_work.rglob("*.exr")
+                    if p.parent.name != "final_mask")  # the whole run delivers the report's choice, this one pass 2
+    assert len(frames) > 4 * len(FRAMES)
+    differ = [str(p) for p in frames if (whole_work / p).read_bytes() != (killed_work / p).read_bytes()]
+    assert differ == []  # bit for bit, headers (provenance) too
+    assert not [p for p in killed_work.rglob(".*") if p.name != ".dubkernels.lock"]  # no temporary file left
 
 
 def test_dry_run_prints_the_graph_and_writes_the_job_specs(sample, capsys):
@@ -331,3 +339,34 @@ def test_the_report_opens_with_the_verdict_and_the_frames_to_look_at(dubbed):
     assert summary.index("## Frames to look at") < summary.index("| metric |")
     strip = oiio.ImageBuf(str(shot.work / "report" / "frames_to_look_at.png"))
     assert strip.spec().width == 2 * 160 * len(listed)  # dubber | delivered, per frame
+
+
+def test_a_second_dub_in_a_busy_work_folder_is_refused_naming_the_first(sample, capsys):
+    root, made = sample
+    shot = load_shot(_shot_file(root, made, "busy"))
+    planned = dub_shot(shot, log=_quiet, dry_run=True)  # the job specs and files.json, nothing run
+    job = shot.work / "jobs" / f"{planned.graph.names[0]}.json"
+    with work_lock(shot.work, "dubkernels dub busy.toml"):
+        with pytest.raises(WorkBusy, match=r"in use by `dubkernels dub busy.toml` \(pid \d+ on .*, since"):
+            dub_shot(shot, log=_quiet, quick=True)
+        assert main(["run", str(job), "--progress", "none"]) == EXIT_USER_ERROR  # a farm task of it waits too
+        assert "in use by `dubkernels dub busy.toml`" in capsys.readouterr().err
+    with work_lock(shot.work, "a farm task", shared=True):  # a chunk of one of its jobs on the farm
+        with pytest.raises(WorkBusy, match="in use by a farm task"):
+            dub_shot(shot, log=_quiet, quick=True)
+        assert main(["run", str(job), "--progress", "none"]) == 0  # chunks run side by side
+
+
+def test_temporary_files_an_interrupted_run_left_are_removed(sample):
+    root, made = sample
+    path = _shot_file(root, made, "leftovers")
+    shot = load_shot(path)
+    stale = shot.work / "pose_align" / ".pa.1003.exr.k2j4_x9q.exr"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half a frame")
+    kept = shot.work / "pose_align" / ".notes"
+    kept.write_text("the artist's own dot file")
+    lines: list[str] = []
+    dub_shot(shot, log=lines.append, dry_run=True)
+    assert not stale.exists() and kept.exists()
+    assert "note: removed 1 temporary file(s) an interrupted run left" in lines

@@ -5,10 +5,13 @@ import dataclasses
 
 import json
 import os
+import time
 
+import numpy as np
 import pytest
 
-from dubkernels.jobs.identity import job_identity
+from dubkernels.io.frames import new_frame, write_frame
+from dubkernels.jobs.identity import frame_fingerprint, job_identity
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.jobs.spec import Job, JobError, load_job, save_job
 from dubkernels.pipeline.runner import make_stage
@@ -124,3 +127,23 @@ def test_a_summary_replaces_earlier_runs_over_its_frames_and_keeps_other_chunks(
     write_summary(Summary("own_mouth", "b", "1-100", notes=["whole shot"]), pattern, list(range(1, 101)))
     assert stage_warnings(pattern) == ["whole shot"]
     assert len(list(tmp_path.glob("own.*.summary.json"))) == 1
+
+
+def test_a_plate_frame_replaced_with_its_mtime_put_back_is_a_changed_frame(tmp_path):
+    plate = tmp_path / "plate.1001.exr"
+    plate.write_bytes(b"a" * 4096)
+    before, stat = frame_fingerprint(plate), os.stat(plate)
+    time.sleep(0.01)
+    plate.write_bytes(b"b" * 4096)  # other pixels, the same size
+    os.utime(plate, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the mtime put back
+    assert os.stat(plate).st_mtime_ns == stat.st_mtime_ns and frame_fingerprint(plate) != before
+
+
+def test_a_frame_dubkernels_wrote_is_known_by_what_made_it_not_by_when(tmp_path):
+    frame = new_frame(np.full((8, 8, 3), 0.5, np.float32))
+    first, second = tmp_path / "a" / "comp.1001.exr", tmp_path / "b" / "comp.1001.exr"
+    for path in (first, second):  # one job's frame made twice, by a run and by its rerun
+        write_frame(path, frame, provenance={"stage": "mouth_composite", "job": "1f2e", "inputs": "9a8b"})
+        time.sleep(0.01)
+    assert os.stat(first).st_mtime_ns != os.stat(second).st_mtime_ns
+    assert frame_fingerprint(first) == frame_fingerprint(second) == ["1f2e", "9a8b"]

@@ -118,12 +118,17 @@ def _check(job: Job) -> None:
 
 
 def _run_job_command(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
     from dubkernels.jobs.spec import load_job
+    from dubkernels.pipeline.work_lock import job_work_folder, work_lock
 
     job = load_job(args.job)
     if args.frames:
         job.frames = args.frames
-    return _execute(job, args)
+    work = job_work_folder(Path(args.job))  # a job of a dub: not while a `dub` runs there
+    with work_lock(work, f"dubkernels run {args.job}", shared=True) if work else nullcontext():
+        return _execute(job, args)
 
 
 def _execute(job: Job, args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -41,6 +42,21 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], object], s
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+TEMPORARY_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}(\.[A-Za-z0-9]+)?$")  # atomic_write's: .NAME.XXXXXXXX[.ext]
+
+
+def remove_temporaries(folder: Path, recursive: bool = True) -> int:
+    """Remove the temporary files a killed run's atomic writes left in ``folder`` (named as :func:`atomic_write`
+    names them); returns how many. Only safe where no other run writes: under the work folder's lock."""
+    if not folder.is_dir():
+        return 0
+    found = folder.rglob(".*") if recursive else folder.glob(".*")
+    stale = [p for p in found if TEMPORARY_NAME.match(p.name) and p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

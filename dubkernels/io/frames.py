@@ -308,6 +308,8 @@ def _output_spec(part: Part, provenance: str | None) -> tuple[oiio.ImageSpec, st
     spec.attribute("compression", compression)
     for stale in ("openexr:dwaCompressionLevel", "oiio:subimages", "oiio:subimagename"):
         spec.erase_attribute(stale)
+    if not spec.get_string_attribute("DateTime"):
+        spec.attribute("DateTime", "")  # OpenImageIO stamps the time of writing otherwise: a rerun's bytes would differ
     if provenance is not None:
         spec.attribute(PROVENANCE_ATTRIBUTE, provenance)
     return spec, note

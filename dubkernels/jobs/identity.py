@@ -1,19 +1,25 @@
 """Job identities: one digest of everything that changes a job's result.
 
 The identity covers the kind, the parameters that change the result, the OCIO config
-in use (its file's content, or its URI), and the content of every input: tracks,
-checkpoints and other files by a digest of their bytes; videos and folders by size
-and modification time; frame sequences by a cheap per-frame fingerprint (size,
-mtime and the frame's own dubkernels provenance). Paths are not part of it, so a
-work folder can move. Per-frame kinds leave their sequences out of the job identity
+in use (its file's content, or its URI), and the content of every input: tracks by
+their content less the plate's path, checkpoints and other files by a digest of
+their bytes; videos and folders by size
+and modification time; frame sequences by a cheap per-frame fingerprint: a frame
+dubkernels wrote by its provenance (the job and frame key that made it, so a rerun
+that remakes it bit for bit keys everything after it the same), any other frame (a
+plate) by size, modification time and change time (ctime, which no tool can set back:
+a plate replaced by other pixels of the same size with its mtime restored still
+differs). Paths are not part of it, so a work folder can move. Per-frame kinds leave their sequences out of the job identity
 and fold them into a per-frame key instead, so a changed input frame re-renders
 exactly that frame.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import struct
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -23,7 +29,7 @@ from dubkernels.io.sequences import resolve_sequence
 from dubkernels.jobs.kinds import JobKind, Port
 from dubkernels.jobs.params import identity_values
 from dubkernels.jobs.spec import Job
-from dubkernels.tracks import file_digest
+from dubkernels.tracks import file_digest, track_digest
 
 BUILTIN_OCIO = "ocio://default"
 
@@ -43,12 +49,43 @@ def file_stamp(path: str | os.PathLike[str]) -> list[int] | None:
 
 
 def frame_fingerprint(path: str | os.PathLike[str]) -> list[Any] | None:
-    """Size, mtime and the job/frame key of the frame's own provenance; None when the frame is absent."""
-    stamp = file_stamp(path)
-    if stamp is None:
+    """What a frame is: the job and frame key of its dubkernels provenance, else (a plate) its size, mtime and
+    ctime; None when the frame is absent."""
+    try:
+        st = os.stat(path)
+    except OSError:
         return None
     prov = read_provenance(path) or {}
-    return stamp + [prov.get("job"), prov.get("inputs")]
+    if prov.get("job"):
+        return [prov["job"], prov.get("inputs")]
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def checkpoint_digest(path: Path) -> str:
+    """Digest of a checkpoint: a .safetensors file's tensors and its metadata in sorted order (safetensors writes
+    the metadata in no fixed order, so one training saved twice differs in bytes only there); any other file's
+    bytes."""
+    if path.suffix != ".safetensors":
+        return file_digest(path)
+    st = os.stat(path)
+    return _safetensors_digest(os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@functools.lru_cache(maxsize=256)
+def _safetensors_digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        try:
+            length = struct.unpack("<Q", f.read(8))[0]
+            header = json.loads(f.read(length)) if length < size else None
+        except (struct.error, json.JSONDecodeError, UnicodeDecodeError):
+            header = None
+        if not isinstance(header, dict):  # not readable as safetensors: its bytes (loading it will say why)
+            return file_digest(path)
+        h.update(json.dumps(header, sort_keys=True).encode())
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def ocio_source(ocio: str | None) -> str:
@@ -81,8 +118,10 @@ def input_identity(port: Port, value: str, job: Job, kind: JobKind) -> Any:
     path = Path(value)
     if port.kind == "sequence":
         return "per-frame" if kind.per_frame else _sequence_identity(value, job.frames)
-    if port.kind in ("track", "checkpoint", "file"):
-        return file_digest(path) if path.is_file() else None
+    if port.kind in ("track", "file"):  # a file input is a track or a landmarks file
+        return track_digest(path) if path.is_file() else None
+    if port.kind == "checkpoint":
+        return checkpoint_digest(path) if path.is_file() else None
     if port.kind == "folder":
         return _folder_identity(path)
     return file_stamp(path)  # video: too big to read for an identity

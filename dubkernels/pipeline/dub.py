@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from dubkernels.io.files import atomic_write_text
+from dubkernels.io.files import atomic_write_text, remove_temporaries
 from dubkernels.jobs.identity import identity_parts, output_identity
 from dubkernels.jobs.kinds import job_kind
 from dubkernels.jobs.progress import Progress
@@ -230,11 +230,26 @@ def dub_shot(shot: Any, *, start: str | None = None, until: str | None = None, d
     "own_mouth"`` or ``"own_chin"``) it delivers it too: the whole dub with no training; without the report, only
     the steps the delivery reads run.
     """
-    from dubkernels.pipeline.graph import build_graph
     from dubkernels.pipeline.preflight import preflight
+    from dubkernels.pipeline.work_lock import work_lock
 
     for note in preflight(shot):  # before anything is written
         log(f"note: {note}")
+    with work_lock(shot.work, f"dubkernels dub {shot.name}"):
+        removed = remove_temporaries(shot.work) + remove_temporaries(Path(shot.output).parent, recursive=False)
+        if removed:
+            log(f"note: removed {removed} temporary file(s) an interrupted run left")
+        return _dub_locked(shot, start=start, until=until, dry_run=dry_run, force=force, report=report,
+                           extra_files=extra_files, overall=overall, step_progress=step_progress, log=log,
+                           quick=quick)
+
+
+def _dub_locked(shot: Any, *, start: str | None, until: str | None, dry_run: bool, force: bool, report: bool,
+                extra_files: dict[str, str] | None, overall: Progress | None, step_progress: Progress | None,
+                log: Callable[[str], None], quick: bool) -> DubResult:
+    """:func:`dub_shot`'s work, with the work folder locked."""
+    from dubkernels.pipeline.graph import build_graph
+
     graph = build_graph(shot)
     delivers = not quick or CANDIDATES.get(shot.deliver) in TRAINING_FREE
     write_manifest(shot.work, shot.name, graph, extra_files, shot.deliver, quick=not delivers)
