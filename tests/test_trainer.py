@@ -60,6 +60,17 @@ def test_resume_is_exact(dataset, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_resume_logs_each_iteration_once(dataset, tmp_path):
+    Trainer(_config(iterations=3), dataset, TrainOptions(tmp_path, seed=5)).run()
+    log = tmp_path / "loss.jsonl"
+    with log.open("a") as f:  # a run killed after its checkpoint at 3 had logged 4 and 5, and half a line
+        f.write('{"iteration": 4, "loss": 1.0}\n{"iteration": 5, "loss": 1.0}\n{"iteration": 6, "lo')
+    resumed = Trainer(_config(iterations=6), dataset, TrainOptions(tmp_path, seed=5))
+    assert resumed.iteration == 3
+    resumed.run()
+    assert [json.loads(line)["iteration"] for line in log.read_text().splitlines()] == [1, 2, 3, 4, 5, 6]
+
+
 def test_pretrained_encoder_and_style_only(dataset, tmp_path):
     config = _config()
     pre = YNet(config.ynet)

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import torch
 
+from dubkernels.io.files import atomic_write_text
 from dubkernels.jobs.progress import Progress
 from dubkernels.nets.checkpoint import load_checkpoint, load_state, save_checkpoint
 from dubkernels.nets.config import Config
@@ -150,6 +151,7 @@ class Trainer:
         handlers = {}
         if threading.current_thread() is threading.main_thread():
             handlers = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        _trim_log(self.out / "loss.jsonl", self.iteration)
         log = (self.out / "loss.jsonl").open("a", encoding="utf-8", buffering=1)  # line-buffered: a kill loses nothing
         began, first = time.monotonic(), self.iteration
         deadline = began + 60.0 * self.options.minutes if self.options.minutes > 0 else None
@@ -183,6 +185,23 @@ class Trainer:
             for s, h in handlers.items():
                 signal.signal(s, h)
         return self.save()
+
+
+def _trim_log(path: Path, iteration: int) -> None:
+    """Drop the lines of ``path`` past ``iteration``: a run killed after its last checkpoint logged iterations the
+    resumed run does again, and each iteration is logged once."""
+    if not path.is_file():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = []
+    for line in lines:
+        try:
+            if json.loads(line)["iteration"] <= iteration:
+                kept.append(line)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            pass  # a line cut by the kill
+    if len(kept) != len(lines):
+        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
 
 
 BUDGET_CHECKS = frozenset((3, 10, 30, 100, 300, 1000, 3000))  # iterations into a run when the bar's end is re-estimated
