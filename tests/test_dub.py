@@ -370,3 +370,18 @@ def test_temporary_files_an_interrupted_run_left_are_removed(sample):
     dub_shot(shot, log=lines.append, dry_run=True)
     assert not stale.exists() and kept.exists()
     assert "note: removed 1 temporary file(s) an interrupted run left" in lines
+
+
+def test_a_bad_or_missing_model_file_is_refused_before_the_first_step(dubbed, tmp_path, capsys):
+    root, made, shot, result = dubbed
+    stamp = (shot.work / "pass1" / "train" / "job.json").read_text()
+    bad = tmp_path / "init.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    for setting, message in ((f"train.init={bad}", "train.init: " + f"{bad}: not a readable safetensors checkpoint"),
+                             (f"train.init={tmp_path / 'gone.safetensors'}", "gone.safetensors: not found"),
+                             (f"report.lpips_model={tmp_path / 'vgg16.pt'}", "report.lpips_model = ")):
+        assert main(["dub", str(root / "whole.toml"), "--set", setting, "--progress", "none"]) == EXIT_USER_ERROR
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    assert (shot.work / "pass1" / "train" / "job.json").read_text() == stamp  # the trained run untouched
+    assert not (shot.work / "pass1" / "train" / "superseded").exists()

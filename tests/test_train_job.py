@@ -61,6 +61,44 @@ def test_rerun_skips_a_finished_run_and_a_changed_input_supersedes_it(setup, tmp
     assert len((out / "loss.jsonl").read_text().splitlines()) == 3
 
 
+def test_a_bad_init_moves_nothing_aside_and_a_setting_undone_brings_the_run_back(setup, tmp_path):
+    shot, config = setup
+    out = tmp_path / "run"
+    run_job(_job(shot, config, out))
+    trained = read_stamp(out)["job"]
+    bad = tmp_path / "init.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    job = _job(shot, config, out)
+    job.inputs["init"] = str(bad)
+    with pytest.raises(JobError, match=r"train init: .*init.safetensors: not a readable safetensors checkpoint"):
+        run_job(job)
+    assert read_stamp(out)["job"] == trained and not (out / "superseded").exists()  # the trained run untouched
+    job.inputs["init"] = str(tmp_path / "gone.safetensors")
+    with pytest.raises(JobError, match="gone.safetensors not found"):
+        run_job(job)
+    seeded = run_job(_job(shot, config, out, seed=7))  # another setting tried: the run moves aside ...
+    assert any("earlier run moved to" in n for n in seeded.notes)
+    back = run_job(_job(shot, config, out))  # ... and undone: it comes back, trained
+    assert any("came back from" in n for n in back.notes)
+    assert read_stamp(out)["job"] == trained and read_stamp(out)["iteration"] == 3
+    assert not (out / "superseded" / trained).exists()
+
+
+def test_a_run_that_never_finished_is_no_foreign_folder(setup, tmp_path):
+    shot, config = setup
+    out = tmp_path / "run"
+    (out / "crops").mkdir(parents=True)  # what a run stopped before its first checkpoint leaves
+    (out / "superseded").mkdir()
+    assert read_stamp(out) is None
+    run_job(_job(shot, config, out))
+    assert read_stamp(out)["iteration"] == 3
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("someone's files")
+    with pytest.raises(JobError, match=r"holds files that are not a dubkernels run \(notes.txt\)"):
+        run_job(_job(shot, config, other))
+
+
 def test_the_loss_log_is_written_as_training_goes(setup, tmp_path):
     shot, config = setup
     seen = []

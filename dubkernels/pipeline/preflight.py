@@ -81,10 +81,31 @@ def check_paths(shot: Shot) -> None:
                             "a writable folder or fix its permissions.")
 
 
+def check_models(shot: Shot) -> None:
+    """Refuse a model file the shot names that is not there, or (``train.init``) not a readable network
+    checkpoint: before the first step, not when the step that reads it comes."""
+    from dubkernels.nets.checkpoint import CheckpointError, load_checkpoint
+
+    named = (("train.init", shot.train.init), ("report.lpips_model", shot.lpips_model),
+             ("report.fid_model", shot.fid_model))
+    for key, value in named:
+        if value and not Path(value).is_file():
+            raise ShotError(f"{shot.path}: {key} = {value}: not found; give the path to the file, or leave {key} "
+                            "empty.")
+    if shot.train.init:
+        try:
+            load_checkpoint(shot.train.init)
+        except CheckpointError as exc:
+            raise ShotError(f"{shot.path}: train.init: {exc} Give a dubkernels network checkpoint, or leave "
+                            "train.init empty.") from exc
+
+
 def preflight(shot: Shot) -> list[str]:
-    """Refuse a shot whose takes are missing, whose paths would write over what must not be touched, or whose
-    frame rates differ with retime off; notes otherwise (a frame rate assumed)."""
+    """Refuse a shot whose takes are missing, whose paths would write over what must not be touched, whose model
+    files are missing or unreadable, or whose frame rates differ with retime off; notes otherwise (a frame rate
+    assumed)."""
     check_paths(shot)
+    check_models(shot)
     actor, dubber = take_fps(shot.actor, "actor"), take_fps(shot.dubber, "dubber")
     if bool(actor) != bool(dubber):
         known, unknown = ("actor", "dubber") if actor else ("dubber", "actor")

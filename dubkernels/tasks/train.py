@@ -55,17 +55,50 @@ def _supersede(folder: Path, old: str) -> Path:
     return target
 
 
+def _restore(folder: Path, identity: str) -> bool:
+    """Move the run of job ``identity`` back from ``superseded/`` (a setting tried and undone); whether there was
+    one."""
+    earlier = folder / "superseded" / identity
+    if not (earlier / LATEST).is_file():
+        return False
+    for path in earlier.iterdir():
+        shutil.move(str(path), str(folder / path.name))
+    earlier.rmdir()
+    return True
+
+
+LEFTOVERS = frozenset({"crops", "superseded", "previews", "loss.jsonl"})  # what a run that never finished leaves
+
+
 def _prepare_folder(folder: Path, identity: str, force: bool) -> list[str]:
     if folder.exists() and not folder.is_dir():
         raise JobError(f"{folder} is a file; give train a run folder.")
     stamp = read_stamp(folder)
+    notes = []
     if stamp and stamp.get("job") != identity:
         moved = _supersede(folder, str(stamp.get("job")))
-        return [f"inputs or settings changed: the earlier run moved to {moved}; training afresh"]
-    if folder.is_dir() and not stamp and any(folder.iterdir()) and not (folder / LATEST).is_file() and not force:
-        raise JobError(f"{folder} holds files that are not a dubkernels run; choose another run folder, or pass "
-                       "--force to train there.")
+        notes.append(f"inputs or settings changed: the earlier run moved to {moved}")
+    if not read_stamp(folder) and _restore(folder, identity):
+        return notes + [f"the run of these inputs and settings came back from {folder / 'superseded' / identity}; "
+                        "training on from its checkpoint"]
+    if notes:
+        return [notes[0] + "; training afresh"]
+    foreign = [p.name for p in folder.iterdir() if p.name not in LEFTOVERS] if folder.is_dir() else []
+    if not stamp and foreign and not (folder / LATEST).is_file() and not force:
+        raise JobError(f"{folder} holds files that are not a dubkernels run ({', '.join(sorted(foreign)[:3])}); "
+                       "choose another run folder, or pass --force to train there.")
     return []
+
+
+def check_init(init: Path, config: Config) -> None:
+    """Refuse a pre-training checkpoint that is missing, unreadable or of another network than ``config``'s:
+    before the run folder is touched, so a bad ``init`` never moves a trained run aside."""
+    from dubkernels.nets.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        load_checkpoint(init, config, config.arch)
+    except CheckpointError as exc:
+        raise JobError(f"train init: {exc} Give a dubkernels network checkpoint, or leave init empty.") from exc
 
 
 def loader_workers(requested: int) -> int:
@@ -158,9 +191,11 @@ def _run(job: Job, force: bool, progress: Progress, dataset_for: Callable[[Job, 
     if not force and stamp and stamp.get("job") == identity and stamp.get("iteration", 0) >= target:
         summary.notes.append(f"{folder} already trained to iteration {stamp['iteration']}; skipped")
         return summary
+    init = Path(job.inputs["init"]) if job.inputs.get("init") else None
+    if init is not None:
+        check_init(init, config)
     summary.notes += _prepare_folder(folder, identity, force)
     dataset = dataset_for(job, config, folder, p.seed, progress)
-    init = Path(job.inputs["init"]) if job.inputs.get("init") else None
     minutes = p.minutes or _cpu_budget(job, p.config, p.iterations, p.device, p.cpu_seconds_per_frame)
     if minutes and not p.minutes:
         summary.notes.append(f"the {p.config} preset on the CPU with neither iterations nor minutes given: a budget "
