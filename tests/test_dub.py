@@ -22,7 +22,7 @@ from dubkernels.metrics.image import changed_outside
 from dubkernels.pipeline.dub import dub_shot, why_run
 from dubkernels.pipeline.shot import load_shot, template
 from dubkernels.pipeline.work_lock import WorkBusy, work_lock
-from dubkernels.report.collect import collect
+from dubkernels.report.collect import collect, load_files
 from dubkernels.report.write import write_report
 from tests.conftest import REPO
 from tests.fake_metric_models import save_fake_models
@@ -149,7 +149,7 @@ def test_the_report_counts_frames_left_undubbed(dubbed, tmp_path):
     manifest = json.loads((shot.work / "files.json").read_text())
     assert all(json.loads(result.report.metrics.read_text())["summary"][n]["frames_undubbed"] == 0
                for n in ("paste", "own", "pass1", "pass2"))
-    files = manifest["files"]
+    files = manifest["files"] = {k: str(shot.work / v) for k, v in manifest["files"].items()}  # read from elsewhere
     files["own"] = files["actor"]  # a "result" that is the plate itself: every frame undubbed
     for name in ("pass1", "pass2"):
         del files[name], files[f"{name}_track"]
@@ -385,3 +385,19 @@ def test_a_bad_or_missing_model_file_is_refused_before_the_first_step(dubbed, tm
         assert message in err and "Traceback" not in err, err
     assert (shot.work / "pass1" / "train" / "job.json").read_text() == stamp  # the trained run untouched
     assert not (shot.work / "pass1" / "train" / "superseded").exists()
+
+
+def test_a_copied_work_folder_s_jobs_and_manifest_act_on_the_copy(dubbed, tmp_path):
+    root, made, shot, result = dubbed
+    copy = tmp_path / "elsewhere" / "work"
+    shutil.copytree(shot.work, copy)
+    job = json.loads((copy / "jobs" / "composite_paste.json").read_text())
+    assert job["outputs"]["out"] == "../baseline/paste/paste.####.exr"  # relative to the job's folder
+    assert job["inputs"]["actor"] == made.actor  # the plate stays where it is
+    original = shot.work / "baseline" / "paste" / "paste.1001.exr"
+    before = original.stat().st_mtime_ns
+    assert main(["run", str(copy / "jobs" / "composite_paste.json"), "--force", "--progress", "none"]) == 0
+    assert original.stat().st_mtime_ns == before  # the original untouched ...
+    assert (copy / "baseline" / "paste" / "paste.1001.exr").stat().st_mtime_ns > before  # ... the copy rewritten
+    assert json.loads((copy / "files.json").read_text())["files"]["own"] == "baseline/own_comp/own_comp.####.exr"
+    assert load_files(copy)["own"] == str(copy / "baseline" / "own_comp" / "own_comp.####.exr")  # the report's

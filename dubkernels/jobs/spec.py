@@ -52,15 +52,30 @@ class Job:
     def relative_to(self, folder: Path) -> "Job":
         """The job with relative input, output and OCIO paths resolved against ``folder``."""
         def absolute(value: str) -> str:
-            return value if os.path.isabs(value) or "://" in value else str(folder / value)
+            return value if os.path.isabs(value) or "://" in value else os.path.normpath(folder / value)
 
         return replace(self, inputs={k: absolute(v) for k, v in self.inputs.items()},
                        outputs={k: absolute(v) for k, v in self.outputs.items()},
                        ocio=absolute(self.ocio) if self.ocio else None)
 
 
-def save_job(job: Job, path: str | os.PathLike[str]) -> None:
-    """Write a job spec atomically."""
+def portable(value: str, root: Path, folder: Path) -> str:
+    """``value`` relative to ``folder`` when it is a path under ``root``; else as it is. A folder tree (a work
+    folder) written this way can be moved or copied, and what it names moves with it."""
+    if not os.path.isabs(value):
+        return value
+    path = Path(os.path.abspath(value))
+    root = Path(os.path.abspath(root))
+    return os.path.relpath(path, os.path.abspath(folder)) if path == root or root in path.parents else value
+
+
+def save_job(job: Job, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> None:
+    """Write a job spec atomically; with ``root``, the paths under it relative to the spec's folder (a job of a
+    work folder acts on the folder it is in, moved or copied)."""
+    if root is not None:
+        folder = Path(path).parent
+        job = replace(job, inputs={k: portable(v, Path(root), folder) for k, v in job.inputs.items()},
+                      outputs={k: portable(v, Path(root), folder) for k, v in job.outputs.items()})
     atomic_write_text(path, json.dumps(job.as_dict(), indent=2) + "\n")
 
 

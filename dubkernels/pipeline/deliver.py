@@ -32,7 +32,7 @@ def save_deliveries(work: Path, deliveries: dict[str, Job]) -> dict[str, str]:
     paths = {}
     for result, job in deliveries.items():
         path = delivery_job_path(work, result)
-        save_job(job, path)
+        save_job(job, path, root=work)
         paths[result] = str(path)
     return paths
 
@@ -69,8 +69,9 @@ def chosen_result(work: Path) -> tuple[str, bool]:
 def delivery_job(work: Path) -> tuple[str, bool, Job]:
     """The chosen result, whether it was pinned, and its delivery job."""
     result, pinned = chosen_result(work)
-    path = _manifest(work).get("deliveries", {}).get(result) or str(delivery_job_path(work, result))
-    if not Path(path).is_file():
+    named = _manifest(work).get("deliveries", {}).get(result)
+    path = work / named if named else delivery_job_path(work, result)  # relative to the work folder, or absolute
+    if not path.is_file():
         raise DeliverError(f"{path} not found: the work folder has no delivery job for {NAMES[result]}; run "
                            "`dubkernels dub` on the shot file again to write it.")
-    return result, pinned, load_job(Path(path))
+    return result, pinned, load_job(path)

@@ -19,7 +19,7 @@ from dubkernels.io.files import atomic_write_text, remove_temporaries
 from dubkernels.jobs.identity import identity_parts, output_identity
 from dubkernels.jobs.kinds import job_kind
 from dubkernels.jobs.progress import Progress
-from dubkernels.jobs.spec import JobError, save_job
+from dubkernels.jobs.spec import JobError, portable, save_job
 from dubkernels.jobs.summary import Summary
 from dubkernels.pipeline.graph import Graph, Step
 from dubkernels.pipeline.runner import run_job
@@ -147,7 +147,7 @@ def run_graph(
     worker_context(_worker_modules(graph))
     run = DubRun()
     for step in graph.steps:
-        save_job(step.job, work / "jobs" / f"{step.name}.json")
+        save_job(step.job, work / "jobs" / f"{step.name}.json", root=work)
     chosen = [s.name for s in graph.steps[first : last + 1] if only is None or s.name in only]
     if start is not None and not dry_run:
         _check_ran_before(graph, work, chosen, start)
@@ -203,8 +203,10 @@ def write_manifest(work: Path, name: str, graph: Graph, extra: dict[str, str] | 
     from dubkernels.pipeline.deliver import save_deliveries
 
     path = work / "files.json"
-    manifest = {"name": name, "steps": graph.names, "files": {**graph.files, **(extra or {})},
-                "deliver": deliver, "deliveries": save_deliveries(work, graph.deliveries), "quick": quick}
+    files = {key: portable(value, work, work) for key, value in {**graph.files, **(extra or {})}.items()}
+    deliveries = {key: portable(value, work, work) for key, value in save_deliveries(work, graph.deliveries).items()}
+    manifest = {"name": name, "steps": graph.names, "files": files, "deliver": deliver, "deliveries": deliveries,
+                "quick": quick}
     atomic_write_text(path, json.dumps(manifest, indent=1) + "\n")
     return path
 

@@ -102,6 +102,7 @@ def load_manifest(work: Path) -> dict[str, Any]:
     data = read_json_object(path, "manifest", ReportError, fix)
     if not isinstance(data.get("files"), dict) or not all(isinstance(v, str) for v in data["files"].values()):
         raise ReportError(f"{path}: \"files\" is not an object of paths (the file is damaged); {fix}.")
+    data["files"] = {key: str(work / value) for key, value in data["files"].items()}  # relative: to the work folder
     return data
 
 
