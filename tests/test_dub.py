@@ -401,3 +401,36 @@ def test_a_copied_work_folder_s_jobs_and_manifest_act_on_the_copy(dubbed, tmp_pa
     assert (copy / "baseline" / "paste" / "paste.1001.exr").stat().st_mtime_ns > before  # ... the copy rewritten
     assert json.loads((copy / "files.json").read_text())["files"]["own"] == "baseline/own_comp/own_comp.####.exr"
     assert load_files(copy)["own"] == str(copy / "baseline" / "own_comp" / "own_comp.####.exr")  # the report's
+
+
+def test_a_shot_file_copied_for_a_new_shot_cannot_take_over_the_old_shot_s_work(dubbed, tmp_path, capsys):
+    root, made, shot, result = dubbed
+    other_dubber = tmp_path / "other" / "d.####.exr"
+    other_dubber.parent.mkdir()
+    for f in FRAMES:
+        shutil.copyfile(made.dubber.replace("####", str(f)), str(other_dubber).replace("####", str(f)))
+    copied = root / "copied.toml"  # a new shot (another dubber take) whose work still names the old one's
+    copied.write_text((root / "whole.toml").read_text().replace(made.dubber, str(other_dubber)))
+    manifest = (shot.work / "files.json").read_text()
+    assert main(["dub", str(copied), "--progress", "none"]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert f"holds the dub of another shot ({root / 'whole.toml'}" in err and "Give this shot a work folder" in err
+    assert (shot.work / "files.json").read_text() == manifest  # nothing taken over
+    renamed = root / "renamed.toml"  # the same takes under another name: the same shot
+    renamed.write_text((root / "whole.toml").read_text())
+    assert dub_shot(load_shot(renamed), report=False, log=_quiet, dry_run=True).graph is not None
+
+
+def test_a_job_of_another_shot_cannot_write_into_this_shot_s_work(dubbed, tmp_path, capsys):
+    root, made, shot, result = dubbed
+    job = json.loads((shot.work / "jobs" / "composite_paste.json").read_text())
+    job["inputs"] = {k: str((shot.work / "jobs" / v).resolve()) if not v.startswith("/") else v
+                     for k, v in job["inputs"].items()}
+    job["outputs"] = {k: str((shot.work / "jobs" / v).resolve()) for k, v in job["outputs"].items()}
+    stray = tmp_path / "other_shot_job.json"  # another shot's job, its outputs pointed into this shot's work
+    stray.write_text(json.dumps(job))
+    before = (shot.work / "baseline" / "paste" / "paste.1001.exr").stat().st_mtime_ns
+    assert main(["run", str(stray), "--progress", "none"]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert f"lies in the work folder {shot.work.resolve()} of another dub" in err and "--force" in err
+    assert (shot.work / "baseline" / "paste" / "paste.1001.exr").stat().st_mtime_ns == before

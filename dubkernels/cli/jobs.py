@@ -121,11 +121,14 @@ def _run_job_command(args: argparse.Namespace) -> int:
     from contextlib import nullcontext
 
     from dubkernels.jobs.spec import load_job
-    from dubkernels.pipeline.work_lock import job_work_folder, work_lock
+    from dubkernels.pipeline.ownership import check_job_belongs, job_work_folder
+    from dubkernels.pipeline.work_lock import work_lock
 
     job = load_job(args.job)
     if args.frames:
         job.frames = args.frames
+    if not args.force:
+        check_job_belongs(job, Path(args.job))
     work = job_work_folder(Path(args.job))  # a job of a dub: not while a `dub` runs there
     with work_lock(work, f"dubkernels run {args.job}", shared=True) if work else nullcontext():
         return _execute(job, args)

@@ -95,6 +95,7 @@ def _check_absolute(name: str, paths: dict[str, str]) -> None:
 def plan_farm(shot: Shot, engine: str | None = None) -> FarmPlan:
     """The farm steps of a shot; writes the job specs (``WORK/jobs/``) and the report's manifest."""
     from dubkernels.pipeline.dub import write_manifest
+    from dubkernels.pipeline.ownership import shot_record
     from dubkernels.pipeline.graph import build_graph
 
     command = engine or default_engine()
@@ -106,12 +107,12 @@ def plan_farm(shot: Shot, engine: str | None = None) -> FarmPlan:
     for step in graph.steps:
         _check_absolute(step.name, {**step.job.inputs, **step.job.outputs})
         path = jobs / f"{step.name}.json"
-        save_job(step.job, path)
+        save_job(step.job, path, root=shot.work)
         chunked = job_kind(step.job.stage).per_frame
         args = ["run", str(path), "--progress", "none"] + (["--chunk", CHUNK] if chunked else [])
         steps.append(FarmStep(step.name, step.job.stage, args, list(step.needs), chunked,
                               step.job.stage in TRAINING_KINDS, step.help))
-    write_manifest(shot.work, shot.name, graph, deliver=shot.deliver)
+    write_manifest(shot.work, shot.name, graph, deliver=shot.deliver, shot=shot_record(shot))
     report = ["report", str(shot.work), "--progress", "none"] + (["--ocio", shot.ocio] if shot.ocio else [])
     report += ["--lpips-model", str(shot.lpips_model)] if shot.lpips_model else []
     report += ["--fid-model", str(shot.fid_model)] if shot.fid_model else []

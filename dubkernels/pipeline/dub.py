@@ -196,17 +196,18 @@ class DubResult:
 
 
 def write_manifest(work: Path, name: str, graph: Graph, extra: dict[str, str] | None = None,
-                   deliver: str = "auto", quick: bool = False) -> Path:
+                   deliver: str = "auto", quick: bool = False, shot: dict[str, Any] | None = None) -> Path:
     """``WORK/files.json``: the steps, the sequences and tracks the report reads (`dubkernels report WORK`), each
     candidate's delivery job and the shot's pin (`dubkernels deliver WORK`), and whether the dub is a quick look
-    that delivers nothing; writes the delivery jobs."""
+    that delivers nothing, and ``shot`` (the shot that owns the folder, :func:`ownership.shot_record`); writes the
+    delivery jobs."""
     from dubkernels.pipeline.deliver import save_deliveries
 
     path = work / "files.json"
     files = {key: portable(value, work, work) for key, value in {**graph.files, **(extra or {})}.items()}
     deliveries = {key: portable(value, work, work) for key, value in save_deliveries(work, graph.deliveries).items()}
-    manifest = {"name": name, "steps": graph.names, "files": files, "deliver": deliver, "deliveries": deliveries,
-                "quick": quick}
+    manifest = {"name": name, "shot": shot, "steps": graph.names, "files": files, "deliver": deliver,
+                "deliveries": deliveries, "quick": quick}
     atomic_write_text(path, json.dumps(manifest, indent=1) + "\n")
     return path
 
@@ -251,10 +252,12 @@ def _dub_locked(shot: Any, *, start: str | None, until: str | None, dry_run: boo
                 log: Callable[[str], None], quick: bool) -> DubResult:
     """:func:`dub_shot`'s work, with the work folder locked."""
     from dubkernels.pipeline.graph import build_graph
+    from dubkernels.pipeline.ownership import shot_record
 
     graph = build_graph(shot)
     delivers = not quick or CANDIDATES.get(shot.deliver) in TRAINING_FREE
-    write_manifest(shot.work, shot.name, graph, extra_files, shot.deliver, quick=not delivers)
+    write_manifest(shot.work, shot.name, graph, extra_files, shot.deliver, quick=not delivers,
+                   shot=shot_record(shot))
     only = None
     if quick:
         only = (graph.quick_look if report or not delivers

@@ -6,6 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from dubkernels.errors import DubKernelsError
+from dubkernels.pipeline.ownership import check_owner
 from dubkernels.pipeline.shot import Shot, ShotError, Take
 
 
@@ -106,6 +107,7 @@ def preflight(shot: Shot) -> list[str]:
     assumed)."""
     check_paths(shot)
     check_models(shot)
+    check_owner(shot)
     actor, dubber = take_fps(shot.actor, "actor"), take_fps(shot.dubber, "dubber")
     if bool(actor) != bool(dubber):
         known, unknown = ("actor", "dubber") if actor else ("dubber", "actor")

@@ -54,9 +54,3 @@ def work_lock(work: Path, what: str, shared: bool = False) -> Iterator[None]:
     finally:
         os.close(fd)
 
-
-def job_work_folder(job_file: Path) -> Path | None:
-    """The work folder of a job `dub` wrote (``WORK/jobs/NAME.json`` beside ``WORK/files.json``); None for a job
-    written by hand or by a Nuke node."""
-    jobs = job_file.resolve().parent
-    return jobs.parent if jobs.name == "jobs" and (jobs.parent / "files.json").is_file() else None
