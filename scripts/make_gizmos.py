@@ -73,6 +73,9 @@ def gizmo_text(spec: NodeSpec, kinds: dict[str, dict[str, Any]]) -> str:
 TEMPLATE: list[tuple[str, str, list[str | None], dict[str, Any], tuple[int, int]]] = [
     ("Read", "Read_actor", [], {"label": "actor plate A0 (EXR, scene-linear)"}, (0, 0)),
     ("Read", "Read_dubber", [], {"label": "dubber plate D0 (EXR, scene-linear)"}, (1, 0)),
+    ("AudioRead", "Line", [], {"label": "the dubbed line: the WAV dub writes beside the final shot\n(Deliver's "
+                                         "From report sets it; its first sample is the shot's first frame)"},
+     (2, 0)),
     ("DK_Analyze", "Analyze_actor", ["Read_actor"], {}, (0, 1)),
     ("DK_Analyze", "Analyze_dubber", ["Read_dubber"], {}, (1, 1)),
     ("DK_PoseAlign", "PoseAlign1", ["Analyze_actor", "Analyze_dubber"], {}, (1, 2)),
@@ -119,7 +122,7 @@ def template_text() -> str:
             dot = f"Dot_actor_{name}"
             nodes.append(GraphNode("Dot", dot, [f"xpos {34}", f"ypos {row * ROW_HEIGHT + 4}"], [bus]))
             bus, inputs = dot, [dot if i == BUS else i for i in inputs]
-        lines = WRITE_LINES if cls == "Write" else (['file ""', "raw true"] if cls == "Read" else [])
+        lines = WRITE_LINES if cls == "Write" else {"Read": ['file ""', "raw true"], "AudioRead": ['file ""']}.get(cls, [])
         lines = lines + (DELIVER_KNOBS if name == "Deliver" else []) + EXPRESSIONS.get(name, [])
         lines = lines + [f"{k} {quote(v)}" for k, v in values.items()]
         nodes.append(GraphNode(cls, name, lines + [f"xpos {column * COLUMN_WIDTH}", f"ypos {row * ROW_HEIGHT}"],

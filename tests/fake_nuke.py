@@ -25,7 +25,7 @@ CLASS_KNOBS: dict[str, dict[str, Any]] = {
     "Read": {"file": "", "first": 1, "last": 1, "raw": False, "on_error": "error", "reload": None},
     "Write": {"file": "", "file_type": "", "raw": False, "channels": "rgb", "datatype": "", "metadata": "",
               "create_directories": False},
-    "Switch": {"which": 0}, "Input": {"number": 0}, "Root": {"first_frame": 1, "last_frame": 100},
+    "Switch": {"which": 0}, "Input": {"number": 0}, "AudioRead": {"file": "", "ratesource": "file"}, "Root": {"first_frame": 1, "last_frame": 100},
 }
 COMMON_KNOBS = {"name": "", "label": "", "tile_color": 0, "disable": False, "xpos": 0, "ypos": 0, "help": "",
                 "selected": False}

@@ -202,6 +202,23 @@ def test_keyed_overrides_on_the_own_mouth_node_become_the_engines_override_text(
         DKNode(fresh).params("own_mouth")
 
 
+def test_from_report_also_puts_the_dubbed_line_on_the_template_s_audioread(sample, tmp_path):
+    root, made = sample
+    template_session(root, made, "line")
+    switch, line = nuke.toNode("Deliver"), nuke.toNode("Line")
+    assert line.Class() == "AudioRead" and line["file"].value() == ""
+    report = tmp_path / "work" / "report" / "delivery.json"
+    report.parent.mkdir(parents=True)
+    report.write_text(json.dumps({"candidate": "own_mouth", "result": "own", "pinned": False}))
+    switch["report"].setValue(str(report))
+    switch["from_report"].execute()  # a dub without a line: the AudioRead stays empty
+    assert line["file"].value() == ""
+    wav = tmp_path / "final" / "final.wav"
+    (tmp_path / "work" / "files.json").write_text(json.dumps({"files": {"line": str(wav)}}))
+    switch["from_report"].execute()
+    assert line["file"].value() == str(wav) and switch["which"].value() == 0
+
+
 def test_the_deliver_switch_follows_the_shot_reports_choice(sample, tmp_path):
     root, made = sample
     template_session(root, made, "deliver")

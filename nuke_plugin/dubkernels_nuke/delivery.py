@@ -18,6 +18,7 @@ from dubkernels_nuke.buttons import show_error
 from dubkernels_nuke.dknode import PluginError
 
 INPUTS = ("own", "pass1", "pass2")  # the Deliver switch's inputs: own mouth, pass 1, pass 2
+LINE_NODE = "Line"  # the template's AudioRead of the dubbed line
 WITH_CHIN = {"own_chin": "own"}  # a candidate that is an input's layer composited with its drawn chin
 
 
@@ -39,8 +40,21 @@ def chosen_input(delivery_file: Path) -> tuple[int, bool, str]:
     return INPUTS.index(layer), result in WITH_CHIN, str(delivery.get("candidate", result))
 
 
+def line_wav(delivery_file: Path) -> str | None:
+    """The dubbed line's WAV of the dub whose report ``delivery_file`` is (``WORK/report/delivery.json``: the
+    ``line`` of ``WORK/files.json``, relative to WORK); None when the dub has no line."""
+    work = delivery_file.parent.parent
+    try:
+        data = json.loads((work / "files.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    line = data.get("files", {}).get("line") if isinstance(data, dict) and isinstance(data.get("files"), dict) else None
+    return str(work / line) if isinstance(line, str) and line else None
+
+
 def from_report(switch: nuke.Node) -> None:
-    """Set the Deliver switch (input and chin) to the candidate its report knob's ``delivery.json`` delivers."""
+    """Set the Deliver switch (input and chin) to the candidate its report knob's ``delivery.json`` delivers, and
+    the template's Line (an AudioRead) to the dub's WAV of the dubbed line."""
     name = switch.name()
     try:
         path = str(cast(nuke.File_Knob, switch["report"]).getEvaluatedValue() or "").strip()  # TCL and path maps
@@ -50,5 +64,8 @@ def from_report(switch: nuke.Node) -> None:
         switch["which"].setValue(index)
         switch["chin"].setValue(chin)
         switch["label"].setValue(f"delivered: {candidate} (from the report)")
+        line, wav = nuke.toNode(LINE_NODE), line_wav(Path(path))
+        if line is not None and line.Class() == "AudioRead" and wav:
+            line["file"].setValue(wav)
     except PluginError as exc:
         show_error(name, str(exc))

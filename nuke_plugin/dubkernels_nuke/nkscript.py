@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SOURCE_CLASSES = frozenset({"Read", "Input", "Constant", "CheckerBoard2", "ColorWheel", "ColorBars", "Ramp",
+SOURCE_CLASSES = frozenset({"Read", "AudioRead", "Input", "Constant", "CheckerBoard2", "ColorWheel", "ColorBars", "Ramp",
                             "Radial", "Rectangle", "Noise", "DeepRead", "ReadGeo2", "Camera2", "Camera3", "Axis2",
                             "Light2", "Root", "BackdropNode", "StickyNote", "Viewer",
                             "Gizmo"})  # a .gizmo file's Gizmo block is a definition: no inputs
