@@ -146,4 +146,4 @@ def test_a_frame_dubkernels_wrote_is_known_by_what_made_it_not_by_when(tmp_path)
         write_frame(path, frame, provenance={"stage": "mouth_composite", "job": "1f2e", "inputs": "9a8b"})
         time.sleep(0.01)
     assert os.stat(first).st_mtime_ns != os.stat(second).st_mtime_ns
-    assert frame_fingerprint(first) == frame_fingerprint(second) == ["1f2e", "9a8b"]
+    assert frame_fingerprint(first) == frame_fingerprint(second) == ["1f2e", "9a8b", os.stat(first).st_size]

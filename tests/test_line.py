@@ -136,7 +136,9 @@ def test_the_report_checks_the_line_and_says_when_there_is_none(sample, tmp_path
     assert (tmp_path / "out" / "shot.wav").is_file() and "line" in result.run.ran()
     metrics = json.loads(result.report.metrics.read_text())
     assert metrics["av"]["dubber"]["verdict"] == "too short"  # five frames: no A/V figure, said so
-    assert "A/V" in (tmp_path / "work" / "report" / "summary.md").read_text()
+    assert metrics["av"]["dubber_take"]["verdict"] == "too short"  # the reference: the whole take, its own rate
+    assert "A/V   the line on the dubber take's own mouth (the whole take): too short to measure" in (
+        tmp_path / "work" / "report" / "summary.md").read_text()
     with av.open(str(result.report.movie)) as container:
         assert len(container.streams.audio) == 1
     shutil.rmtree(tmp_path / "work")

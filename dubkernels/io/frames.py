@@ -312,6 +312,8 @@ def _output_spec(part: Part, provenance: str | None) -> tuple[oiio.ImageSpec, st
         spec.attribute("DateTime", "")  # OpenImageIO stamps the time of writing otherwise: a rerun's bytes would differ
     if provenance is not None:
         spec.attribute(PROVENANCE_ATTRIBUTE, provenance)
+    elif '"job"' in spec.get_string_attribute(PROVENANCE_ATTRIBUTE, ""):
+        spec.erase_attribute(PROVENANCE_ATTRIBUTE)  # read and written back: no longer what that job made
     return spec, note
 
 

@@ -3,15 +3,15 @@
 The identity covers the kind, the parameters that change the result, the OCIO config
 in use (its file's content, or its URI), and the content of every input: tracks by
 their content less the plate's path, checkpoints and other files by a digest of
-their bytes; videos and folders by size
-and modification time; frame sequences by a cheap per-frame fingerprint: a frame
-dubkernels wrote by its provenance (the job and frame key that made it, so a rerun
-that remakes it bit for bit keys everything after it the same), any other frame (a
-plate) by size, modification time and change time (ctime, which no tool can set back:
-a plate replaced by other pixels of the same size with its mtime restored still
-differs). Paths are not part of it, so a work folder can move. Per-frame kinds leave their sequences out of the job identity
-and fold them into a per-frame key instead, so a changed input frame re-renders
-exactly that frame.
+their bytes; videos and folders by size and modification time; frame sequences
+by a cheap per-frame fingerprint: a frame dubkernels wrote by its provenance (the
+job and frame key that made it) and size, so a rerun that remakes it bit for bit
+keys everything after it the same; any other frame (a plate) by size, modification
+time and change time (ctime, which no tool can set back: a plate replaced by other
+pixels of the same size with its mtime restored still differs). Paths are not part
+of it, so a work folder can move. Per-frame kinds leave their sequences out of the
+job identity and fold them into a per-frame key instead, so a changed input frame
+re-renders exactly that frame.
 """
 from __future__ import annotations
 
@@ -49,15 +49,15 @@ def file_stamp(path: str | os.PathLike[str]) -> list[int] | None:
 
 
 def frame_fingerprint(path: str | os.PathLike[str]) -> list[Any] | None:
-    """What a frame is: the job and frame key of its dubkernels provenance, else (a plate) its size, mtime and
-    ctime; None when the frame is absent."""
+    """What a frame is: the job and frame key of its dubkernels provenance and its size, else (a plate) its size,
+    mtime and ctime; None when the frame is absent."""
     try:
         st = os.stat(path)
     except OSError:
         return None
     prov = read_provenance(path) or {}
     if prov.get("job"):
-        return [prov["job"], prov.get("inputs")]
+        return [prov["job"], prov.get("inputs"), st.st_size]
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 

@@ -33,7 +33,7 @@ from dubkernels.jobs.summary import stage_warnings
 from dubkernels.metrics.perceptual import PerceptualModels, frechet_distance
 from dubkernels.io.sequences import output_sequence, resolve_sequence
 from dubkernels.preview import plate_fps
-from dubkernels.report.line import line_checks, line_envelope, line_under
+from dubkernels.report.line import line_checks, line_envelope, line_under, take_reference
 from dubkernels.metrics import image as im
 from dubkernels.metrics import lipsync
 from dubkernels.metrics.face_identity import descriptor, distance
@@ -225,7 +225,7 @@ def collect(work: Path, ocio: str | None = None, progress: Callable[[int], None]
     truth = _truth_curve(files, frames)
     if truth is not None:
         metrics.curves["opening_truth"] = truth.tolist()
-    _line(files, frames, {k: openings[k] for k in ["dubber", *results]}, metrics)
+    _line(work, files, frames, {k: openings[k] for k in ["dubber", *results]}, metrics)
     metrics.references = {"actor_dubber_r": lipsync.pearson(openings["actor"], openings["dubber"]),
                           "dubber_jitter": lipsync.jitter(landmarks["dubber"])}
     iod = float(np.nanmedian(lipsync.interoculars(landmarks["actor"])))
@@ -325,9 +325,10 @@ def _step_changes(boxes: list[np.ndarray], boxed: list[int], count: int) -> np.n
     return out
 
 
-def _line(files: dict[str, str], frames: list[int], openings: dict[str, np.ndarray], metrics: ShotMetrics) -> None:
-    """The line's speech envelope (a curve) and its A/V check on the dubber's mouth and each result's, or a note
-    that the dub has no line."""
+def _line(work: Path, files: dict[str, str], frames: list[int], openings: dict[str, np.ndarray],
+          metrics: ShotMetrics) -> None:
+    """The line's speech envelope (a curve) and its A/V check on the dubber's aligned mouth, each result's and
+    the dubber take's own (``dubber_take``, the reference), or a note that the dub has no line."""
     fps = plate_fps(resolve_sequence(files["actor"], frames[:1]), Fraction(25))
     sound, note = line_under(files, frames, float(fps))
     if sound is None:
@@ -335,6 +336,9 @@ def _line(files: dict[str, str], frames: list[int], openings: dict[str, np.ndarr
         return
     envelope = line_envelope(sound, float(fps), frames)
     metrics.av = {name: check.as_dict() for name, check in line_checks(envelope, openings, float(fps)).items()}
+    reference = take_reference(work, files, float(fps))
+    if reference is not None:
+        metrics.av["dubber_take"] = reference.as_dict()
     metrics.curves["speech_envelope"] = envelope.tolist()
 
 

@@ -131,10 +131,12 @@ def delivery_lines(metrics: ShotMetrics, delivery: Delivery | None) -> list[str]
 def av_lines(metrics: ShotMetrics, candidate: str) -> list[str]:
     """The line's A/V check: on the dubber's own mouth and on ``candidate``'s, and what it flags; or why there is
     none."""
-    if "dubber" not in metrics.av or candidate not in metrics.av:
+    reference = "dubber_take" if "dubber_take" in metrics.av else "dubber"  # the whole take, else its aligned stretch
+    if reference not in metrics.av or candidate not in metrics.av:
         return [f"  A/V   {note[len('sound: '):]}" for note in metrics.notes if note.startswith("sound: ")]
-    dubber, delivered = AVSync.from_dict(metrics.av["dubber"]), AVSync.from_dict(metrics.av[candidate])
-    return ([f"  A/V   the line on the dubber's own mouth: {dubber.text()}; on {LABELS[candidate]}: {delivered.text()}"]
+    dubber, delivered = AVSync.from_dict(metrics.av[reference]), AVSync.from_dict(metrics.av[candidate])
+    where = "the dubber take's own mouth (the whole take)" if reference == "dubber_take" else "the dubber's own mouth"
+    return ([f"  A/V   the line on {where}: {dubber.text()}; on {LABELS[candidate]}: {delivered.text()}"]
             + [f"  FLAG  {flag}" for flag in av_flags(dubber, delivered)])
 
 
