@@ -434,3 +434,14 @@ def test_a_job_of_another_shot_cannot_write_into_this_shot_s_work(dubbed, tmp_pa
     err = capsys.readouterr().err
     assert f"lies in the work folder {shot.work.resolve()} of another dub" in err and "--force" in err
     assert (shot.work / "baseline" / "paste" / "paste.1001.exr").stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("frames, outside", [("5000-5010", "5000-5010"), ("1003-1010", "1006-1010"), ("-5-3", "-5-3")])
+def test_frames_the_actor_take_does_not_hold_are_refused_naming_those_it_does(sample, capsys, frames, outside):
+    root, made = sample
+    path = _shot_file(root, made, "frames")
+    assert main(["dub", str(path), "--set", f"shot.frames={frames}", "--progress", "none"]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert (f"asks for frames {outside}, but the actor take holds frames 1001-1005; give a range inside them "
+            "(--set shot.frames=1001-1005)") in err
+    assert not (root / "frames").exists()  # refused before anything is written

@@ -101,6 +101,38 @@ def check_models(shot: Shot) -> None:
                             "train.init empty.") from exc
 
 
+def take_frames(take: Take) -> list[int]:
+    """The frame numbers a take holds: an EXR sequence's on disk, a video's as `dub` numbers them (from the
+    ingest's first frame, 1001); empty where a video does not say its length."""
+    from dubkernels.io.sequences import resolve_sequence
+
+    if take.is_video:
+        from dubkernels.io.video import clip_frame_count
+        from dubkernels.jobs.params import IngestParams
+
+        first = IngestParams().start
+        return list(range(first, first + clip_frame_count(take.source)))
+    return list(resolve_sequence(take.source, must_exist=False).frames)
+
+
+def check_frames(shot: Shot) -> None:
+    """Refuse ``shot.frames`` outside the frames the actor take holds, naming them."""
+    from dubkernels.io.sequences import format_frames, parse_frames
+
+    if not shot.frames:
+        return
+    try:
+        wanted = parse_frames(shot.frames)
+    except DubKernelsError as exc:
+        raise ShotError(f"{shot.path}: shot.frames = {shot.frames!r}: {exc}") from exc
+    held = take_frames(shot.actor)
+    outside = sorted(set(wanted) - set(held))
+    if held and outside:
+        raise ShotError(f"{shot.path}: shot.frames = {shot.frames!r} asks for frames {format_frames(outside)}, but the "
+                        f"actor take holds frames {format_frames(held)}; give a range inside them (--set "
+                        f"shot.frames={held[0]}-{held[-1]}), or leave shot.frames empty for all.")
+
+
 def preflight(shot: Shot) -> list[str]:
     """Refuse a shot whose takes are missing, whose paths would write over what must not be touched, whose model
     files are missing or unreadable, or whose frame rates differ with retime off; notes otherwise (a frame rate
@@ -108,6 +140,7 @@ def preflight(shot: Shot) -> list[str]:
     check_paths(shot)
     check_models(shot)
     check_owner(shot)
+    check_frames(shot)
     actor, dubber = take_fps(shot.actor, "actor"), take_fps(shot.dubber, "dubber")
     if bool(actor) != bool(dubber):
         known, unknown = ("actor", "dubber") if actor else ("dubber", "actor")
