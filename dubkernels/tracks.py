@@ -35,10 +35,16 @@ FLAGS = ("detected", "interpolated", "user", "guided", "repaired", "missing")
 FAR_OFF = 6.0  # a landmark this many times the median distance from the face centre is not on the face
 
 
+def stat_key(path: str | os.PathLike[str]) -> tuple[str, int, int, int]:
+    """What a remembered digest of a file is keyed by: its real path, size, mtime and inode (a rewrite changes
+    one of them)."""
+    st = os.stat(path)
+    return os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino
+
+
 def file_digest(path: str | os.PathLike[str]) -> str:
     """BLAKE2b digest (16 bytes, hex) of a file's bytes (remembered while its size and mtime stay)."""
-    st = os.stat(path)
-    return _digest(os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    return _digest(*stat_key(path))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -53,8 +59,7 @@ def _digest(path: str, size: int, mtime_ns: int, inode: int) -> str:
 def track_digest(path: str | os.PathLike[str]) -> str:
     """Digest of a track's content less the path of the plate it tracked (its frames' fingerprint stays): a track
     made in a moved or copied work folder is the same track."""
-    st = os.stat(path)
-    return _track_digest(os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    return _track_digest(*stat_key(path))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -29,7 +29,7 @@ from dubkernels.io.sequences import resolve_sequence
 from dubkernels.jobs.kinds import JobKind, Port
 from dubkernels.jobs.params import identity_values
 from dubkernels.jobs.spec import Job
-from dubkernels.tracks import file_digest, track_digest
+from dubkernels.tracks import file_digest, stat_key, track_digest
 
 BUILTIN_OCIO = "ocio://default"
 
@@ -65,10 +65,7 @@ def checkpoint_digest(path: Path) -> str:
     """Digest of a checkpoint: a .safetensors file's tensors and its metadata in sorted order (safetensors writes
     the metadata in no fixed order, so one training saved twice differs in bytes only there); any other file's
     bytes."""
-    if path.suffix != ".safetensors":
-        return file_digest(path)
-    st = os.stat(path)
-    return _safetensors_digest(os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    return _safetensors_digest(*stat_key(path)) if path.suffix == ".safetensors" else file_digest(path)
 
 
 @functools.lru_cache(maxsize=256)
