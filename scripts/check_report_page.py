@@ -5,8 +5,9 @@ Reads the rendered page: the verdict sits above the fold (in a 1280x800 window),
 and the review movie's element has loaded with a video and an audio track where the dub has a line. Saves a
 screenshot of the first screen. Exit 1 when a check fails, 2 when Chromium is missing.
 
-Needs Debian's Chromium (``apt-get install chromium``); nothing in the report is changed: the page is read from a
-temporary copy beside a link to the review movie.
+Needs Debian's Chromium: where it is missing and the script runs as root on a Debian machine, it installs it
+(``apt-get install chromium``) first. Nothing in the report is changed: the page is read from a temporary copy
+beside a link to the review movie.
 
     python scripts/check_report_page.py WORK/report --screenshot docs/images/report_page.png [--expect-sound]
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -52,12 +54,16 @@ PROBE = """<script>
 </script>""" % PROBE_ID
 
 
-def find_browser() -> str:
-    for name in BROWSERS:
-        path = shutil.which(name)
-        if path:
-            return path
-    raise SystemExit(2)
+def find_browser() -> str | None:
+    """Chromium's path; where it is missing and this is root on Debian, Debian's package installed first."""
+    found = next((path for path in map(shutil.which, BROWSERS) if path), None)
+    if found or not shutil.which("apt-get") or os.geteuid() != 0:
+        return found
+    print("installing Debian's chromium (apt-get) ...", file=sys.stderr)
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        if subprocess.run(command, capture_output=True).returncode != 0:
+            return None
+    return shutil.which("chromium")
 
 
 def _chromium(browser: str, page: Path, *args: str) -> str:
@@ -116,10 +122,10 @@ def main() -> int:
     if not (report / "index.html").is_file():
         print(f"{report}: no index.html; run `dubkernels report WORK` first.", file=sys.stderr)
         return 1
-    try:
-        browser = find_browser()
-    except SystemExit:
-        print("no Chromium found; install Debian's package: apt-get install chromium", file=sys.stderr)
+    browser = find_browser()
+    if browser is None:
+        print("no Chromium found, and it could not be installed here; install Debian's package: apt-get install "
+              "chromium", file=sys.stderr)
         return 2
     seen = read_page(browser, report)
     print(json.dumps(seen, indent=1))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,8 +48,6 @@ def test_a_line_is_not_asked_of_a_dub_without_one():
     assert _script().problems({**SEEN, "audio_tracks": 0}, expect_sound=False) == []
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed here "
-                    "(apt-get install chromium)")
 def test_chromium_renders_a_real_report_with_the_verdict_above_the_fold(tmp_path):
     root, made = tiny_sample(tmp_path, 4)
     shot = load_shot(_shot_file(root, made, "page"))
@@ -58,5 +55,7 @@ def test_chromium_renders_a_real_report_with_the_verdict_above_the_fold(tmp_path
     shot_png = tmp_path / "page.png"
     done = subprocess.run([sys.executable, str(SCRIPT), str(shot.work), "--screenshot", str(shot_png)],
                           capture_output=True, text=True)
+    if done.returncode == 2:
+        pytest.skip("no Chromium here, and the script could not install Debian's package")
     assert done.returncode == 0, done.stderr  # the verdict above the fold, the thumbnails and the movie loaded
     assert shot_png.stat().st_size > 10_000
