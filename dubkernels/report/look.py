@@ -1,6 +1,7 @@
 """The frames a supervisor should look at first: where the delivered mouth is furthest from the dubber's, where
-it jumps most beyond the plate's own change, where the dubber's mouth opens wider than it does (a shape the
-actor's take lacks), and where the dubber's lips meet but its do not.
+it jumps most beyond the plate's own change, where the dubber's mouth opens wider than it does (by more than the
+gap between closed and open lips: a shape the actor's take lacks), and where the dubber's lips meet but its do
+not.
 
 Each is a frame of the report's per-frame curves (:class:`dubkernels.report.collect.ShotMetrics`) with the figure
 that put it there; the page shows each as a thumbnail linking to its time in the review movie.
@@ -56,7 +57,7 @@ def frames_to_look_at(metrics: ShotMetrics, result: str, apart: int = APART) -> 
     lmd, jump, closed = _curve(metrics, f"lmd_{result}"), _curve(metrics, f"jump_{result}"), _curve(metrics,
                                                                                                       "closure_dubber")
     paired = len(dubber) == len(opening) == len(metrics.frames)
-    short = np.where(dubber > OPEN_GAP, dubber - opening, np.nan) if paired else np.array([])
+    short = np.where(dubber - opening > OPEN_GAP, dubber - opening, np.nan) if paired else np.array([])
     missed = (np.where((closed == 0) & (opening > OPEN_GAP), opening, np.nan) if paired and len(closed) == len(opening)
               else np.array([]))
     kinds = (
