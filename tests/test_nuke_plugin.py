@@ -21,6 +21,7 @@ from tests.nuke_session import PLUGIN, fake_nuke, new_session, press
 from tests.tiny_nets import tiny_sample, tiny_shot_text
 
 from dubkernels_nuke import buttons, engine, landmarks, menu  # noqa: E402
+from dubkernels_nuke.describe import plugin_version  # noqa: E402
 from dubkernels_nuke.dknode import DKNode, PluginError  # noqa: E402
 from dubkernels_nuke.overrides import override_text  # noqa: E402
 from dubkernels_nuke.frames import frame_path, frames_on_disk  # noqa: E402
@@ -270,6 +271,37 @@ def test_errors_reach_the_compositor_as_nuke_messages_saying_what_to_fix(sample,
     nuke.root()["name"].setValue("Root")  # an unsaved script
     press(nuke.toNode("Stabilize_pass2"), "process")
     assert "save the script first, or set its cache folder" in nuke.state().messages[-1]
+
+
+NUKE_VARIABLES = {"PYTHONHOME": "/opt/Nuke15.1v2/lib/python3.10", "PYTHONPATH": "/opt/Nuke15.1v2/plugins",
+                  "LD_LIBRARY_PATH": "/opt/Nuke15.1v2", "QT_PLUGIN_PATH": "/opt/Nuke15.1v2/plugins/qt"}
+
+
+def test_the_engine_starts_without_nuke_s_python_and_library_folders(tmp_path, monkeypatch):
+    kept = {"OCIO": "/studio/config.ocio", "LC_ALL": "C.UTF-8", "DUBKERNELS_TEST_ENV": str(tmp_path / "env.json"),
+            "CUDA_VISIBLE_DEVICES": "1"}
+    for name, value in {**NUKE_VARIABLES, **kept}.items():
+        monkeypatch.setenv(name, value)
+    probe = tmp_path / "engine_probe.py"  # stands in for dubkernels: writes the environment it was started with
+    probe.write_text("import json, os\njson.dump(dict(os.environ), open(os.environ['DUBKERNELS_TEST_ENV'], 'w'))\n")
+    engine.run_job(tmp_path / "job.json", command=[sys.executable, str(probe)])
+    seen = json.loads((tmp_path / "env.json").read_text())
+    assert not set(NUKE_VARIABLES) & set(seen)  # a PYTHONHOME of Nuke's would not even let Python start
+    assert all(seen[name] == value for name, value in kept.items()) and seen["PATH"] == os.environ["PATH"]
+
+
+def test_an_engine_of_another_release_is_refused(tmp_path, monkeypatch):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    other = venv / "bin" / "dubkernels"
+    other.write_text("#!/bin/sh\necho 'dubkernels 9.9.9'\n")
+    other.chmod(0o755)
+    monkeypatch.setenv("DUBKERNELS_VENV", str(venv))
+    with pytest.raises(engine.EngineError, match=rf"plugin is release {plugin_version()}, but the engine .*dubkernels "
+                                                 r"is 9\.9\.9: point DUBKERNELS_VENV at the engine of release"):
+        engine.engine_command()
+    monkeypatch.setenv("DUBKERNELS_VENV", sys.prefix)
+    assert engine.engine_command() == [str(Path(sys.prefix) / "bin" / "dubkernels")]  # this release's engine
 
 
 def test_in_terminal_mode_a_failing_button_raises_the_engines_error(sample):

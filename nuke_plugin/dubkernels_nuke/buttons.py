@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import webbrowser
 from pathlib import Path
 from typing import Any, Callable, cast
 
@@ -216,7 +215,7 @@ def open_report(node: nuke.Node) -> threading.Thread | None:
     args = engine.engine_command() + ["preview", result.frames, "--track", result.track, "--out", str(out)]
 
     def make() -> None:
-        done = subprocess.run(args, capture_output=True, text=True, encoding="utf-8")
+        done = subprocess.run(args, capture_output=True, text=True, encoding="utf-8", env=engine.engine_environment())
         if done.returncode != 0:
             show_error(name, engine.RunResult(done.returncode, said=done.stderr.splitlines()).error_text())
             return
@@ -240,11 +239,9 @@ def reveal(path: Path) -> None:
         raise PluginError(f"{path} does not exist yet; press Process first.")
     opener: Callable[[str], Any]
     if sys.platform == "darwin":
-        opener = lambda p: subprocess.Popen(["open", p])  # noqa: E731
+        opener = lambda p: subprocess.Popen(["open", p], env=engine.engine_environment())  # noqa: E731
     elif sys.platform == "win32":
         opener = getattr(os, "startfile")
-    elif path.is_dir():
-        opener = lambda p: subprocess.Popen(["xdg-open", p])  # noqa: E731
     else:
-        opener = webbrowser.open
+        opener = lambda p: subprocess.Popen(["xdg-open", p], env=engine.engine_environment())  # noqa: E731
     opener(str(path))

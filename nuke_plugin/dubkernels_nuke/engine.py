@@ -4,7 +4,11 @@ Nuke's Python never imports torch, numpy or OpenImageIO: the plugin writes job s
 ``dubkernels run JOB.json --progress json`` in the engine's own virtual environment, named by
 the ``DUBKERNELS_VENV`` environment variable. Progress arrives as one JSON object per line on
 stderr; any other line is the engine speaking to a person (its errors name the file and the fix).
-No `nuke` import here.
+
+The engine starts with a clean environment (:func:`engine_environment`): Nuke sets PYTHONHOME, PYTHONPATH and
+LD_LIBRARY_PATH for its own Python, which would make the engine's interpreter read Nuke's library folders. And it
+must be the engine of the plugin's release: the first call checks ``dubkernels --version`` against the version
+the gizmos were generated from. No `nuke` import here.
 """
 from __future__ import annotations
 
@@ -18,7 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from dubkernels_nuke.describe import plugin_version
+
 VENV_VARIABLE = "DUBKERNELS_VENV"
+# What the engine keeps of Nuke's environment: the user's home, locale and temporary folders, the colour config,
+# GPU and thread settings, the farm's variables (its path mapping) and dubkernels' own. Nuke's Python and library
+# folders (PYTHONHOME, PYTHONPATH, LD_LIBRARY_PATH, DYLD_*, QT_*...) never reach it.
+KEPT_VARIABLES = frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TZ", "LANG", "LANGUAGE", "TMPDIR", "TMP",
+                            "TEMP", "DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS",
+                            "SYSTEMROOT", "WINDIR", "COMSPEC", "PATHEXT", "USERPROFILE", "APPDATA", "LOCALAPPDATA"})
+KEPT_PREFIXES = ("LC_", "OCIO", "DUBKERNELS_", "CUDA_", "NVIDIA_", "OMP_", "MKL_", "OPENJD_", "DEADLINE_")
 SETUP_HINT = ("set {var} to the engine's virtual environment, the folder made by `python3 -m venv .venv && "
               ".venv/bin/pip install -e .` in a dubkernels checkout (see docs/compositor_guide.md, 'Install')")
 POLL_SECONDS = 0.2
@@ -32,14 +45,43 @@ class Cancelled(EngineError):
     """The user cancelled a job; what it finished is kept and a second run resumes."""
 
 
+def engine_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the engine (and any program the plugin starts) runs in: ``environ`` (Nuke's) less what
+    is Nuke's own (see ``KEPT_VARIABLES``)."""
+    environ = dict(os.environ if environ is None else environ)
+    return {k: v for k, v in environ.items() if k in KEPT_VARIABLES or k.startswith(KEPT_PREFIXES)}
+
+
+_CHECKED: dict[str, str] = {}  # engine command -> its version, checked once a session
+
+
+def check_version(command: list[str]) -> None:
+    """Refuse an engine of another release than the plugin's (their jobs and knobs would not match)."""
+    key = command[0]
+    if key not in _CHECKED:
+        try:
+            done = subprocess.run(command + ["--version"], capture_output=True, text=True, encoding="utf-8",
+                                  env=engine_environment(), timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise EngineError(f"{key} does not run ({exc}); " + SETUP_HINT.format(var=VENV_VARIABLE) + ".") from exc
+        _CHECKED[key] = done.stdout.strip().rpartition(" ")[2] if done.returncode == 0 else ""
+    wanted = plugin_version()
+    if _CHECKED[key] != wanted:
+        raise EngineError(f"the DubKernels plugin is release {wanted}, but the engine {key} is "
+                          f"{_CHECKED[key] or 'unreadable (dubkernels --version failed)'}: point {VENV_VARIABLE} at "
+                          f"the engine of release {wanted}, or install the plugin of the engine's release.")
+
+
 def engine_command() -> list[str]:
-    """The `dubkernels` command of the engine's virtual environment; a clear error when it is not set up."""
+    """The `dubkernels` command of the engine's virtual environment, checked to be of the plugin's release; a
+    clear error when it is not set up."""
     venv = os.environ.get(VENV_VARIABLE, "").strip()
     if not venv:
         raise EngineError("DubKernels engine not configured: " + SETUP_HINT.format(var=VENV_VARIABLE) + ".")
     folder = Path(venv).expanduser()
     for candidate in (folder / "bin" / "dubkernels", folder / "Scripts" / "dubkernels.exe"):
         if candidate.is_file():
+            check_version([str(candidate)])
             return [str(candidate)]
     raise EngineError(f"{VENV_VARIABLE}={venv}: no dubkernels command in it (looked for bin/dubkernels and "
                       f"Scripts/dubkernels.exe); " + SETUP_HINT.format(var=VENV_VARIABLE) + ".")
@@ -124,6 +166,7 @@ def run_job(job_file: str | Path, on_event: Callable[[Event], None] | None = Non
         args += ["--chunk", chunk]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
                                errors="replace", bufsize=1, start_new_session=own_group and os.name == "posix",
+                               env=engine_environment(),
                                creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
     lines: "queue.Queue[tuple[str, str | None]]" = queue.Queue()
     for stream, name in ((process.stdout, "out"), (process.stderr, "err")):
