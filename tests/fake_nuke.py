@@ -398,6 +398,21 @@ def addKnobChanged(call: Callable[..., Any], args: Any = (), kwargs: Any = None,
     _add("knobChanged")(call, nodeClass=nodeClass)
 
 
+def addFilenameFilter(call: Callable[[str], str], args: Any = (), kwargs: Any = None, nodeClass: str = "*") -> None:
+    _add("filenameFilter")(call, nodeClass=nodeClass)
+
+
+def filenameFilter(filename: str) -> str:
+    """The facility's path mapping: every registered filter, in order (Nuke's own behaviour)."""
+    for call, _ in _state.callbacks.get("filenameFilter", []):
+        filename = call(filename)
+    return filename
+
+
+def tprint(*values: Any) -> None:
+    _state.messages.append(" ".join(str(v) for v in values))
+
+
 def _fire(kind: str, node: Node, knob: Knob | None = None) -> None:
     for call, cls in _state.callbacks.get(kind, []):
         if cls in ("*", node.Class()):

@@ -273,6 +273,36 @@ def test_errors_reach_the_compositor_as_nuke_messages_saying_what_to_fix(sample,
     assert "save the script first, or set its cache folder" in nuke.state().messages[-1]
 
 
+def test_a_duplicated_node_gets_a_cache_of_its_own_and_a_renamed_one_keeps_its(tmp_path):
+    new_session()
+    nuke.root()["name"].setValue(str(tmp_path / "shot.nk"))
+    original = nuke.createNode("DK_IdentitySwap")
+    cache = DKNode(original).cache_folder()
+    assert cache == tmp_path / "dubkernels_cache" / original.name()
+    original["dk_processed"].setValue(True)
+    duplicate = nuke.createNode("DK_IdentitySwap")  # Nuke's duplicate: the knobs copied, then onCreate
+    for knob in ("cache", "dk_cache_owner", "dk_processed"):
+        duplicate[knob].setValue(original[knob].value())
+    fake_nuke._fire("onCreate", duplicate)
+    assert DKNode(duplicate).cache_folder() == tmp_path / "dubkernels_cache" / duplicate.name() != cache
+    assert duplicate["dk_processed"].value() is False  # it shows its input, not the original's frames
+    assert DKNode(original).cache_folder() == cache and original["dk_processed"].value() is True
+    original["name"].setValue("Swap_hero")  # renamed: its cache (and what it made) stays with it
+    assert DKNode(original).cache_folder() == cache and original["dk_cache_owner"].value() == "Swap_hero"
+
+
+def test_file_knobs_are_read_as_nuke_evaluates_them(tmp_path):
+    new_session()
+    nuke.root()["name"].setValue(str(tmp_path / "shot.nk"))
+    nuke.addFilenameFilter(lambda path: path.replace("/mnt/studio", str(tmp_path / "mapped")))
+    node = nuke.createNode("DK_IdentitySwap")
+    node["cache"].setValue("/mnt/studio/caches/[value name]")  # a TCL expression and a path the farm maps
+    node["init"].setValue("/mnt/studio/models/pre.safetensors")
+    dk = DKNode(node)
+    assert dk.cache_folder() == tmp_path / "mapped" / "caches" / node.name()
+    assert dk.path_value("init") == str(tmp_path / "mapped" / "models" / "pre.safetensors")
+
+
 NUKE_VARIABLES = {"PYTHONHOME": "/opt/Nuke15.1v2/lib/python3.10", "PYTHONPATH": "/opt/Nuke15.1v2/plugins",
                   "LD_LIBRARY_PATH": "/opt/Nuke15.1v2", "QT_PLUGIN_PATH": "/opt/Nuke15.1v2/plugins/qt"}
 

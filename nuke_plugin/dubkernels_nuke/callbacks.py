@@ -5,6 +5,7 @@ from __future__ import annotations
 import nuke
 
 from dubkernels_nuke import render_check
+from dubkernels_nuke.dknode import DKNode, PluginError
 from dubkernels_nuke.nodes import NODE_CLASSES
 from dubkernels_nuke.paths import GIZMO_DIR
 from dubkernels_nuke.state import refresh
@@ -21,6 +22,16 @@ def knob_changed() -> None:
     refresh(nuke.thisNode())
 
 
+def on_create() -> None:
+    """A DubKernels node was made (created, pasted, duplicated, loaded): a copy gets a cache of its own."""
+    node = nuke.thisNode()
+    if str(nuke.root().name() or "Root") != "Root" or str(node["cache"].value() or ""):
+        try:
+            DKNode(node).claim_cache()
+        except PluginError as exc:
+            nuke.tprint(f"DubKernels: {exc}")
+
+
 def register() -> None:
     """Register the gizmos folder and the callbacks (once; Nuke keeps one copy of a repeated callback)."""
     nuke.pluginAddPath(str(GIZMO_DIR))
@@ -28,3 +39,4 @@ def register() -> None:
     nuke.addBeforeFrameRender(render_check.before_frame, nodeClass="Write")
     for cls in NODE_CLASSES:
         nuke.addKnobChanged(knob_changed, nodeClass=cls)
+        nuke.addOnCreate(on_create, nodeClass=cls)

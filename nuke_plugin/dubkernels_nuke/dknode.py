@@ -84,14 +84,23 @@ class DKNode:
 
     # ---------------------------------------------------------------- cache and frames
 
+    def path_value(self, knob: str) -> str:
+        """A file knob as Nuke evaluates a path: its TCL expanded, then the facility's filename filters (path
+        mapping)."""
+        text = str(cast(nuke.File_Knob, self.node[knob]).getEvaluatedValue() or "").strip()
+        return str(nuke.filenameFilter(text)) if text else ""
+
     def cache_folder(self, create_default: bool = True) -> Path:
-        """The cache knob (absolute); when empty, dubkernels_cache/NODE beside the saved script, set on the knob."""
-        text = str(self.value("cache") or "").strip()
-        if text:
+        """The cache knob (absolute, evaluated); when empty, or when this node is a copy of another node whose
+        cache it carries, dubkernels_cache/NODE beside the saved script, set on the knob."""
+        text = self.path_value("cache")
+        if text and not self.copied_cache():
             folder = Path(text).expanduser()
             if not folder.is_absolute():
                 raise PluginError(f"{self.name}: cache folder '{text}' is relative; give an absolute path (a farm "
                                   "worker resolves relative paths elsewhere).")
+            if create_default and self.value("dk_cache_owner") != self.node.fullName():
+                self.node["dk_cache_owner"].setValue(self.node.fullName())  # renamed: the cache follows it
             return folder
         script = nuke.root().name()
         if not script or script == "Root":
@@ -100,7 +109,25 @@ class DKNode:
         folder = Path(script).resolve().parent / CACHE_DEFAULT_FOLDER / self.name
         if create_default:
             self.node["cache"].setValue(str(folder))
+            self.node["dk_cache_owner"].setValue(self.node.fullName())
         return folder
+
+    def copied_cache(self) -> bool:
+        """Whether this node is a copy (duplicate, copy and paste) of a node that still holds the same cache: the
+        copy must not write over the original's frames and state."""
+        owner = str(self.value("dk_cache_owner") or "")
+        if not owner or owner == self.node.fullName():
+            return False
+        original = nuke.toNode(owner)
+        return (original is not None and original is not self.node and is_dubkernels(original)
+                and DKNode(original).path_value("cache") == self.path_value("cache"))
+
+    def claim_cache(self) -> None:
+        """A copied node (see :meth:`copied_cache`) gets a cache of its own and shows nothing processed yet."""
+        if self.copied_cache():
+            self.node["cache"].setValue("")
+            self.node["dk_processed"].setValue(False)
+            self.cache_folder()
 
     @property
     def layout(self) -> CacheLayout:
@@ -331,7 +358,7 @@ class DKNode:
             self._export(plan, actor, None, True)
         inputs: dict[str, str] = {"actor": actor.frames, "actor_track": actor.track}
         params = self.params(self.spec.train)
-        init = str(self.value("init") or "").strip()
+        init = self.path_value("init")
         if self.spec.train == "train":
             face = self.source("face")
             if face.node is None:

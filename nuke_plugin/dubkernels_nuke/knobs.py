@@ -116,7 +116,8 @@ def node_knobs(spec: NodeSpec, kinds: dict[str, dict[str, Any]]) -> list[Knob]:
               Knob(UserKnob(TEXT, "info", "", text="not processed", flags=["+STARTLINE"])),
               Knob(UserKnob(BOOL, "dk_processed", "", flags=["+INVISIBLE"]), False),
               Knob(UserKnob(INT, "dk_first", "", flags=["+INVISIBLE"]), 1),
-              Knob(UserKnob(INT, "dk_last", "", flags=["+INVISIBLE"]), 1)]
+              Knob(UserKnob(INT, "dk_last", "", flags=["+INVISIBLE"]), 1),
+              Knob(UserKnob(STRING, "dk_cache_owner", "", flags=["+INVISIBLE"]), "")]
     names = [k.name for k in knobs]
     doubled = sorted({n for n in names if names.count(n) > 1})
     if doubled:
