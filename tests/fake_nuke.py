@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+import OpenImageIO as oiio
+
 from dubkernels_nuke.frames import frame_path
 from dubkernels_nuke.nkscript import GROUP_CLASSES, ScriptNode, UserKnob, parse_script
 
@@ -159,6 +161,17 @@ class Node:
     def name(self) -> str:
         return str(self._knobs["name"]._value)
 
+    def parent(self) -> "Group | None":
+        return self._parent
+
+    def metadata(self, key: str | None = None, time: float | None = None, view: str | None = None) -> Any:
+        """What Nuke says of the pixels this node delivers at ``time``: the file it reads, its bit depth."""
+        path = pull(self, int(time if time is not None else _state.frame))
+        spec = oiio.ImageInput.open(str(path)).spec()
+        depth = {"half": "16-bit half float", "float": "32-bit float"}.get(str(spec.format), str(spec.format))
+        data = {"input/filename": str(path), "input/bitsperchannel": depth}
+        return data if key is None else data.get(key)
+
     def fullName(self) -> str:
         if self._parent is None or isinstance(self._parent, Root):
             return self.name()
@@ -247,6 +260,9 @@ class Group(Node):
 
     def output_node(self) -> Node:
         return next(n for n in self.children if n.Class() == "Output")
+
+    def output(self) -> Node | None:
+        return next((n for n in self.children if n.Class() == "Output"), None)
 
     def input_node(self, number: int) -> Node:
         return next(n for n in self.children if n.Class() == "Input" and int(n["number"].value()) == number)
@@ -595,6 +611,20 @@ def pull(node: Node, at: int) -> Path:
     return pull(source, at)
 
 
+def _write_as(src: Path, dst: Path, datatype: str) -> None:
+    """A Write's output: the pixels as they come, converted to the Write's datatype where it differs (as Nuke
+    does: a 32-bit float plate through a "16 bit half" Write is quantised)."""
+    wanted = {"16 bit half": oiio.HALF, "32 bit float": oiio.FLOAT}.get(datatype)
+    image = oiio.ImageBuf(str(src))
+    if wanted is None or all(oiio.TypeDesc(f) == wanted for f in (list(image.spec().channelformats)
+                                                                  or [image.spec().format])):
+        shutil.copyfile(src, dst)
+        return
+    image.set_write_format(wanted)
+    if not image.write(str(dst), fileformat="exr"):
+        raise RenderError(f"{dst}: {image.geterror()}")
+
+
 def execute(node: Node | str, start: int, end: int, incr: int = 1, views: Any = None,
             continueOnError: bool = False) -> None:
     write = toNode(node) if isinstance(node, str) else node
@@ -614,7 +644,7 @@ def execute(node: Node | str, start: int, end: int, incr: int = 1, views: Any = 
         if write["create_directories"].value():
             dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(f".{dst.name}.tmp")
-        shutil.copyfile(src, tmp)
+        _write_as(src, tmp, str(write["datatype"].value() or ""))
         tmp.replace(dst)
     _fire("afterRender", write)
 

@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import OpenImageIO as oiio
 import pytest
 
 from dubkernels.io.frames import read_frame
+from dubkernels.metrics.image import changed_outside
 from dubkernels.pipeline.dub import dub_shot
 from dubkernels.pipeline.shot import load_shot
 from tests.conftest import REPO, same_bits
@@ -133,8 +136,14 @@ def test_a_result_changing_knob_marks_the_node_stale_and_the_render_refuses_it(d
     nuke.user_sets(node, "grow", 0.2)
     assert node["info"].value().startswith("state: stale")
     assert node["tile_color"].value() == COLOURS["stale"]
-    with pytest.raises(RuntimeError, match=r"Composite_final is stale .*Fill it with: .*dubkernels run "):
+    jobs = sorted((dubbed / "dubkernels_cache/Composite_final/jobs").iterdir())
+    before = [p.stat().st_mtime_ns for p in jobs]
+    with pytest.raises(RuntimeError, match=r"Composite_final is stale .*Fill it with: press Process on "
+                                           r"Composite_final in Nuke, or run: nuke -t .*dub_process.py .*shot.nk "
+                                           r"--node Composite_final"):
         nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
+    assert sorted((dubbed / "dubkernels_cache/Composite_final/jobs").iterdir()) == jobs  # the check writes nothing
+    assert [p.stat().st_mtime_ns for p in jobs] == before
     nuke.user_sets(node, "grow", 0.15)
     assert node["info"].value().startswith("state: processed")
     assert node["tile_color"].value() == COLOURS["processed"]
@@ -154,6 +163,44 @@ def test_a_plate_wired_straight_in_is_exported_and_tracked_by_the_node_itself(du
     assert composite.node("Export_plate")["disable"].value() is True  # disabled again after the export
     for f in FRAMES:
         assert same_bits(frame_path(layout.out, f), dubbed / f"final/final.{f}.exr")
+
+
+def test_a_float32_plate_stays_bit_exact_outside_the_mask_through_the_gizmos(dubbed, sample, tmp_path):
+    root, made = sample
+    plate = tmp_path / "plate32" / "a.####.exr"
+    plate.parent.mkdir()
+    for f in FRAMES:  # the actor plate as 32-bit float, with detail a half float cannot hold
+        image = oiio.ImageBuf(made.actor.replace("####", str(f)))
+        pixels = image.get_pixels(oiio.FLOAT)
+        pixels[..., :3] += np.float32(1e-4) * np.sin(np.arange(pixels[..., :3].size)).reshape(pixels[..., :3].shape)
+        image = oiio.ImageBuf(oiio.ImageSpec(image.spec().width, image.spec().height, pixels.shape[2], oiio.FLOAT))
+        image.set_pixels(oiio.ROI(), pixels)
+        assert image.write(str(plate).replace("####", str(f)))
+    read = nuke.createNode("Read")
+    read["file"].setValue(str(plate))
+    read["first"].setValue(FRAMES[0])
+    read["last"].setValue(FRAMES[-1])
+    composite = nuke.createNode("DK_MouthComposite")
+    composite.setInput(0, read)
+    composite.setInput(1, nuke.toNode("FaceSR_pass2"))
+    composite["uncovered"].setValue("copy")
+    press(composite, "process")
+    layout = DKNode(composite).layout
+    assert composite.node("Export_plate")["datatype"].value() == "32 bit float"  # the export follows the plate
+    write = nuke.createNode("Write")
+    write["file"].setValue(str(tmp_path / "final" / "final.####.exr"))
+    write["datatype"].setValue("16 bit half")
+    write["create_directories"].setValue(True)
+    write.setInput(0, composite)
+    with pytest.raises(RuntimeError, match=r"Write1 writes 16-bit half, but the plate is 32-bit float"):
+        nuke.execute(write, FRAMES[0], FRAMES[-1])
+    write["datatype"].setValue("32 bit float")
+    nuke.execute(write, FRAMES[0], FRAMES[-1])
+    for f in FRAMES:
+        a0 = read_frame(str(plate).replace("####", str(f)))
+        final = read_frame(tmp_path / "final" / f"final.{f}.exr")
+        mask = read_frame(frame_path(layout.mask, f))
+        assert final.pixels.dtype == np.float32 and changed_outside(a0, final, mask) == 0
 
 
 def test_a_render_shows_the_caches_even_when_the_script_was_saved_before_processing(dubbed):
@@ -289,6 +336,24 @@ def test_a_duplicated_node_gets_a_cache_of_its_own_and_a_renamed_one_keeps_its(t
     assert DKNode(original).cache_folder() == cache and original["dk_processed"].value() is True
     original["name"].setValue("Swap_hero")  # renamed: its cache (and what it made) stays with it
     assert DKNode(original).cache_folder() == cache and original["dk_cache_owner"].value() == "Swap_hero"
+
+
+def test_a_dubkernels_node_inside_a_group_is_checked_before_a_render(tmp_path):
+    new_session()
+    nuke.root()["name"].setValue(str(tmp_path / "shot.nk"))
+    read = nuke.createNode("Read")
+    group = nuke.createNode("Group")
+    group.setInput(0, read)
+    with group:
+        inner = nuke.createNode("Input")
+        composite = nuke.createNode("DK_MouthComposite")
+        composite.setInput(0, inner)
+        nuke.createNode("Output").setInput(0, composite)
+    write = nuke.createNode("Write")
+    write.setInput(0, group)
+    with pytest.raises(RuntimeError, match=r"DubKernels: MouthComposite1 is not processed .*Fill it with: press "
+                                           r"Process on Group1.MouthComposite1"):
+        nuke.execute(write, 1001, 1001)
 
 
 def test_file_knobs_are_read_as_nuke_evaluates_them(tmp_path):

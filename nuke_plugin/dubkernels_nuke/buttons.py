@@ -67,6 +67,18 @@ def show_error(name: str, text: str) -> None:
         raise ButtonError(message)
 
 
+def bits_of(node: nuke.Node | None, frame: int) -> str:
+    """What Nuke's metadata says of the pixels ``node`` delivers (``input/bitsperchannel``: "16-bit half float",
+    "32-bit float"...); empty when it says nothing."""
+    return str(node.metadata("input/bitsperchannel", frame) or "") if node is not None else ""
+
+
+def export_datatype(write: nuke.Node, frame: int) -> str:
+    """An export Write's datatype: its input's own, so a float plate stays bit for bit; 32-bit float where
+    Nuke does not say (never a quantised plate)."""
+    return "16 bit half" if "half" in bits_of(write.input(0), frame) else "32 bit float"
+
+
 def export_inputs(dk: DKNode, plan: Plan) -> None:
     """Render each input that is not a DubKernels node through the node's internal Write (raw EXR)."""
     group = cast(nuke.Group, dk.node)
@@ -76,6 +88,7 @@ def export_inputs(dk: DKNode, plan: Plan) -> None:
             raise PluginError(f"{dk.name}: its gizmo has no {write_name}; update the DubKernels gizmos.")
         Path(pattern).parent.mkdir(parents=True, exist_ok=True)
         write["file"].setValue(pattern)
+        write["datatype"].setValue(export_datatype(write, first))
         write["disable"].setValue(False)
         try:
             nuke.execute(write, first, last)

@@ -23,6 +23,7 @@ REPO_DIR = PLUGIN_DIR.parent
 GIZMO_DIR = REPO_DIR / "gizmos"
 DESCRIBE_FILE = GIZMO_DIR / "dubkernels_describe.json"
 TEMPLATE_FILE = PLUGIN_DIR / "templates" / "two_pass_dub.nk"
+PROCESS_SCRIPT = REPO_DIR / "scripts" / "dub_process.py"  # a node's Process, headless (`nuke -t`)
 CACHE_DEFAULT_FOLDER = "dubkernels_cache"
 
 

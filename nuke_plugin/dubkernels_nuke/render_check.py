@@ -12,14 +12,27 @@ import nuke
 from dubkernels_nuke import engine
 from dubkernels_nuke.dknode import DKNode, PluginError, is_dubkernels
 from dubkernels_nuke.frames import frame_path
+from dubkernels_nuke.paths import PROCESS_SCRIPT
 from dubkernels_nuke.state import status
 
 
+def _feeds(node: nuke.Node) -> list[nuke.Node | None]:
+    """What a render of ``node`` pulls: a Group's (not a DubKernels node's) Output inside it, a Group's Input
+    node the Group's own input, else the node's inputs."""
+    if node.Class() == "Input":
+        group = node.parent()
+        return [group.input(int(node["number"].value()))] if group is not None and group.Class() != "Root" else []
+    if isinstance(node, nuke.Group) and not is_dubkernels(node):
+        return [node.output()]
+    return [node.input(i) for i in range(node.inputs())]
+
+
 def feeding(node: nuke.Node) -> list[DKNode]:
-    """The DubKernels nodes whose caches a render of ``node`` reads (not looking past them; Analyze passes)."""
+    """The DubKernels nodes whose caches a render of ``node`` reads, inside Groups too (not looking past them;
+    Analyze passes)."""
     found: list[DKNode] = []
     seen: set[str] = set()
-    todo = [node.input(i) for i in range(node.inputs())]
+    todo = _feeds(node)
     while todo:
         current = todo.pop()
         if current is None or current.fullName() in seen:
@@ -28,7 +41,7 @@ def feeding(node: nuke.Node) -> list[DKNode]:
         if is_dubkernels(current) and DKNode(current).spec.makes_layer:
             found.append(DKNode(current))
             continue
-        todo += [current.input(i) for i in range(current.inputs())]
+        todo += _feeds(current)
     return found
 
 
@@ -40,17 +53,10 @@ def _command() -> str:
 
 
 def fill_command(dk: DKNode) -> str:
-    """How to fill a node's cache: the engine commands of its jobs (written now), else its Process button."""
-    from dubkernels_nuke.buttons import write_jobs  # buttons imports the UI helpers; only needed here
-
-    try:
-        plan = dk.process_plan()
-    except PluginError as exc:
-        return f"fix this first: {exc}"
-    if plan.exports:
-        return f"open {dk.name} in Nuke and press Process (its inputs must be exported through Nuke)"
-    paths = write_jobs(dk, plan)
-    return " && ".join(f"{_command()} run {path}" for path in paths)
+    """How to fill a node's cache, written nowhere: its Process button, or the same headless on a farm."""
+    script = nuke.root().name()
+    return (f"press Process on {dk.node.fullName()} in Nuke, or run: nuke -t {PROCESS_SCRIPT} {script} --node "
+            f"{dk.node.fullName()}")
 
 
 def before_render() -> None:
@@ -66,10 +72,24 @@ def before_render() -> None:
         show_result(dk)
 
 
+def check_datatype(write: nuke.Node, frame: int) -> None:
+    """A Write of a dub must not quantise a float plate: outside the mouth the shot is the plate, bit for bit."""
+    from dubkernels_nuke.buttons import bits_of
+
+    bits = bits_of(write.input(0), frame)
+    if "32-bit" in bits and str(write["datatype"].value()).startswith("16"):
+        raise RuntimeError(f"DubKernels: {write.name()} writes 16-bit half, but the plate is {bits}: outside the "
+                           "mouth the plate would be quantised. Set its datatype to 32 bit float.")
+
+
 def before_frame() -> None:
-    """Every DubKernels node the Write reads must have this frame in its cache."""
+    """Every DubKernels node the Write reads must have this frame in its cache, and the Write must keep a float
+    plate float."""
     frame = nuke.frame()
-    for dk in feeding(nuke.thisNode()):
+    fed = feeding(nuke.thisNode())
+    if fed:
+        check_datatype(nuke.thisNode(), frame)
+    for dk in fed:
         path = frame_path(dk.layout.out, frame)
         if not path.is_file():
             job = dk.layout.job("process")
