@@ -87,11 +87,11 @@ def before_frame() -> None:
     plate float."""
     frame = nuke.frame()
     fed = feeding(nuke.thisNode())
-    if fed:
-        check_datatype(nuke.thisNode(), frame)
     for dk in fed:
         path = frame_path(dk.layout.out, frame)
         if not path.is_file():
             job = dk.layout.job("process")
             raise RuntimeError(f"DubKernels: {dk.name} has no cached frame {frame} ({path}). Fill it with: "
                                f"{_command()} run {job} --frames {frame}")
+    if fed:
+        check_datatype(nuke.thisNode(), frame)
