@@ -15,8 +15,6 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-import OpenImageIO as oiio
-
 from dubkernels_nuke.frames import frame_path
 from dubkernels_nuke.nkscript import GROUP_CLASSES, ScriptNode, UserKnob, parse_script
 
@@ -166,6 +164,8 @@ class Node:
 
     def metadata(self, key: str | None = None, time: float | None = None, view: str | None = None) -> Any:
         """What Nuke says of the pixels this node delivers at ``time``: the file it reads, its bit depth."""
+        import OpenImageIO as oiio  # here: the plugin's own imports are checked to hold no OpenImageIO
+
         path = pull(self, int(time if time is not None else _state.frame))
         spec = oiio.ImageInput.open(str(path)).spec()
         depth = {"half": "16-bit half float", "float": "32-bit float"}.get(str(spec.format), str(spec.format))
@@ -614,6 +614,8 @@ def pull(node: Node, at: int) -> Path:
 def _write_as(src: Path, dst: Path, datatype: str) -> None:
     """A Write's output: the pixels as they come, converted to the Write's datatype where it differs (as Nuke
     does: a 32-bit float plate through a "16 bit half" Write is quantised)."""
+    import OpenImageIO as oiio
+
     wanted = {"16 bit half": oiio.HALF, "32 bit float": oiio.FLOAT}.get(datatype)
     image = oiio.ImageBuf(str(src))
     if wanted is None or all(oiio.TypeDesc(f) == wanted for f in (list(image.spec().channelformats)
