@@ -149,6 +149,23 @@ def test_a_result_changing_knob_marks_the_node_stale_and_the_render_refuses_it(d
     assert node["tile_color"].value() == COLOURS["processed"]
 
 
+def test_a_knob_set_by_a_script_is_seen_by_the_next_button_and_render(dubbed):
+    stabilize, face_sr = nuke.toNode("Stabilize_pass2"), nuke.toNode("FaceSR_pass2")
+    stabilize["beta"].setValue(0.8)  # by a script: no knobChanged, no mark (Nuke before 17.1, panel closed)
+    assert stabilize["tile_color"].value() == COLOURS["processed"]
+    with pytest.raises(buttons.ButtonError, match=r"FaceSR_pass2: its input 'face' comes from Stabilize_pass2, "
+                                                  r"which is stale \(its settings or inputs changed"):
+        press(face_sr, "process")
+    assert stabilize["tile_color"].value() == COLOURS["stale"]  # the mark shown now
+    stabilize["beta"].setValue(0.5)
+    final = nuke.toNode("Composite_final")
+    final["grow"].setValue(0.2)
+    with pytest.raises(RuntimeError, match=r"Composite_final is stale"):
+        nuke.execute(nuke.toNode("Write_final"), FRAMES[0], FRAMES[-1])
+    assert final["tile_color"].value() == COLOURS["stale"]
+    final["grow"].setValue(0.15)
+
+
 def test_a_plate_wired_straight_in_is_exported_and_tracked_by_the_node_itself(dubbed):
     """No Analyze node: MouthComposite exports the plate through its internal Write and tracks it; the result
     is the template's own pass-2 composite."""

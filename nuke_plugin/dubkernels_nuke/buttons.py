@@ -22,7 +22,7 @@ import nuke
 
 from dubkernels_nuke import engine, landmarks
 from dubkernels_nuke.describe import kinds
-from dubkernels_nuke.dknode import DKNode, Plan, PluginError
+from dubkernels_nuke.dknode import DKNode, Plan, PluginError, is_dubkernels
 from dubkernels_nuke.frames import frames_on_disk
 from dubkernels_nuke.paths import write_atomically
 from dubkernels_nuke.state import refresh, write_state
@@ -142,6 +142,18 @@ def only_chunk(plan: Plan, chunk: tuple[int, int]) -> Plan:
     return Plan(exports, [(name, spec) for name, spec in plan.jobs if kinds()[spec["stage"]]["per_frame"]])
 
 
+def check_upstream(dk: DKNode) -> None:
+    """The DubKernels nodes this one reads must be up to date now, looked at afresh: a script may have set their
+    knobs, which before Nuke 17.1 fires no knobChanged while the panel is closed, so no mark shows it."""
+    for feed in dk.spec.feeds:
+        up = dk.input_node(feed.name)
+        if up is not None and is_dubkernels(up):
+            now = refresh(up)
+            if now.state == "stale":
+                raise PluginError(f"{dk.name}: its input '{feed.name}' comes from {up.name()}, which is stale "
+                                  f"({now.why}); press Process on {up.name()} first.")
+
+
 def run_action(node: nuke.Node, action: str, chunk: tuple[int, int] | None = None) -> threading.Thread | None:
     """Process or Train: plan, export, write the job specs, run them; then show the result.
 
@@ -152,6 +164,7 @@ def run_action(node: nuke.Node, action: str, chunk: tuple[int, int] | None = Non
     name = dk.name
     if _running.get(dk.name) and _running[dk.name].is_alive():
         raise PluginError(f"{dk.name} is already running; wait for it or cancel it.")
+    check_upstream(dk)
     plan = dk.process_plan() if action == "process" else dk.train_plan()
     if chunk is not None:
         plan = only_chunk(plan, chunk)

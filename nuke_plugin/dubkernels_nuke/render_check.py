@@ -13,7 +13,7 @@ from dubkernels_nuke import engine
 from dubkernels_nuke.dknode import DKNode, PluginError, is_dubkernels
 from dubkernels_nuke.frames import frame_path
 from dubkernels_nuke.paths import PROCESS_SCRIPT
-from dubkernels_nuke.state import status
+from dubkernels_nuke.state import refresh
 
 
 def _feeds(node: nuke.Node) -> list[nuke.Node | None]:
@@ -65,7 +65,7 @@ def before_render() -> None:
     from dubkernels_nuke.buttons import show_result
 
     for dk in feeding(nuke.thisNode()):
-        now = status(dk)
+        now = refresh(dk.node)  # looked at afresh, and its mark shown: a script's knob change fires no callback
         if now.state != "processed":
             raise RuntimeError(f"DubKernels: {dk.name} is {now.state} ({now.why}); its cache cannot be rendered. "
                                f"Fill it with: {fill_command(dk)}")
