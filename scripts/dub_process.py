@@ -14,10 +14,14 @@ import argparse
 import signal
 import sys
 
-import nuke
+try:
+    import nuke
+except ModuleNotFoundError:  # plain python: the script needs Nuke's own
+    sys.exit("dub_process.py runs inside Nuke: nuke -t scripts/dub_process.py SHOT.nk --node NAME [--train] "
+             "[--frames a-b] (with NUKE_PATH holding nuke_plugin and DUBKERNELS_VENV set).")
 
-from dubkernels_nuke import buttons
-from dubkernels_nuke.dknode import is_dubkernels
+from dubkernels_nuke import buttons  # noqa: E402 (after the check: it imports nuke)
+from dubkernels_nuke.dknode import is_dubkernels  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

@@ -539,6 +539,13 @@ def test_engine_progress_lines_and_errors_are_read():
     assert result.error_text() == "dubkernels run: error: plates/a.####.exr: frame 1004 is missing"
 
 
+def test_dub_process_run_with_plain_python_says_to_run_it_inside_nuke(tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "dub_process.py"), str(tmp_path / "shot.nk"),
+                           "--node", "Swap_pass1"], capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "dub_process.py runs inside Nuke: nuke -t scripts/dub_process.py SHOT.nk --node NAME" in done.stderr
+
+
 def _dub_process():
     spec = importlib.util.spec_from_file_location("dub_process", REPO / "scripts" / "dub_process.py")
     module = importlib.util.module_from_spec(spec)
