@@ -4,6 +4,7 @@ submitted through a stand-in deadlinecommand); chunks rerun alone; training pre-
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,12 +48,28 @@ def bundle(shots):
 
 
 @pytest.fixture(scope="module")
-def ran(bundle):
-    """`openjd run` of the whole job, every step in dependency order, for real."""
-    done = subprocess.run([OPENJD, "run", str(bundle / "template.yaml"), "--run-dependencies", "--step", "deliver"],
-                          capture_output=True, text=True, timeout=1800)
+def moved(bundle):
+    """The shot's roots moved after the bundle was written (the takes, the work folder the farm wrote its job specs
+    into, the output's folder), and an OpenJD path-mapping rules file that maps them, as another host's mounts."""
+    root = bundle.parent
+    shutil.copytree(root / "sample", root / "elsewhere" / "sample")
+    shutil.move(root / "farm", root / "elsewhere" / "farm")
+    rules = {"version": "pathmapping-1.0", "path_mapping_rules": [
+        {"source_path_format": "POSIX", "source_path": str(root / name), "destination_path": str(root / "elsewhere" /
+                                                                                                 name)}
+        for name in ("sample", "farm")]}
+    (root / "rules.json").write_text(json.dumps(rules))
+    return root / "elsewhere", f"file://{root / 'rules.json'}"
+
+
+@pytest.fixture(scope="module")
+def ran(bundle, moved):
+    """`openjd run` of the whole job, every step in dependency order, for real, on the moved roots."""
+    elsewhere, rules = moved
+    done = subprocess.run([OPENJD, "run", str(bundle / "template.yaml"), "--run-dependencies", "--step", "deliver",
+                           "--path-mapping-rules", rules], capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return bundle.parent, done.stdout
+    return elsewhere, done.stdout
 
 
 def _key_values(path: Path) -> dict[str, str]:
@@ -76,14 +93,27 @@ def test_the_bundle_passes_openjd_check_and_chunks_per_frame_steps(bundle):
     assert "parameterSpace" not in steps["analyze_actor"] and "parameterSpace" not in steps["train_pass1"]
     for name in ("train_pass1", "train_sr", "train_pass2"):
         assert steps[name]["hostRequirements"] == {"amounts": [{"name": "amount.worker.gpu", "min": 1}]}
-    assert "hostRequirements" not in steps["swap_pass1"]
+    assert "hostRequirements" in steps["swap_pass1"] and "hostRequirements" in steps["sr_pass2"]  # device auto
+    assert "hostRequirements" not in steps["composite_pass1"]
     assert steps["report"]["script"]["actions"]["onRun"]["args"][0] == "report"
     deliver = steps["deliver"]  # the candidate the report chose, over the whole plate, in chunks
     assert names[-1] == "deliver" and deliver["dependencies"] == [{"dependsOn": "report"}]
-    assert deliver["script"]["actions"]["onRun"]["args"][:2] == ["deliver", str(bundle.parent / "farm" / "work")]
+    assert deliver["script"]["actions"]["onRun"]["args"][:2] == ["deliver", "{{Param.WorkDir}}"]
     assert deliver["parameterSpace"]["taskParameterDefinitions"][0]["type"] == "CHUNK[INT]"
     params = {p["name"]: p for p in template["parameterDefinitions"]}
     assert params["Frames"]["default"] == "1001-1005" and params["ChunkSize"]["default"] == 3
+    roots = {name: (p["default"], p["dataFlow"]) for name, p in params.items() if p["type"] == "PATH"}
+    assert roots == {"WorkDir": (str(bundle.parent / "farm" / "work"), "INOUT"),
+                     "ActorDir": (str(bundle.parent / "sample" / "actor"), "IN"),
+                     "DubberDir": (str(bundle.parent / "sample" / "dubber"), "IN"),
+                     "OutputDir": (str(bundle.parent / "farm"), "OUT")}
+    assert steps["swap_pass1"]["script"]["actions"]["onRun"]["args"][:2] == ["run", "{{Param.WorkDir}}/jobs/"
+                                                                                    "swap_pass1.json"]
+    variables = template["jobEnvironments"][0]["variables"]
+    assert variables["DUBKERNELS_ROOT_ACTOR"] == "{{Param.ActorDir}}"
+    spec = json.loads((bundle.parent / "farm" / "work" / "jobs" / "composite_pass1.json").read_text())
+    assert spec["inputs"]["actor"] == "${DUBKERNELS_ROOT_ACTOR}/actor.####.exr"  # no absolute path in the specs
+    assert spec["outputs"]["out"] == "../pass1/comp/comp.####.exr"
     values = yaml.safe_load((bundle / "parameter_values.yaml").read_text())
     assert values == {"parameterValues": [{"name": "ChunkSize", "value": 3}]}
 
@@ -96,21 +126,22 @@ def test_steps_reading_a_checkpoint_wait_for_the_training_that_writes_it(shots):
     assert "train_sr" in needs["sr_pass1"] and "train_sr" in needs["sr_pass2"]
 
 
-def test_openjd_run_dubs_the_shot_with_the_frames_of_dub(ran):
-    root, log = ran
+def test_openjd_run_with_its_roots_mapped_elsewhere_dubs_the_shot_with_the_frames_of_dub(ran, shots):
+    elsewhere, log = ran
     for f in FRAMES:
-        assert same_bits(root / f"farm/final.{f}.exr", root / f"dub/final.{f}.exr"), f"frame {f}"
-    assert (root / "farm/work/report/metrics.json").is_file()
+        assert same_bits(elsewhere / f"farm/final.{f}.exr", shots / f"dub/final.{f}.exr"), f"frame {f}"
+    assert (elsewhere / "farm/work/report/metrics.json").is_file()
+    assert not (shots / "farm").exists()  # nothing written where the roots were
     assert "Chunks run: " in log
 
 
-def test_a_failed_chunk_reruns_alone_and_a_chunk_run_twice_gives_the_same_frames(ran):
+def test_a_failed_chunk_reruns_alone_and_a_chunk_run_twice_gives_the_same_frames(ran, moved, bundle):
     root, _ = ran
     frames = [root / f"farm/final.{f}.exr" for f in (1001, 1002, 1003)]
     before = [p.read_bytes() for p in frames]
     frames[1].unlink()  # a worker died mid-chunk
-    chunk = [OPENJD, "run", str(root / "bundle/template.yaml"), "--step", "deliver", "--no-run-dependencies",
-             "--task-param", "Frames=1001-1003"]
+    chunk = [OPENJD, "run", str(bundle / "template.yaml"), "--step", "deliver", "--no-run-dependencies",
+             "--task-param", "Frames=1001-1003", "--path-mapping-rules", moved[1]]
     for _ in range(2):
         done = subprocess.run(chunk, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout[-2000:]
@@ -129,7 +160,9 @@ def test_deadline_job_files_chunk_frames_route_training_to_gpus_and_submit_in_or
     by_name = {job["name"]: job for job in jobs}
     comp, comp_plugin = read(by_name["composite_pass2"]["job_info"]), read(by_name["composite_pass2"]["plugin_info"])
     assert (comp["Plugin"], comp["Frames"], comp["ChunkSize"], comp["Pool"]) == ("CommandLine", "1001-1005", "2", "dub")
-    assert "Group" not in comp and comp["EnvironmentKeyValue0"].startswith("OCIO=")
+    environment = dict(v.split("=", 1) for k, v in comp.items() if k.startswith("EnvironmentKeyValue"))
+    assert "Group" not in comp and "OCIO" in environment
+    assert environment["DUBKERNELS_ROOT_ACTOR"] == str(shots / "sample" / "actor")
     assert comp_plugin["Executable"] == str(Path(sys.executable).parent / "dubkernels")
     assert comp_plugin["Arguments"].endswith("composite_pass2.json --progress none --chunk <STARTFRAME>-<ENDFRAME>")
     train = read(by_name["train_pass1"]["job_info"])

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from dubkernels.farm.plan import CHUNK, FarmPlan, FarmStep
+from dubkernels.farm.roots import fill
 from dubkernels.io.files import atomic_write_text
 from dubkernels.io.sequences import format_frames
 
@@ -68,7 +69,9 @@ def job_info(plan: FarmPlan, step: FarmStep, chunk_size: int, gpu_group: str, po
         info["Pool"] = pool
     if step.gpu:
         info["Group"] = gpu_group
-    environment = {**({"OCIO": plan.ocio} if plan.ocio else {}), "PYTHONUNBUFFERED": "1", **plan.environment}
+    roots = {root.variable: str(root.folder) for root in plan.roots}  # Deadline maps paths itself, where set up
+    environment = {**roots, **({"OCIO": plan.ocio} if plan.ocio else {}), "PYTHONUNBUFFERED": "1",
+                   **plan.environment}
     info.update({f"EnvironmentKeyValue{i}": f"{k}={v}" for i, (k, v) in enumerate(environment.items())})
     info.update({"ExtraInfoKeyValue0": f"DubkernelsStep={step.name}", "OnJobComplete": "Nothing"})
     return info
@@ -82,7 +85,8 @@ def plugin_info(plan: FarmPlan, step: FarmStep) -> dict[str, str]:
         return {"SceneFile": render["script"], "WriteNode": render["write"], "Version": render["version"],
                 "BatchMode": "True", "BatchModeIsMovie": "False", "NukeX": "False", "Threads": "0",
                 "ContinueOnError": "False", "EnforceRenderOrder": "False"}
-    args = [a if a != CHUNK else "<STARTFRAME>-<ENDFRAME>" for a in step.args]
+    folders = {root.name: str(root.folder) for root in plan.roots}
+    args = [fill(a, folders) if a != CHUNK else "<STARTFRAME>-<ENDFRAME>" for a in step.args]
     return {"Executable": plan.engine, "Arguments": " ".join(_quoted(a) for a in args),
             "StartupDirectory": str(plan.work), "ShellExecute": "False", "SingleFramesOnly": "False"}
 

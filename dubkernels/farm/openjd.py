@@ -4,8 +4,10 @@ The template (``specificationVersion: jobtemplate-2023-09``) has one step per jo
 dependency order; per-frame steps split the shot's frames into chunks with the TASK_CHUNKING
 extension (a ``CHUNK[INT]`` task parameter, contiguous ranges). ``openjd run`` runs it locally;
 ``deadline bundle submit OUTDIR`` sends it to AWS Deadline Cloud. Job parameters: the engine
-command (or Nuke's), the OCIO config, the frames and the chunk size. Cancelling a task sends SIGTERM first:
-a per-frame chunk keeps its finished frames and a training run checkpoints.
+command (or Nuke's), the shot's roots as PATH parameters with their data flow (path mapping moves them per
+host, job attachments carry them: :mod:`dubkernels.farm.roots`), the OCIO config, the frames and the chunk
+size. Cancelling a task sends SIGTERM first: a per-frame chunk keeps its finished frames and a training run
+checkpoints.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any
 import yaml
 
 from dubkernels.farm.plan import CHUNK, FarmPlan, FarmStep
+from dubkernels.farm.roots import argument, fill
 from dubkernels.io.files import atomic_write_text
 
 SPEC = "jobtemplate-2023-09"
@@ -22,8 +25,13 @@ GPU_AMOUNT = "amount.worker.gpu"
 NOTIFY_SECONDS = 120  # SIGTERM, then this long to checkpoint before the kill
 
 
-def _step(step: FarmStep) -> dict[str, Any]:
-    args = [a if a != CHUNK else "{{Task.Param.Frames}}" for a in step.args]
+def _parameter_values(plan: FarmPlan) -> dict[str, str]:
+    """Each root's name -> the format string of its PATH parameter."""
+    return {root.name: "{{Param.%s}}" % root.parameter for root in plan.roots}
+
+
+def _step(step: FarmStep, roots: dict[str, str]) -> dict[str, Any]:
+    args = [fill(a, roots) if a != CHUNK else "{{Task.Param.Frames}}" for a in step.args]
     out: dict[str, Any] = {"name": step.name, "description": step.help or step.kind}
     if step.needs:
         out["dependencies"] = [{"dependsOn": need} for need in step.needs]
@@ -50,8 +58,22 @@ def range_expression(frames: list[int]) -> str:
     return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
+def _ocio(plan: FarmPlan, roots: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The OCIO parameter (a URI; a config file is under one of the roots) and the job's $OCIO."""
+    if not plan.ocio:
+        return [], {}
+    value = fill(argument(plan.ocio, plan.roots), roots)
+    if value != plan.ocio:  # a file: its root parameter maps it
+        return [], {"OCIO": value}
+    return ([{"name": "OcioConfig", "type": "STRING", "default": plan.ocio,
+              "description": "$OCIO on the workers: the config of jobs that name none (the submitting machine's)"}],
+            {"OCIO": "{{Param.OcioConfig}}"})
+
+
 def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
     """The job template of a plan."""
+    roots = _parameter_values(plan)
+    ocio_parameters, ocio_variables = _ocio(plan, roots)
     return {
         "specificationVersion": SPEC,
         "extensions": ["TASK_CHUNKING"],
@@ -59,19 +81,20 @@ def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
         "description": f"DubKernels two-pass dub of {plan.name} (work folder {plan.work}).",
         "parameterDefinitions": [
             {"name": "Engine", "type": "STRING", "default": plan.engine, "description": plan.engine_help},
-            *([{"name": "OcioConfig", "type": "STRING", "default": plan.ocio,
-                "description": "$OCIO on the workers: the config of jobs that name none (the submitting machine's)"}]
-              if plan.ocio else []),
+            *[{"name": root.parameter, "type": "PATH", "objectType": "DIRECTORY", "dataFlow": root.data_flow,
+               "default": str(root.folder), "description": root.help} for root in plan.roots],
+            *ocio_parameters,
             {"name": "Frames", "type": "STRING", "default": range_expression(plan.frames),
              "description": "the actor's frames that per-frame steps cover"},
             {"name": "ChunkSize", "type": "INT", "default": chunk_size, "minValue": 1,
              "description": "frames per task of a per-frame step"},
         ],
         "jobEnvironments": [{"name": "DubKernelsEnvironment",
-                             "description": "the OCIO config; unbuffered output for the farm logs",
-                             "variables": {**({"OCIO": "{{Param.OcioConfig}}"} if plan.ocio else {}),
-                                           "PYTHONUNBUFFERED": "1", **plan.environment}}],
-        "steps": [_step(step) for step in plan.steps],
+                             "description": "the shot's roots as this host mounts them, the OCIO config; "
+                                            "unbuffered output for the farm logs",
+                             "variables": {**{root.variable: roots[root.name] for root in plan.roots},
+                                           **ocio_variables, "PYTHONUNBUFFERED": "1", **plan.environment}}],
+        "steps": [_step(step, roots) for step in plan.steps],
     }
 
 

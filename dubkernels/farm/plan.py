@@ -1,11 +1,12 @@
 """A shot's job graph laid out for a render farm: which steps run once, which in frame chunks, which on a GPU.
 
 The steps are `dubkernels dub`'s (same job specs, written to ``WORK/jobs/``), in dependency order,
-followed by the shot report and the delivery (the candidate the report chose, over the whole plate). Per-frame steps run as ``dubkernels run JOB --chunk a-b``: each chunk
-renders the job's frames inside it, and a chunk run again redoes only what is missing or out of
-date (the engine resumes by job identity). Training steps ask for a GPU. Every path a worker
-reads is absolute, so it resolves the same on every machine that mounts the shared storage at
-the same place.
+followed by the shot report and the delivery (the candidate the report chose, over the whole plate).
+Per-frame steps run as ``dubkernels run JOB --chunk a-b``: each chunk renders the job's frames inside
+it, and a chunk run again redoes only what is missing or out of date (the engine resumes by job
+identity). Training asks for a GPU, and so do IdentitySwap and FaceSR unless the shot's device is
+the CPU. Every path is written relative to one of the shot's roots (:mod:`dubkernels.farm.roots`),
+which the farm maps per host.
 """
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dubkernels.errors import DubKernelsError
+from dubkernels.farm.roots import Root, argument, rooted, shot_roots
 from dubkernels.io.sequences import resolve_sequence
 from dubkernels.jobs.kinds import job_kind
 from dubkernels.jobs.spec import save_job
 from dubkernels.pipeline.shot import Shot
 
 TRAINING_KINDS = ("train", "train_sr")
+NETWORK_KINDS = ("identity_swap", "face_sr")  # inference on the shot's device: a GPU host unless it is the CPU
 CHUNK = "{chunk}"  # where a front end puts its chunk's frame range in a step's arguments
 
 
@@ -56,6 +59,7 @@ class FarmPlan:
     ocio: str = "ocio://default"  # $OCIO on the workers; "" leaves theirs (a Nuke script's own colour management)
     engine_help: str = "absolute path of the dubkernels command on the workers (in the engine's venv)"
     environment: dict[str, str] = field(default_factory=dict)
+    roots: list[Root] = field(default_factory=list)  # the folders the steps' paths are relative to
 
     def step(self, name: str) -> FarmStep:
         return next(s for s in self.steps if s.name == name)
@@ -102,27 +106,31 @@ def plan_farm(shot: Shot, engine: str | None = None) -> FarmPlan:
     if not os.path.isabs(command):
         raise FarmError(f"--engine {command} is relative; give the absolute path of dubkernels on the workers.")
     graph = build_graph(shot)
-    jobs = shot.work / "jobs"
+    ocio = shot.ocio or os.environ.get("OCIO") or "ocio://default"  # the workers use this machine's config
+    named = [v for s in graph.steps for v in (*s.job.inputs.values(), *s.job.outputs.values())]
+    named += [v for job in graph.deliveries.values() for v in (*job.inputs.values(), *job.outputs.values())]
+    named += [*graph.files.values(), ocio, str(shot.lpips_model or ""), str(shot.fid_model or "")]
+    roots = shot_roots(shot, [v for v in named if v])
+    outside = lambda value: rooted(value, roots)  # noqa: E731
     steps = []
     for step in graph.steps:
         _check_absolute(step.name, {**step.job.inputs, **step.job.outputs})
-        path = jobs / f"{step.name}.json"
-        save_job(step.job, path, root=shot.work)
+        save_job(step.job, shot.work / "jobs" / f"{step.name}.json", root=shot.work, outside=outside)
         chunked = job_kind(step.job.stage).per_frame
-        args = ["run", str(path), "--progress", "none"] + (["--chunk", CHUNK] if chunked else [])
-        steps.append(FarmStep(step.name, step.job.stage, args, list(step.needs), chunked,
-                              step.job.stage in TRAINING_KINDS, step.help))
-    write_manifest(shot.work, shot.name, graph, deliver=shot.deliver, shot=shot_record(shot))
-    report = ["report", str(shot.work), "--progress", "none"] + (["--ocio", shot.ocio] if shot.ocio else [])
-    report += ["--lpips-model", str(shot.lpips_model)] if shot.lpips_model else []
-    report += ["--fid-model", str(shot.fid_model)] if shot.fid_model else []
+        args = ["run", f"{{root:Work}}/jobs/{step.name}.json", "--progress", "none"]
+        gpu = step.job.stage in TRAINING_KINDS or (step.job.stage in NETWORK_KINDS and shot.device != "cpu")
+        steps.append(FarmStep(step.name, step.job.stage, args + (["--chunk", CHUNK] if chunked else []),
+                              list(step.needs), chunked, gpu, step.help))
+    write_manifest(shot.work, shot.name, graph, deliver=shot.deliver, shot=shot_record(shot), outside=outside)
+    report = ["report", "{root:Work}", "--progress", "none"]
+    for flag, value in (("--lpips-model", shot.lpips_model), ("--fid-model", shot.fid_model)):
+        report += [flag, argument(str(value), roots)] if value else []
     steps.append(FarmStep("report", "report", report,
                           [s.name for s in graph.steps], help="the shot report: metrics, curves, contact sheet, "
                                                               "review movie"))
     for result, job in graph.deliveries.items():
         _check_absolute(f"deliver_{result}", {**job.inputs, **job.outputs})
-    steps.append(FarmStep("deliver", "deliver", ["deliver", str(shot.work), "--progress", "none", "--chunk", CHUNK],
+    steps.append(FarmStep("deliver", "deliver", ["deliver", "{root:Work}", "--progress", "none", "--chunk", CHUNK],
                           ["report"], True, help="the shot's output: the candidate the report ranked best (or the "
                                                  "shot's pin) composited over the whole plate"))
-    ocio = shot.ocio or os.environ.get("OCIO") or "ocio://default"  # the workers use this machine's config
-    return FarmPlan(shot.name, shot.work, shot_frames(shot), command, steps, ocio)
+    return FarmPlan(shot.name, shot.work, shot_frames(shot), command, steps, ocio, roots=roots)

@@ -13,25 +13,44 @@ range (a chunk of the shot), the OCIO config and the kind's parameters:
 ```
 
 Relative paths in a job file resolve against the job file's folder, so a farm
-task finds them wherever it starts.
+task finds them wherever it starts. A path may start with ``${DUBKERNELS_ROOT_NAME}``
+(a farm job's root folder, as the host mounts it: :mod:`dubkernels.farm.roots`),
+which the job's environment sets.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from dubkernels.errors import DubKernelsError
 from dubkernels.io.files import atomic_write_text, read_json_object
 
 JOB_FORMAT = "dubkernels-job"
 JOB_VERSION = 1
+ROOT_PREFIX = "DUBKERNELS_ROOT_"  # a farm job's root folders, in its environment
+_ROOT_VARIABLE = re.compile(r"\$\{(" + ROOT_PREFIX + r"[A-Z0-9_]+)\}")
 
 
 class JobError(DubKernelsError):
     """A job spec is malformed or does not fit its kind."""
+
+
+def expand_roots(value: str, where: str) -> str:
+    """``value`` with each ``${DUBKERNELS_ROOT_NAME}`` replaced by the variable's value; a clear error naming
+    ``where`` when the environment does not set it."""
+    def replace_one(match: re.Match[str]) -> str:
+        found = os.environ.get(match.group(1))
+        if not found:
+            raise JobError(f"{where}: {value} needs ${{{match.group(1)}}}, which is not set: this was written by "
+                           "`dubkernels farm` for its farm job; run it through that job, or set the variable to "
+                           "the folder on this machine.")
+        return found
+
+    return _ROOT_VARIABLE.sub(replace_one, value)
 
 
 @dataclass
@@ -50,8 +69,10 @@ class Job:
                 "outputs": self.outputs, "frames": self.frames, "ocio": self.ocio, "params": self.params}
 
     def relative_to(self, folder: Path) -> "Job":
-        """The job with relative input, output and OCIO paths resolved against ``folder``."""
+        """The job with its roots expanded (:func:`expand_roots`) and relative input, output and OCIO paths
+        resolved against ``folder``."""
         def absolute(value: str) -> str:
+            value = expand_roots(value, str(folder))
             return value if os.path.isabs(value) or "://" in value else os.path.normpath(folder / value)
 
         return replace(self, inputs={k: absolute(v) for k, v in self.inputs.items()},
@@ -69,13 +90,21 @@ def portable(value: str, root: Path, folder: Path) -> str:
     return os.path.relpath(path, os.path.abspath(folder)) if path == root or root in path.parents else value
 
 
-def save_job(job: Job, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None) -> None:
+def save_job(job: Job, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
+             outside: Callable[[str], str] | None = None) -> None:
     """Write a job spec atomically; with ``root``, the paths under it relative to the spec's folder (a job of a
-    work folder acts on the folder it is in, moved or copied)."""
+    work folder acts on the folder it is in, moved or copied), and the others through ``outside`` (a farm job's
+    roots) where given."""
     if root is not None:
         folder = Path(path).parent
-        job = replace(job, inputs={k: portable(v, Path(root), folder) for k, v in job.inputs.items()},
-                      outputs={k: portable(v, Path(root), folder) for k, v in job.outputs.items()})
+
+        def written(value: str) -> str:
+            near = portable(value, Path(root), folder)
+            return outside(near) if outside is not None and near == value else near
+
+        job = replace(job, inputs={k: written(v) for k, v in job.inputs.items()},
+                      outputs={k: written(v) for k, v in job.outputs.items()},
+                      ocio=written(job.ocio) if job.ocio else None)
     atomic_write_text(path, json.dumps(job.as_dict(), indent=2) + "\n")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from dubkernels.errors import DubKernelsError
 from dubkernels.jobs.spec import Job, load_job, save_job
@@ -27,12 +27,14 @@ def delivery_job_path(work: Path, result: str) -> Path:
     return work / "jobs" / f"deliver_{result}.json"
 
 
-def save_deliveries(work: Path, deliveries: dict[str, Job]) -> dict[str, str]:
-    """Write each candidate's delivery job; returns result -> job path (for ``files.json``)."""
+def save_deliveries(work: Path, deliveries: dict[str, Job],
+                    outside: Callable[[str], str] | None = None) -> dict[str, str]:
+    """Write each candidate's delivery job (paths outside the work folder through ``outside`` where given);
+    returns result -> job path (for ``files.json``)."""
     paths = {}
     for result, job in deliveries.items():
         path = delivery_job_path(work, result)
-        save_job(job, path, root=work)
+        save_job(job, path, root=work, outside=outside)
         paths[result] = str(path)
     return paths
 

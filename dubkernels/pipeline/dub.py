@@ -196,16 +196,23 @@ class DubResult:
 
 
 def write_manifest(work: Path, name: str, graph: Graph, extra: dict[str, str] | None = None,
-                   deliver: str = "auto", quick: bool = False, shot: dict[str, Any] | None = None) -> Path:
+                   deliver: str = "auto", quick: bool = False, shot: dict[str, Any] | None = None,
+                   outside: Callable[[str], str] | None = None) -> Path:
     """``WORK/files.json``: the steps, the sequences and tracks the report reads (`dubkernels report WORK`), each
     candidate's delivery job and the shot's pin (`dubkernels deliver WORK`), and whether the dub is a quick look
     that delivers nothing, and ``shot`` (the shot that owns the folder, :func:`ownership.shot_record`); writes the
-    delivery jobs."""
+    delivery jobs. Paths under the work folder are written relative to it, the others through ``outside`` (a farm
+    job's roots) where given."""
     from dubkernels.pipeline.deliver import save_deliveries
 
+    def written(value: str) -> str:
+        near = portable(value, work, work)
+        return outside(near) if outside is not None and near == value else near
+
     path = work / "files.json"
-    files = {key: portable(value, work, work) for key, value in {**graph.files, **(extra or {})}.items()}
-    deliveries = {key: portable(value, work, work) for key, value in save_deliveries(work, graph.deliveries).items()}
+    files = {key: written(value) for key, value in {**graph.files, **(extra or {})}.items()}
+    deliveries = {key: portable(value, work, work)
+                  for key, value in save_deliveries(work, graph.deliveries, outside).items()}
     manifest = {"name": name, "shot": shot, "steps": graph.names, "files": files, "deliver": deliver,
                 "deliveries": deliveries, "quick": quick}
     atomic_write_text(path, json.dumps(manifest, indent=1) + "\n")

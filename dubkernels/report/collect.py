@@ -29,6 +29,7 @@ from dubkernels.errors import DubKernelsError
 from dubkernels.face.landmarks68 import MOUTH
 from dubkernels.io.files import read_json_object
 from dubkernels.io.frames import Frame, read_frame
+from dubkernels.jobs.spec import expand_roots
 from dubkernels.jobs.summary import stage_warnings
 from dubkernels.metrics.perceptual import PerceptualModels, frechet_distance
 from dubkernels.io.sequences import output_sequence, resolve_sequence
@@ -102,7 +103,8 @@ def load_manifest(work: Path) -> dict[str, Any]:
     data = read_json_object(path, "manifest", ReportError, fix)
     if not isinstance(data.get("files"), dict) or not all(isinstance(v, str) for v in data["files"].values()):
         raise ReportError(f"{path}: \"files\" is not an object of paths (the file is damaged); {fix}.")
-    data["files"] = {key: str(work / value) for key, value in data["files"].items()}  # relative: to the work folder
+    data["files"] = {key: str(work / expand_roots(value, str(path)))  # relative: to the work folder
+                     for key, value in data["files"].items()}
     return data
 
 

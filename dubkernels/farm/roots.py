@@ -1,0 +1,101 @@
+"""The shot's roots on a farm: the folders every path of its job lies under, named once.
+
+A farm job runs where the shot's folders may be mounted elsewhere (another OS, another host, Deadline Cloud's
+job attachments). So the job names its folders once, as Open Job Description PATH parameters with their data
+flow, which the farm maps per host, and writes every path relative to one of them:
+
+- in the steps' arguments, ``{root:NAME}/rest`` (each front end fills it: ``{{Param.NAMEDir}}/rest`` for Open Job
+  Description, the folder itself for Deadline 10);
+- in the job specs and the work folder's manifest, a path under the work folder relative to it (as `dub` writes
+  them), and any other ``${DUBKERNELS_ROOT_NAME}/rest``: the job's environment sets the variable to the (mapped)
+  root, and the engine expands it when it reads the job (:func:`dubkernels.jobs.spec.expand_roots`).
+
+Example:
+    >>> roots = shot_roots(shot, other_paths)
+    >>> rooted("/show/plates/a0/a0.####.exr", roots)   # '${DUBKERNELS_ROOT_ACTOR}/a0.####.exr'
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from dubkernels.jobs.spec import ROOT_PREFIX
+
+
+@dataclass(frozen=True)
+class Root:
+    """One folder of the job: its name, where it is on this machine, and whether the job reads or writes it."""
+
+    name: str  # Work, Actor, Dubber, Output, File1...
+    folder: Path
+    data_flow: str  # IN, OUT or INOUT
+    help: str
+
+    @property
+    def parameter(self) -> str:
+        return f"{self.name}Dir"
+
+    @property
+    def variable(self) -> str:
+        return f"{ROOT_PREFIX}{self.name.upper()}"
+
+    def holds(self, path: Path) -> bool:
+        return path == self.folder or self.folder in path.parents
+
+
+def _absolute(value: str) -> Path | None:
+    return Path(os.path.abspath(value)) if os.path.isabs(value) and "://" not in value else None
+
+
+def shot_roots(shot: Any, paths: Iterable[str] = ()) -> list[Root]:
+    """The work folder, the takes' and the output's folders, and the folder of each other file in ``paths``
+    (a config, a model, the dubbed line's sound) that none of them holds."""
+    roots = [Root("Work", Path(os.path.abspath(shot.work)), "INOUT", "the shot's work folder: job specs, every "
+                                                                    "intermediate, tracks, checkpoints, the report")]
+    for name, value, flow, help in (
+            ("Actor", shot.actor.source, "IN", "the folder of the actor take"),
+            ("Dubber", shot.dubber.source, "IN", "the folder of the dubber take"),
+            ("Output", shot.output, "OUT", "the folder the final shot and its line are written to")):
+        folder = Path(os.path.abspath(value)).parent
+        if not any(r.folder == folder for r in roots):
+            roots.append(Root(name, folder, flow, help))
+    for value in paths:
+        path = _absolute(value)
+        if path is not None and not any(r.holds(path) for r in roots):
+            roots.append(Root(f"File{len(roots) - 3}", path.parent, "IN", f"the folder of {path.name}"))
+    return roots
+
+
+def _root_of(path: Path, roots: list[Root]) -> Root | None:
+    holding = [r for r in roots if r.holds(path)]
+    return max(holding, key=lambda r: len(r.folder.parts)) if holding else None
+
+
+def rooted(value: str, roots: list[Root]) -> str:
+    """``value`` as ``${DUBKERNELS_ROOT_NAME}/rest`` under the deepest root that holds it (unchanged when none
+    does, or it is not an absolute path)."""
+    path = _absolute(value)
+    root = _root_of(path, roots) if path is not None else None
+    if root is None or path is None:
+        return value
+    rest = path.relative_to(root.folder).as_posix()
+    return f"${{{root.variable}}}" + (f"/{rest}" if rest != "." else "")
+
+
+def argument(value: str, roots: list[Root]) -> str:
+    """``value`` as ``{root:NAME}/rest`` for a step's arguments (see :func:`fill`)."""
+    path = _absolute(value)
+    root = _root_of(path, roots) if path is not None else None
+    if root is None or path is None:
+        return value
+    rest = path.relative_to(root.folder).as_posix()
+    return f"{{root:{root.name}}}" + (f"/{rest}" if rest != "." else "")
+
+
+def fill(arg: str, value_of: dict[str, str]) -> str:
+    """A step argument with its ``{root:NAME}`` replaced by ``value_of[NAME]``."""
+    for name, value in value_of.items():
+        arg = arg.replace(f"{{root:{name}}}", value)
+    return arg
