@@ -103,10 +103,8 @@ def test_the_bundle_passes_openjd_check_and_chunks_per_frame_steps(bundle):
     params = {p["name"]: p for p in template["parameterDefinitions"]}
     assert params["Frames"]["default"] == "1001-1005" and params["ChunkSize"]["default"] == 3
     roots = {name: (p["default"], p["dataFlow"]) for name, p in params.items() if p["type"] == "PATH"}
-    assert roots == {"WorkDir": (str(bundle.parent / "farm" / "work"), "INOUT"),
-                     "ActorDir": (str(bundle.parent / "sample" / "actor"), "IN"),
-                     "DubberDir": (str(bundle.parent / "sample" / "dubber"), "IN"),
-                     "OutputDir": (str(bundle.parent / "farm"), "OUT")}
+    assert roots == {"WorkDir": ("../farm/work", "INOUT"), "ActorDir": ("../sample/actor", "IN"),  # bundle-relative
+                     "DubberDir": ("../sample/dubber", "IN"), "OutputDir": ("../farm", "OUT")}
     assert steps["swap_pass1"]["script"]["actions"]["onRun"]["args"][:2] == ["run", "{{Param.WorkDir}}/jobs/"
                                                                                     "swap_pass1.json"]
     variables = template["jobEnvironments"][0]["variables"]
@@ -114,8 +112,11 @@ def test_the_bundle_passes_openjd_check_and_chunks_per_frame_steps(bundle):
     spec = json.loads((bundle.parent / "farm" / "work" / "jobs" / "composite_pass1.json").read_text())
     assert spec["inputs"]["actor"] == "${DUBKERNELS_ROOT_ACTOR}/actor.####.exr"  # no absolute path in the specs
     assert spec["outputs"]["out"] == "../pass1/comp/comp.####.exr"
-    values = yaml.safe_load((bundle / "parameter_values.yaml").read_text())
-    assert values == {"parameterValues": [{"name": "ChunkSize", "value": 3}]}
+    values = {v["name"]: v["value"] for v in yaml.safe_load((bundle / "parameter_values.yaml").read_text())[
+        "parameterValues"]}
+    assert values == {"ChunkSize": 3, "WorkDir": str(bundle.parent / "farm" / "work"),
+                      "ActorDir": str(bundle.parent / "sample" / "actor"),
+                      "DubberDir": str(bundle.parent / "sample" / "dubber"), "OutputDir": str(bundle.parent / "farm")}
 
 
 def test_steps_reading_a_checkpoint_wait_for_the_training_that_writes_it(shots):

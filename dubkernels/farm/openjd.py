@@ -11,6 +11,7 @@ checkpoints.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,9 @@ def _ocio(plan: FarmPlan, roots: dict[str, str]) -> tuple[list[dict[str, Any]], 
             {"OCIO": "{{Param.OcioConfig}}"})
 
 
-def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
-    """The job template of a plan."""
+def template(plan: FarmPlan, chunk_size: int, bundle: Path) -> dict[str, Any]:
+    """The job template of a plan written into ``bundle`` (a PATH parameter's default is relative to it, as the
+    specification wants; ``parameter_values.yaml`` gives the absolute roots)."""
     roots = _parameter_values(plan)
     ocio_parameters, ocio_variables = _ocio(plan, roots)
     return {
@@ -82,7 +84,8 @@ def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
         "parameterDefinitions": [
             {"name": "Engine", "type": "STRING", "default": plan.engine, "description": plan.engine_help},
             *[{"name": root.parameter, "type": "PATH", "objectType": "DIRECTORY", "dataFlow": root.data_flow,
-               "default": str(root.folder), "description": root.help} for root in plan.roots],
+               "default": os.path.relpath(root.folder, bundle.absolute()), "description": root.help}
+              for root in plan.roots],
             *ocio_parameters,
             {"name": "Frames", "type": "STRING", "default": range_expression(plan.frames),
              "description": "the actor's frames that per-frame steps cover"},
@@ -99,11 +102,13 @@ def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
 
 
 def write_bundle(plan: FarmPlan, outdir: str | Path, chunk_size: int = 10) -> Path:
-    """Write ``OUTDIR/template.yaml`` and ``OUTDIR/parameter_values.yaml``; returns the template's path."""
+    """Write ``OUTDIR/template.yaml`` and ``OUTDIR/parameter_values.yaml`` (the chunk size, the roots as this
+    machine has them); returns the template's path."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     path = outdir / "template.yaml"
-    atomic_write_text(path, yaml.safe_dump(template(plan, chunk_size), sort_keys=False, width=120))
-    values = {"parameterValues": [{"name": "ChunkSize", "value": chunk_size}]}
+    atomic_write_text(path, yaml.safe_dump(template(plan, chunk_size, outdir), sort_keys=False, width=120))
+    values = {"parameterValues": [{"name": "ChunkSize", "value": chunk_size},
+                                  *[{"name": root.parameter, "value": str(root.folder)} for root in plan.roots]]}
     atomic_write_text(outdir / "parameter_values.yaml", yaml.safe_dump(values, sort_keys=False))
     return path
