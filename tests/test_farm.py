@@ -67,7 +67,8 @@ def ran(bundle, moved):
     """`openjd run` of the whole job, every step in dependency order, for real, on the moved roots."""
     elsewhere, rules = moved
     done = subprocess.run([OPENJD, "run", str(bundle / "template.yaml"), "--run-dependencies", "--step", "deliver",
-                           "--path-mapping-rules", rules], capture_output=True, text=True, timeout=1800)
+                           "--job-param", f"file://{bundle / 'job_parameters.yaml'}", "--path-mapping-rules", rules],
+                          capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return elsewhere, done.stdout
 
@@ -102,9 +103,8 @@ def test_the_bundle_passes_openjd_check_and_chunks_per_frame_steps(bundle):
     assert deliver["parameterSpace"]["taskParameterDefinitions"][0]["type"] == "CHUNK[INT]"
     params = {p["name"]: p for p in template["parameterDefinitions"]}
     assert params["Frames"]["default"] == "1001-1005" and params["ChunkSize"]["default"] == 3
-    roots = {name: (p["default"], p["dataFlow"]) for name, p in params.items() if p["type"] == "PATH"}
-    assert roots == {"WorkDir": ("../farm/work", "INOUT"), "ActorDir": ("../sample/actor", "IN"),  # bundle-relative
-                     "DubberDir": ("../sample/dubber", "IN"), "OutputDir": ("../farm", "OUT")}
+    roots = {name: p["dataFlow"] for name, p in params.items() if p["type"] == "PATH"}
+    assert roots == {"WorkDir": "INOUT", "ActorDir": "IN", "DubberDir": "IN", "OutputDir": "OUT"}
     assert steps["swap_pass1"]["script"]["actions"]["onRun"]["args"][:2] == ["run", "{{Param.WorkDir}}/jobs/"
                                                                                     "swap_pass1.json"]
     variables = template["jobEnvironments"][0]["variables"]
@@ -117,6 +117,8 @@ def test_the_bundle_passes_openjd_check_and_chunks_per_frame_steps(bundle):
     assert values == {"ChunkSize": 3, "WorkDir": str(bundle.parent / "farm" / "work"),
                       "ActorDir": str(bundle.parent / "sample" / "actor"),
                       "DubberDir": str(bundle.parent / "sample" / "dubber"), "OutputDir": str(bundle.parent / "farm")}
+    assert yaml.safe_load((bundle / "job_parameters.yaml").read_text()) == {k: v for k, v in values.items()
+                                                                             if k != "ChunkSize"}
 
 
 def test_steps_reading_a_checkpoint_wait_for_the_training_that_writes_it(shots):
@@ -142,7 +144,8 @@ def test_a_failed_chunk_reruns_alone_and_a_chunk_run_twice_gives_the_same_frames
     before = [p.read_bytes() for p in frames]
     frames[1].unlink()  # a worker died mid-chunk
     chunk = [OPENJD, "run", str(bundle / "template.yaml"), "--step", "deliver", "--no-run-dependencies",
-             "--task-param", "Frames=1001-1003", "--path-mapping-rules", moved[1]]
+             "--task-param", "Frames=1001-1003", "--job-param", f"file://{bundle / 'job_parameters.yaml'}",
+             "--path-mapping-rules", moved[1]]
     for _ in range(2):
         done = subprocess.run(chunk, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout[-2000:]

@@ -36,11 +36,12 @@ def run(args: argparse.Namespace) -> int:
     chunked = [s.name for s in plan.steps if s.chunked]
     gpu = [s.name for s in plan.steps if s.gpu]
     if args.to == "openjd":
-        from dubkernels.farm.openjd import write_bundle
+        from dubkernels.farm.openjd import LOCAL_VALUES, write_bundle
 
         path = write_bundle(plan, args.out, args.chunk)
-        print(f"job bundle:   {args.out} ({path.name}, parameter_values.yaml)")
-        print(f"run locally:  openjd run {path} --run-dependencies --step report")
+        print(f"job bundle:   {args.out} ({path.name}, parameter_values.yaml, {LOCAL_VALUES})")
+        print(f"run locally:  openjd run {path} --job-param file://{(args.out / LOCAL_VALUES).absolute()} "
+              "--run-dependencies --step deliver")
         print(f"submit:       deadline bundle submit {args.out}")
     else:
         from dubkernels.farm.deadline import write_jobs

@@ -11,7 +11,6 @@ checkpoints.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +70,13 @@ def _ocio(plan: FarmPlan, roots: dict[str, str]) -> tuple[list[dict[str, Any]], 
             {"OCIO": "{{Param.OcioConfig}}"})
 
 
-def template(plan: FarmPlan, chunk_size: int, bundle: Path) -> dict[str, Any]:
-    """The job template of a plan written into ``bundle`` (a PATH parameter's default is relative to it, as the
-    specification wants; ``parameter_values.yaml`` gives the absolute roots)."""
+LOCAL_VALUES = "job_parameters.yaml"  # the roots for `openjd run --job-param file://...`
+
+
+def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
+    """The job template of a plan. The roots have no default (the specification allows only paths inside the
+    bundle there): ``parameter_values.yaml`` (Deadline Cloud) and ``job_parameters.yaml`` (`openjd run`) give
+    them as this machine has them."""
     roots = _parameter_values(plan)
     ocio_parameters, ocio_variables = _ocio(plan, roots)
     return {
@@ -84,8 +87,7 @@ def template(plan: FarmPlan, chunk_size: int, bundle: Path) -> dict[str, Any]:
         "parameterDefinitions": [
             {"name": "Engine", "type": "STRING", "default": plan.engine, "description": plan.engine_help},
             *[{"name": root.parameter, "type": "PATH", "objectType": "DIRECTORY", "dataFlow": root.data_flow,
-               "default": os.path.relpath(root.folder, bundle.absolute()), "description": root.help}
-              for root in plan.roots],
+               "description": root.help} for root in plan.roots],
             *ocio_parameters,
             {"name": "Frames", "type": "STRING", "default": range_expression(plan.frames),
              "description": "the actor's frames that per-frame steps cover"},
@@ -102,13 +104,16 @@ def template(plan: FarmPlan, chunk_size: int, bundle: Path) -> dict[str, Any]:
 
 
 def write_bundle(plan: FarmPlan, outdir: str | Path, chunk_size: int = 10) -> Path:
-    """Write ``OUTDIR/template.yaml`` and ``OUTDIR/parameter_values.yaml`` (the chunk size, the roots as this
-    machine has them); returns the template's path."""
+    """Write ``OUTDIR/template.yaml``, ``OUTDIR/parameter_values.yaml`` (the chunk size and the roots as this
+    machine has them, for `deadline bundle submit`) and ``OUTDIR/job_parameters.yaml`` (the roots, for `openjd
+    run`); returns the template's path."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     path = outdir / "template.yaml"
-    atomic_write_text(path, yaml.safe_dump(template(plan, chunk_size, outdir), sort_keys=False, width=120))
+    atomic_write_text(path, yaml.safe_dump(template(plan, chunk_size), sort_keys=False, width=120))
+    roots = {root.parameter: str(root.folder) for root in plan.roots}
     values = {"parameterValues": [{"name": "ChunkSize", "value": chunk_size},
-                                  *[{"name": root.parameter, "value": str(root.folder)} for root in plan.roots]]}
+                                  *[{"name": name, "value": value} for name, value in roots.items()]]}
     atomic_write_text(outdir / "parameter_values.yaml", yaml.safe_dump(values, sort_keys=False))
+    atomic_write_text(outdir / LOCAL_VALUES, yaml.safe_dump(roots, sort_keys=False))
     return path
