@@ -1,10 +1,12 @@
 """A DubKernels node's Process or Train button, headless: what a farm task of a Nuke script's job runs.
 
-    nuke -t scripts/dub_process.py SHOT.nk --node NAME [--train] [--frames a-b]
+    nuke -t scripts/dub_process.py SHOT.nk --node NAME [--train] [--frames a-b | --prepare]
 
 It opens the script and runs the node's button through the same plugin code as the GUI (exports
 through the node's internal Write, job specs, `dubkernels run`); ``--frames`` does one chunk of the
-node's per-frame work (its whole Process afterwards tracks the result). SIGTERM (a farm's cancel) is
+node's per-frame work (its whole Process afterwards tracks the result); ``--prepare`` exports the inputs and
+writes the job specs, running only the jobs before the button's main one (``CACHE/jobs/process.json`` or
+``train.json``), which a farm then runs with `dubkernels run` on an engine host, with no Nuke licence. SIGTERM (a farm's cancel) is
 passed on to the engine, which finishes the frames in flight, or checkpoints its training, and stops. Needs NUKE_PATH with
 nuke_plugin (its init.py) and DUBKERNELS_VENV. Exits 1 with the error's text when the button fails.
 """
@@ -30,6 +32,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--node", required=True, help="the DubKernels node to run")
     parser.add_argument("--train", action="store_true", help="its Train button instead of Process")
     parser.add_argument("--frames", help="only this chunk of its per-frame work, e.g. 1001-1010")
+    parser.add_argument("--prepare", action="store_true", help="export and write the job specs; leave the main job "
+                        "(process.json or train.json) to `dubkernels run`")
     args = parser.parse_args(argv)
     try:
         nuke.scriptOpen(args.script)
@@ -47,11 +51,11 @@ def main(argv: list[str]) -> int:
         first, _, last = args.frames.partition("-")
         chunk = (int(first), int(last or first))
     try:
-        buttons.run_action(node, "train" if args.train else "process", chunk=chunk)
+        buttons.run_action(node, "train" if args.train else "process", chunk=chunk, prepare=args.prepare)
     except Exception as exc:  # the plugin's errors say what to fix; a farm log shows this line
         print(f"dub_process: error: {exc}", file=sys.stderr)
         return 1
-    print(f"dub_process: {args.node}: {'Train' if args.train else 'Process'} done")
+    print(f"dub_process: {args.node}: {'Train' if args.train else 'Process'} {'prepared' if args.prepare else 'done'}")
     return 0
 
 

@@ -233,31 +233,58 @@ def test_training_preempted_by_sigterm_resumes_to_the_weights_of_an_uninterrupte
     assert a.keys() == b.keys() and all(bool((a[k] == b[k]).all()) for k in a)
 
 
-def test_a_nuke_scripts_job_runs_each_node_headless_in_graph_order_then_renders_in_chunks(tmp_path):
+def _nuke_script(tmp_path: Path) -> Path:
+    """The template as Nuke saves it, its Reads on plates and its Write on an output."""
+    text = TEMPLATE_FILE.read_text()
+    for read, plate in (("Read_actor", "/show/sh010/plates/a0/a0.####.exr"),
+                        ("Read_dubber", "/show/sh010/plates/d0/d0.####.exr")):
+        text = text.replace(f' file ""\n raw true\n label', f' file "{plate}"\n raw true\n label', 1)
+    text = text.replace('Write {\n inputs 1\n file ""', 'Write {\n inputs 1\n file "/show/sh010/final/f.####.exr"')
     script = tmp_path / "shot.nk"
-    script.write_text("#! /opt/Nuke14.0v5/libnuke-14.0.5.so -nx\n" + TEMPLATE_FILE.read_text())  # as Nuke saves it
+    script.write_text("#! /opt/Nuke13.2v5/libnuke-13.2.5.so -nx\n" + text)
+    return script
+
+
+def test_a_nuke_scripts_job_keeps_nuke_to_exports_and_renders_and_runs_the_engine_s_work_without_it(tmp_path):
+    script = _nuke_script(tmp_path)
     nuke = "/opt/Nuke14.0v5/Nuke14.0"
     for to in ("openjd", "deadline"):
         done = subprocess.run([sys.executable, "scripts/farm_nuke.py", str(script), "--to", to, str(tmp_path / to),
                                "--nuke", nuke, "--frames", "1001-1005", "--chunk", "2"], cwd=REPO,
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
+        assert "Nuke version: 14.0 (from --nuke)" in done.stdout  # not the script header's 13.2
     check = subprocess.run([OPENJD, "check", str(tmp_path / "openjd/template.yaml")], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     template = yaml.safe_load((tmp_path / "openjd/template.yaml").read_text())
     steps = {s["name"]: s for s in template["steps"]}
     needs = {name: {d["dependsOn"] for d in step.get("dependencies", [])} for name, step in steps.items()}
     assert list(steps)[:2] == ["Analyze_actor", "Analyze_dubber"] and list(steps)[-1] == "render"
-    assert needs["PoseAlign1"] == {"Analyze_actor", "Analyze_dubber"}
-    assert needs["Swap_pass1_train"] == {"PoseAlign1", "Analyze_actor"}  # through the Dots of the actor column
-    assert needs["Swap_pass1"] == {"PoseAlign1", "Analyze_actor", "Swap_pass1_train"}
-    assert "FaceSR_pass2_train" not in steps and "FaceSR_pass1_train" in needs["FaceSR_pass2"]
-    assert needs["Swap_pass2_train"] == {"OwnMouth_comp", "Analyze_actor", "Swap_pass1_train"}  # starts from pass 1's
+    assert needs["PoseAlign1_jobs"] == {"Analyze_actor", "Analyze_dubber"}
+    assert needs["Swap_pass1_train_jobs"] == {"PoseAlign1", "Analyze_actor"}  # through the Dots of the actor column
+    assert needs["Swap_pass1_train"] == {"Swap_pass1_train_jobs"}
+    assert needs["Swap_pass1_jobs"] == {"PoseAlign1", "Analyze_actor", "Swap_pass1_train"}
+    assert needs["Swap_pass1_frames"] == {"Swap_pass1_jobs"} and needs["Swap_pass1"] == {"Swap_pass1_frames"}
+    assert "FaceSR_pass2_train" not in steps and "FaceSR_pass1_train" in needs["FaceSR_pass2_jobs"]
+    assert needs["Swap_pass2_train_jobs"] == {"OwnMouth_comp", "Analyze_actor", "Swap_pass1_train"}
     assert needs["render"] == {"Composite_final"}
-    assert steps["Swap_pass2_train"]["hostRequirements"]["amounts"][0]["name"] == "amount.worker.gpu"
-    run = steps["Stabilize_pass1"]["script"]["actions"]["onRun"]
-    assert run["command"] == "{{Param.Engine}}"
-    assert run["args"] == ["-t", str(REPO / "scripts/dub_process.py"), str(script), "--node", "Stabilize_pass1"]
+    cache = tmp_path / "dubkernels_cache"
+    train = steps["Swap_pass2_train"]  # the training: the engine on a GPU host, no Nuke
+    assert train["hostRequirements"]["amounts"][0]["name"] == "amount.worker.gpu"
+    assert train["script"]["actions"]["onRun"]["command"] == "{{Param.Dubkernels}}"
+    assert train["script"]["actions"]["onRun"]["args"][:2] == ["run", str(cache / "Swap_pass2/jobs/train.json")]
+    frames = steps["Swap_pass1_frames"]  # per-frame inference: the engine in chunks, on a GPU (device auto)
+    assert frames["script"]["actions"]["onRun"]["args"] == ["run", str(cache / "Swap_pass1/jobs/process.json"),
+                                                            "--progress", "none", "--chunk", "{{Task.Param.Frames}}"]
+    assert frames["parameterSpace"]["taskParameterDefinitions"][0]["type"] == "CHUNK[INT]"
+    assert "hostRequirements" in frames and "hostRequirements" in steps["FaceSR_pass1_frames"]
+    assert "hostRequirements" not in steps["Stabilize_pass1_frames"]
+    nuke_steps = [name for name, step in steps.items() if step["script"]["actions"]["onRun"]["command"] ==
+                  "{{Param.Engine}}"]
+    assert not any(name.endswith(("_train", "_frames")) for name in nuke_steps)  # Nuke never trains or infers
+    run = steps["Stabilize_pass1_jobs"]["script"]["actions"]["onRun"]
+    assert run["args"] == ["-t", str(REPO / "scripts/dub_process.py"), str(script), "--node", "Stabilize_pass1",
+                           "--prepare"]
     render = steps["render"]
     assert render["script"]["actions"]["onRun"]["args"] == ["-x", "-X", "Write_final", "-F", "{{Task.Param.Frames}}",
                                                             str(script)]
@@ -265,7 +292,7 @@ def test_a_nuke_scripts_job_runs_each_node_headless_in_graph_order_then_renders_
     variables = template["jobEnvironments"][0]["variables"]
     assert variables["NUKE_PATH"] == str(REPO / "nuke_plugin") and variables["DUBKERNELS_VENV"]
     params = {p["name"]: p["default"] for p in template["parameterDefinitions"]}
-    assert params["Engine"] == nuke
+    assert params["Engine"] == nuke and params["Dubkernels"].endswith("/bin/dubkernels")
     jobs = {j["name"]: j for j in json.loads((tmp_path / "deadline/jobs.json").read_text())["jobs"]}
 
     def read(name: str) -> dict[str, str]:
@@ -273,15 +300,20 @@ def test_a_nuke_scripts_job_runs_each_node_headless_in_graph_order_then_renders_
 
     info, plugin = read(jobs["render"]["job_info"]), read(jobs["render"]["plugin_info"])
     assert (info["Plugin"], info["Frames"], info["ChunkSize"]) == ("Nuke", "1001-1005", "2")
-    assert (plugin["SceneFile"], plugin["WriteNode"], plugin["Version"]) == (str(script), "Write_final", "13.2")
+    assert (plugin["SceneFile"], plugin["WriteNode"], plugin["Version"]) == (str(script), "Write_final", "14.0")
     node_plugin = read(jobs["Composite_pass1"]["plugin_info"])
     assert node_plugin["Executable"] == nuke and node_plugin["Arguments"].endswith("--node Composite_pass1")
+    assert read(jobs["Swap_pass1_train"]["plugin_info"])["Executable"] == params["Dubkernels"]
     assert read(jobs["Swap_pass1_train"]["job_info"])["Group"] == "gpu"
+    done = subprocess.run([sys.executable, "scripts/farm_nuke.py", str(script), "--to", "openjd", str(tmp_path / "v"),
+                           "--nuke", "/opt/nuke/bin/nuke", "--frames", "1001-1005"], cwd=REPO, capture_output=True,
+                          text=True)
+    assert done.returncode == 2 and "give --nuke-version" in done.stderr
 
 
 def test_a_nuke_scripts_job_refuses_a_training_node_that_is_not_there(tmp_path):
-    script = tmp_path / "shot.nk"
-    script.write_text(TEMPLATE_FILE.read_text().replace("training_from FaceSR_pass1", "training_from FaceSR_9"))
+    script = _nuke_script(tmp_path)
+    script.write_text(script.read_text().replace("training_from FaceSR_pass1", "training_from FaceSR_9"))
     done = subprocess.run([sys.executable, "scripts/farm_nuke.py", str(script), "--to", "openjd", str(tmp_path / "o"),
                            "--nuke", "/opt/Nuke14.0v5/Nuke14.0", "--frames", "1001-1005"], cwd=REPO,
                           capture_output=True, text=True)

@@ -87,7 +87,7 @@ def plugin_info(plan: FarmPlan, step: FarmStep) -> dict[str, str]:
                 "ContinueOnError": "False", "EnforceRenderOrder": "False"}
     folders = {root.name: str(root.folder) for root in plan.roots}
     args = [fill(a, folders) if a != CHUNK else "<STARTFRAME>-<ENDFRAME>" for a in step.args]
-    return {"Executable": plan.engine, "Arguments": " ".join(_quoted(a) for a in args),
+    return {"Executable": plan.command(step), "Arguments": " ".join(_quoted(a) for a in args),
             "StartupDirectory": str(plan.work), "ShellExecute": "False", "SingleFramesOnly": "False"}
 
 

@@ -42,7 +42,7 @@ def _step(step: FarmStep, roots: dict[str, str]) -> dict[str, Any]:
     if step.gpu:
         out["hostRequirements"] = {"amounts": [{"name": GPU_AMOUNT, "min": 1}]}
     out["script"] = {"actions": {"onRun": {
-        "command": "{{Param.Engine}}", "args": args,
+        "command": "{{Param.%s}}" % step.tool, "args": args,
         "cancelation": {"mode": "NOTIFY_THEN_TERMINATE", "notifyPeriodInSeconds": NOTIFY_SECONDS}}}}
     return out
 
@@ -86,6 +86,8 @@ def template(plan: FarmPlan, chunk_size: int) -> dict[str, Any]:
         "description": f"DubKernels two-pass dub of {plan.name} (work folder {plan.work}).",
         "parameterDefinitions": [
             {"name": "Engine", "type": "STRING", "default": plan.engine, "description": plan.engine_help},
+            *[{"name": name, "type": "STRING", "default": path, "description": help}
+              for name, (path, help) in plan.tools.items()],
             *[{"name": root.parameter, "type": "PATH", "objectType": "DIRECTORY", "dataFlow": root.data_flow,
                "description": root.help} for root in plan.roots],
             *ocio_parameters,

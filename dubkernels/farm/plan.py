@@ -44,6 +44,7 @@ class FarmStep:
     gpu: bool = False
     help: str = ""
     nuke_render: dict[str, str] | None = None  # a `nuke -x` render: {"script": ..., "write": ..., "version": ...}
+    tool: str = "Engine"  # the command its tasks run: the plan's engine, or one of its other tools
 
 
 @dataclass
@@ -60,6 +61,11 @@ class FarmPlan:
     engine_help: str = "absolute path of the dubkernels command on the workers (in the engine's venv)"
     environment: dict[str, str] = field(default_factory=dict)
     roots: list[Root] = field(default_factory=list)  # the folders the steps' paths are relative to
+    tools: dict[str, tuple[str, str]] = field(default_factory=dict)  # other commands: name -> (path, help)
+
+    def command(self, step: FarmStep) -> str:
+        """The executable a step's tasks run."""
+        return self.engine if step.tool == "Engine" else self.tools[step.tool][0]
 
     def step(self, name: str) -> FarmStep:
         return next(s for s in self.steps if s.name == name)

@@ -154,11 +154,17 @@ def check_upstream(dk: DKNode) -> None:
                                   f"({now.why}); press Process on {up.name()} first.")
 
 
-def run_action(node: nuke.Node, action: str, chunk: tuple[int, int] | None = None) -> threading.Thread | None:
+MAIN_JOBS = {"process": "process", "train": "train"}  # each button's main job: what --prepare leaves to the engine
+
+
+def run_action(node: nuke.Node, action: str, chunk: tuple[int, int] | None = None,
+               prepare: bool = False) -> threading.Thread | None:
     """Process or Train: plan, export, write the job specs, run them; then show the result.
 
     ``chunk`` (first, last) does only that chunk of the per-frame work (a farm task); the node's whole Process
-    afterwards skips the frames done and tracks the result.
+    afterwards skips the frames done and tracks the result. ``prepare`` (a farm's Nuke step) exports, writes the
+    job specs and runs only the jobs before the button's main one (``CACHE/jobs/process.json`` or ``train.json``),
+    which a farm step then runs with `dubkernels run` on an engine host, holding no Nuke licence.
     """
     dk = DKNode(node)
     name = dk.name
@@ -172,6 +178,9 @@ def run_action(node: nuke.Node, action: str, chunk: tuple[int, int] | None = Non
     export_inputs(dk, plan)
     paths = write_jobs(dk, plan)
     frames = f"{chunk[0]}-{chunk[1]}" if chunk else None
+    if prepare:
+        names = [job_name for job_name, _ in plan.jobs]
+        paths = paths[:names.index(MAIN_JOBS[action])] if MAIN_JOBS[action] in names else paths
 
     def work() -> None:
         progress = Progress(f"{dk.name}: {action}", len(paths))
@@ -187,7 +196,7 @@ def run_action(node: nuke.Node, action: str, chunk: tuple[int, int] | None = Non
             return
         finally:
             progress.task = None  # closes Nuke's progress bar
-        finish(node, None if chunk else (action, plan.jobs, time.monotonic() - start))
+        finish(node, None if chunk or prepare else (action, plan.jobs, time.monotonic() - start))
 
     if not nuke.GUI:
         work()
