@@ -515,6 +515,43 @@ def test_init_py_works_in_terminal_mode_and_menu_py_needs_the_gui():
         exec((PLUGIN / "menu.py").read_text(), {})
 
 
+def test_the_farm_s_way_nuke_prepares_the_engine_trains_and_renders_chunks_nuke_finishes(sample):
+    """farm_nuke.py's steps for a node: `dub_process --prepare` (Nuke), `dubkernels run` of the main job (the
+    engine: training, the per-frame job in chunks), then the node's whole Process (Nuke)."""
+    root, made = sample
+    folder = root / "farmway"
+    folder.mkdir()
+    script = folder / "shot.nk"
+    text = TEMPLATE_FILE.read_text()
+    for name, pattern in (("Read_actor", made.actor), ("Read_dubber", made.dubber)):
+        text = text.replace(f" name {name}\n", f" file {pattern}\n first {FRAMES[0]}\n last {FRAMES[-1]}\n name {name}\n")
+    text = text.replace(" name Swap_pass1\n", f" config {root / 'tiny.json'}\n workers 0\n name Swap_pass1\n")
+    script.write_text(text)
+    new_session()
+    dub_process, engine_command = _dub_process(), [str(Path(sys.prefix) / "bin" / "dubkernels")]
+    for name in ("Analyze_actor", "Analyze_dubber"):
+        assert dub_process.main([str(script), "--node", name]) == 0
+    cache = folder / "dubkernels_cache"
+    assert dub_process.main([str(script), "--node", "PoseAlign1", "--prepare"]) == 0
+    assert (cache / "PoseAlign1/jobs/process.json").is_file() and not frames_on_disk(cache / "PoseAlign1/out/out.####.exr")
+    for chunk in ("1001-1003", "1004-1005"):
+        subprocess.run(engine_command + ["run", str(cache / "PoseAlign1/jobs/process.json"), "--chunk", chunk,
+                                         "--progress", "none"], check=True, capture_output=True)
+    assert dub_process.main([str(script), "--node", "PoseAlign1"]) == 0
+    summary = json.loads(next((cache / "PoseAlign1/out").glob("out.1001-1005.summary.json")).read_text())
+    assert summary["frames_skipped"] == 5  # Nuke's Process found every frame the engine made
+    nuke.scriptOpen(str(script))
+    assert COLOURS["processed"] == nuke.toNode("PoseAlign1")["tile_color"].value() or \
+        buttons.refresh(nuke.toNode("PoseAlign1")).state == "processed"
+    assert dub_process.main([str(script), "--node", "Swap_pass1", "--train", "--prepare"]) == 0
+    assert (cache / "Swap_pass1/jobs/train.json").is_file() and not (cache / "Swap_pass1/train/latest.safetensors").exists()
+    subprocess.run(engine_command + ["run", str(cache / "Swap_pass1/jobs/train.json"), "--progress", "none"],
+                   check=True, capture_output=True)  # the training, outside Nuke
+    assert (cache / "Swap_pass1/train/latest.safetensors").is_file()
+    assert dub_process.main([str(script), "--node", "Swap_pass1", "--prepare"]) == 0  # its network is there now
+    assert (cache / "Swap_pass1/jobs/process.json").is_file()
+
+
 def test_the_plugin_imports_no_torch_numpy_or_openimageio():
     code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import fake_nuke; sys.modules['nuke'] = fake_nuke\n"
             "import pkgutil, importlib, dubkernels_nuke\n"
