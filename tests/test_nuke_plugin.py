@@ -541,8 +541,7 @@ def test_the_farm_s_way_nuke_prepares_the_engine_trains_and_renders_chunks_nuke_
     summary = json.loads(next((cache / "PoseAlign1/out").glob("out.1001-1005.summary.json")).read_text())
     assert summary["frames_skipped"] == 5  # Nuke's Process found every frame the engine made
     nuke.scriptOpen(str(script))
-    assert COLOURS["processed"] == nuke.toNode("PoseAlign1")["tile_color"].value() or \
-        buttons.refresh(nuke.toNode("PoseAlign1")).state == "processed"
+    assert buttons.refresh(nuke.toNode("PoseAlign1")).state == "processed"  # recorded: a render takes its cache
     assert dub_process.main([str(script), "--node", "Swap_pass1", "--train", "--prepare"]) == 0
     assert (cache / "Swap_pass1/jobs/train.json").is_file() and not (cache / "Swap_pass1/train/latest.safetensors").exists()
     subprocess.run(engine_command + ["run", str(cache / "Swap_pass1/jobs/train.json"), "--progress", "none"],
