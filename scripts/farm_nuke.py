@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "nuke_plugin")]
 
 from dubkernels.errors import DubKernelsError  # noqa: E402
+from dubkernels.farm.outdir import check  # noqa: E402
 from dubkernels.farm.plan import CHUNK, NETWORK_KINDS, FarmError, FarmPlan, FarmStep  # noqa: E402
 from dubkernels.io.sequences import parse_frames  # noqa: E402
 from dubkernels_nuke.nkscript import ScriptNode, read_script  # noqa: E402
@@ -147,7 +148,10 @@ def nuke_plan(script: Path, nuke: str, frames: list[int], write: str, venv: str,
         if not os.path.isabs(value):
             raise FarmError(f"{what} {value} is relative; give an absolute path that every worker sees.")
     version, source = nuke_version(nuke, version)
-    nodes = read_script(script)
+    try:
+        nodes = read_script(script)
+    except (ValueError, UnicodeDecodeError) as exc:  # the reader's ScriptError, or not text at all
+        raise FarmError(f"{script}: not a Nuke script this can read ({exc}); give the .nk saved by Nuke.") from exc
     by_name = {n.name: n for n in nodes}
     if write not in by_name or by_name[write].cls != "Write":
         raise FarmError(f"{script}: no Write node named {write}; give the one to render with --write.")
@@ -188,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool", default="", help="deadline: the pool of every job")
     args = parser.parse_args(argv)
     try:
+        check(args.out)
         plan = nuke_plan(args.script.absolute(), args.nuke, parse_frames(args.frames), args.write, args.venv,
                          args.nuke_version)
     except (DubKernelsError, OSError, ValueError) as exc:  # ValueError: the script reader's ScriptError

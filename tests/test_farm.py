@@ -336,3 +336,46 @@ def test_a_nuke_scripts_job_refuses_relative_paths(tmp_path):
                               capture_output=True, text=True)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_farm_refuses_what_dub_refuses_before_writing_anything(shots, tmp_path, capsys):
+    text = (shots / "farm.toml").read_text()
+    for name, change, message in (
+            ("nodubber", lambda t: t.replace("dubber.####.exr", "nobody.####.exr"), "nobody.####.exr"),
+            ("frames", lambda t: t.replace('frames = ""', 'frames = "5000-5010"'),
+             "asks for frames 5000-5010, but the actor take holds frames 1001-1005"),
+            ("overplate", lambda t: t.replace('output = "farm/final.####.exr"',
+                                              f'output = "{shots}/sample/actor/actor.####.exr"'), "plate is never")):
+        shot = shots / f"{name}.toml"
+        shot.write_text(change(text).replace('work = "farm/work"', f'work = "{name}/work"'))
+        assert main(["farm", str(shot), "--to", "openjd", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+        assert not (tmp_path / name).exists() and not (shots / name).exists()
+
+
+def test_a_farm_job_is_never_written_over_the_user_s_own_files(shots, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "template.yaml").write_text("my own job\n")
+    assert main(["farm", str(shots / "farm.toml"), "--to", "openjd", str(mine)]) == 2
+    assert "holds template.yaml, which dubkernels did not write" in capsys.readouterr().err
+    assert (mine / "template.yaml").read_text() == "my own job\n"
+    (mine / "submit.py").write_text("print('mine')\n")
+    assert main(["farm", str(shots / "farm.toml"), "--to", "deadline", str(mine)]) == 2
+    assert (mine / "submit.py").read_text() == "print('mine')\n"
+    ours = tmp_path / "ours"
+    for _ in range(2):  # a second job into a folder dubkernels wrote replaces its own files
+        assert main(["farm", str(shots / "farm.toml"), "--to", "openjd", str(ours)]) == 0
+
+
+def test_a_nuke_scripts_job_refuses_empty_plates_and_a_garbage_script(tmp_path):
+    for script, message in ((TEMPLATE_FILE, "the Read Read_actor has no file"),
+                            (tmp_path / "garbage.nk", "not a Nuke script this can read")):
+        if script.name == "garbage.nk":
+            script.write_bytes(bytes(range(256)) * 4)
+        done = subprocess.run([sys.executable, "scripts/farm_nuke.py", str(script), "--to", "openjd",
+                               str(tmp_path / "o"), "--nuke", "/opt/Nuke14.0v5/Nuke14.0", "--frames", "1001-1005"],
+                              cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "o").exists()

@@ -29,10 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dubkernels.farm.outdir import check
     from dubkernels.farm.plan import plan_farm
     from dubkernels.pipeline.shot import load_shot
 
+    check(args.out)  # before the job specs go into the work folder
     plan = plan_farm(load_shot(args.shot, args.overrides), args.engine)
+    for note in plan.notes:
+        print(f"note: {note}")
     chunked = [s.name for s in plan.steps if s.chunked]
     gpu = [s.name for s in plan.steps if s.gpu]
     if args.to == "openjd":

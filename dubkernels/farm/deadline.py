@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dubkernels.farm.outdir import claim
 from dubkernels.farm.plan import CHUNK, FarmPlan, FarmStep
 from dubkernels.farm.roots import fill
 from dubkernels.io.files import atomic_write_text
@@ -99,7 +100,9 @@ def write_jobs(plan: FarmPlan, outdir: str | Path, chunk_size: int = 10, gpu_gro
                pool: str = "") -> Path:
     """Write NN_STEP.job_info.txt / .plugin_info.txt per step, jobs.json (order, dependencies) and submit.py."""
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    stems = [f"{number:02d}_{step.name}" for number, step in enumerate(plan.steps, 1)]
+    claim(outdir, [f"{stem}.{part}_info.txt" for stem in stems for part in ("job", "plugin")]
+          + ["jobs.json", "submit.py"])
     jobs = []
     for number, step in enumerate(plan.steps, 1):
         stem = f"{number:02d}_{step.name}"

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from dubkernels.farm.outdir import claim
 from dubkernels.farm.plan import CHUNK, FarmPlan, FarmStep
 from dubkernels.farm.roots import argument, fill
 from dubkernels.io.files import atomic_write_text
@@ -110,7 +111,7 @@ def write_bundle(plan: FarmPlan, outdir: str | Path, chunk_size: int = 10) -> Pa
     machine has them, for `deadline bundle submit`) and ``OUTDIR/job_parameters.yaml`` (the roots, for `openjd
     run`); returns the template's path."""
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
+    claim(outdir, ["template.yaml", "parameter_values.yaml", LOCAL_VALUES])
     path = outdir / "template.yaml"
     atomic_write_text(path, yaml.safe_dump(template(plan, chunk_size), sort_keys=False, width=120))
     roots = {root.parameter: str(root.folder) for root in plan.roots}

@@ -62,6 +62,7 @@ class FarmPlan:
     environment: dict[str, str] = field(default_factory=dict)
     roots: list[Root] = field(default_factory=list)  # the folders the steps' paths are relative to
     tools: dict[str, tuple[str, str]] = field(default_factory=dict)  # other commands: name -> (path, help)
+    notes: list[str] = field(default_factory=list)  # what the preflight noted (a frame rate assumed...)
 
     def command(self, step: FarmStep) -> str:
         """The executable a step's tasks run."""
@@ -106,11 +107,13 @@ def plan_farm(shot: Shot, engine: str | None = None) -> FarmPlan:
     """The farm steps of a shot; writes the job specs (``WORK/jobs/``) and the report's manifest."""
     from dubkernels.pipeline.dub import write_manifest
     from dubkernels.pipeline.ownership import shot_record
+    from dubkernels.pipeline.preflight import preflight
     from dubkernels.pipeline.graph import build_graph
 
     command = engine or default_engine()
     if not os.path.isabs(command):
         raise FarmError(f"--engine {command} is relative; give the absolute path of dubkernels on the workers.")
+    notes = preflight(shot)  # what dub refuses, the farm refuses too: before a job that can only fail is written
     graph = build_graph(shot)
     ocio = shot.ocio or os.environ.get("OCIO") or "ocio://default"  # the workers use this machine's config
     named = [v for s in graph.steps for v in (*s.job.inputs.values(), *s.job.outputs.values())]
@@ -139,4 +142,4 @@ def plan_farm(shot: Shot, engine: str | None = None) -> FarmPlan:
     steps.append(FarmStep("deliver", "deliver", ["deliver", "{root:Work}", "--progress", "none", "--chunk", CHUNK],
                           ["report"], True, help="the shot's output: the candidate the report ranked best (or the "
                                                  "shot's pin) composited over the whole plate"))
-    return FarmPlan(shot.name, shot.work, shot_frames(shot), command, steps, ocio, roots=roots)
+    return FarmPlan(shot.name, shot.work, shot_frames(shot), command, steps, ocio, roots=roots, notes=notes)
