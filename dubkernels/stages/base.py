@@ -28,6 +28,8 @@ from dubkernels.jobs.params import parse_params
 from dubkernels.jobs.progress import Progress
 from dubkernels.jobs.spec import Job, JobError
 from dubkernels.jobs.summary import Summary, write_summary
+from dubkernels.stages.common import plate_notes
+from dubkernels.tracks import Track
 
 
 class Stage(ABC):
@@ -43,6 +45,13 @@ class Stage(ABC):
         kind = self.kind
         self.params: Any = parse_params(kind.params, job.params, self.name)
         kind.check_ports(job)
+        self.rendering: set[int] | None = None  # the frames this run renders, when a farm chunk narrows them
+
+    def plate_notes(self, track: Track, sequence: FrameSequence, frames: list[int], what: str) -> list[str]:
+        """:func:`dubkernels.stages.common.plate_notes` over the frames this run renders: a farm chunk checks its
+        own plate frames, not every frame of the shot (hashing them all was most of a 40-frame chunk's time)."""
+        wanted = frames if self.rendering is None else [f for f in frames if f in self.rendering]
+        return plate_notes(track, sequence, wanted, what)
 
     @property
     def name(self) -> str:
@@ -174,6 +183,7 @@ def run_stage(stage: Stage, *, force: bool = False, workers: int | None = None,
         for f in chunk:
             check_overwrite(seq.path(f), stage.name, name, force)
     summary = Summary(stage.name, identity, format_frames(chunk))
+    stage.rendering = set(chunk) if within is not None else None
     summary.notes += stage.prepare()
     progress.start(stage.name, len(chunk))
     plans = {f: stage.frame_plan(f) for f in chunk}

@@ -25,7 +25,7 @@ from dubkernels.nets.config import SRModelConfig
 from dubkernels.nets.device import pick_device
 from dubkernels.nets.face_sr import FaceSR
 from dubkernels.stages.base import Stage, fail
-from dubkernels.stages.common import plate, plate_notes, track_for
+from dubkernels.stages.common import plate, track_for
 from dubkernels.stages.face_crop import FaceCrop, FaceCropper, faceless_note, plate_layer, torch_step
 from dubkernels.stages.mouth_composite import alpha_index, unpremultiply
 from dubkernels.tracks import Track
@@ -59,7 +59,7 @@ class FaceSRStage(Stage):
         self.track: Track = track_for(self.job.inputs["face_track"], "face_track")
         chunk = parse_frames(self.job.frames) if self.job.frames else self.track.frames
         self.sequence: FrameSequence = plate(self.job.inputs["face"], chunk, "face")
-        return plate_notes(self.track, self.sequence, chunk, "face_track") + faceless_note(self.track)
+        return self.plate_notes(self.track, self.sequence, chunk, "face_track") + faceless_note(self.track)
 
     def batch_size(self) -> int:
         return self.params.batch

@@ -23,7 +23,7 @@ from dubkernels.jobs.kinds import KINDS
 from dubkernels.nets.device import pick_device
 from dubkernels.nets.ynet import ActorSwap, YNet
 from dubkernels.stages.base import Stage, fail
-from dubkernels.stages.common import plate, plate_notes, track_for
+from dubkernels.stages.common import plate, track_for
 from dubkernels.stages.face_crop import FaceCrop, FaceCropper, faceless_note, plate_layer, torch_step
 from dubkernels.tracks import Track
 from dubkernels.nets.checkpoint import load_checkpoint
@@ -57,7 +57,7 @@ class IdentitySwap(Stage):
         self.track: Track = track_for(self.job.inputs["face_track"], "face_track")
         chunk = parse_frames(self.job.frames) if self.job.frames else self.track.frames
         self.sequence: FrameSequence = plate(self.job.inputs["face"], chunk, "face")  # frames are independent
-        notes = plate_notes(self.track, self.sequence, chunk, "face_track")
+        notes = self.plate_notes(self.track, self.sequence, chunk, "face_track")
         return notes + faceless_note(self.track)
 
     def batch_size(self) -> int:

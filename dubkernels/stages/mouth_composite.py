@@ -26,7 +26,7 @@ from dubkernels.io.sequences import format_frames, parse_frames
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.jobs.params import MouthCompositeParams
 from dubkernels.stages.base import Stage
-from dubkernels.stages.common import plate, plate_notes, read_box, read_checked, require_frames, track_for
+from dubkernels.stages.common import plate, read_box, read_checked, require_frames, track_for
 
 log = logging.getLogger(__name__)
 
@@ -190,9 +190,9 @@ class MouthComposite(Stage):
         composited = [f for f in chunk if f not in self.passthrough]
         self.actor = plate(self.job.inputs["actor"], chunk, "actor")
         self.face = plate(self.job.inputs["face"], composited, "face") if composited else None
-        notes = plate_notes(self.actor_track, self.actor, chunk, "actor_track")
+        notes = self.plate_notes(self.actor_track, self.actor, chunk, "actor_track")
         if self.face is not None:
-            notes += plate_notes(self.face_track, self.face, composited, "face_track")
+            notes += self.plate_notes(self.face_track, self.face, composited, "face_track")
         if uncovered:
             notes.append(f"frames {format_frames(uncovered)}: outside the face layer's frames (the dubbed line is "
                          "shorter than the shot); the plate is copied unchanged")

@@ -42,7 +42,7 @@ from dubkernels.render.morph import flow_morph
 from dubkernels.render.register import misregistration, nose_box
 from dubkernels.render.softness import blurred, matching_blur, skin_box
 from dubkernels.stages.base import Stage, fail
-from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
+from dubkernels.stages.common import face_layer, plate, read_box, track_for
 from dubkernels.tracks import Track, save_landmarks
 
 SOURCE_PAD_PX = 3  # actor pixels read beyond the texture's reach (the cubic filter's taps)
@@ -192,7 +192,7 @@ class OwnMouth(Stage):
         widest = [sources[i] for i in np.argsort(-np.nan_to_num(inner_gap(actor_shapes), nan=-1.0))[:INTERIOR_SAMPLES]]
         self.plate = plate(self.job.inputs["actor"], sorted(used | set(chunk) | set(widest)), "actor")
         self.interior = self._interior_colour(widest)
-        notes = plate_notes(self.actor_track, self.plate, list(self.plate.frames), "actor_track")
+        notes = self.plate_notes(self.actor_track, self.plate, list(self.plate.frames), "actor_track")
         notes += self._notes(shot, distances[np.arange(len(shot)), np.maximum(picks, 0)], picks, held, overrides)
         if lost.any():
             notes.append(f"actor frames {format_frames([f for f, x in zip(sources, lost) if x])}: dlib lost the lips "

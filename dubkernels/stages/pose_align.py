@@ -35,7 +35,7 @@ from dubkernels.jobs.kinds import KINDS
 from dubkernels.render.face_mesh import render_face
 from dubkernels.render.reinhard import LabStats, masked_stats, robust, transfer
 from dubkernels.stages.base import Stage, fail
-from dubkernels.stages.common import face_layer, plate, plate_notes, read_box, track_for
+from dubkernels.stages.common import face_layer, plate, read_box, track_for
 from dubkernels.tracks import FrameRecord, Track, save_landmarks
 
 STATS_FACE_SHRINK = -0.15  # colour statistics skip the face border (hair, background)...
@@ -122,7 +122,7 @@ class PoseAlign(Stage):
         self.meshes = _smooth(meshes, self.params.smooth)
         chunk = parse_frames(self.job.frames) if self.job.frames else shot
         dubber_plate = plate(self.job.inputs["dubber"], [self._dubber_frame(f) for f in chunk], "dubber")
-        notes = plate_notes(actor, self.actor, chunk, "actor_track") + plate_notes(
+        notes = self.plate_notes(actor, self.actor, chunk, "actor_track") + self.plate_notes(
             dubber, dubber_plate, list(dubber_plate.frames), "dubber_track")
         if len(shot) < len(actor.frames):
             notes.append(f"actor frames {format_frames(sorted(set(actor.frames) - set(shot)))} have no dubber frame; "

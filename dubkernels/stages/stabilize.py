@@ -25,7 +25,7 @@ from dubkernels.io.sequences import FrameSequence, format_frames, parse_frames, 
 from dubkernels.jobs.kinds import KINDS
 from dubkernels.jobs.params import StabilizeParams
 from dubkernels.stages.base import Stage
-from dubkernels.stages.common import face_layer, plate_notes, read_checked, require_frames, track_for
+from dubkernels.stages.common import face_layer, read_checked, require_frames, track_for
 from dubkernels.tracks import Track, save_landmarks
 
 DEFAULT_FPS = 25.0
@@ -152,7 +152,7 @@ class LandmarkStabilize(Stage):
         self.face, self.track = self._inputs()
         fps, notes = self._fps()
         chunk = parse_frames(self.job.frames) if self.job.frames else list(self.face.frames)
-        notes += plate_notes(self.track, self.face, chunk, "face_track")
+        notes += self.plate_notes(self.track, self.face, chunk, "face_track")
         raw = self.track.landmarks_array()
         smoothed = smooth_landmarks(raw, np.array(self.track.frames, np.float64) / fps, self.params)
         matrices, failed = similarities(raw, smoothed)
