@@ -519,14 +519,10 @@ def test_the_farm_s_way_nuke_prepares_the_engine_trains_and_renders_chunks_nuke_
     """farm_nuke.py's steps for a node: `dub_process --prepare` (Nuke), `dubkernels run` of the main job (the
     engine: training, the per-frame job in chunks), then the node's whole Process (Nuke)."""
     root, made = sample
-    folder = root / "farmway"
-    folder.mkdir()
-    script = folder / "shot.nk"
-    text = TEMPLATE_FILE.read_text()
-    for name, pattern in (("Read_actor", made.actor), ("Read_dubber", made.dubber)):
-        text = text.replace(f" name {name}\n", f" file {pattern}\n first {FRAMES[0]}\n last {FRAMES[-1]}\n name {name}\n")
-    text = text.replace(" name Swap_pass1\n", f" config {root / 'tiny.json'}\n workers 0\n name Swap_pass1\n")
-    script.write_text(text)
+    script = _saved_template(root, made, "farmway")
+    folder = script.parent
+    script.write_text(script.read_text().replace(" name Swap_pass1\n", f" config {root / 'tiny.json'}\n workers 0\n"
+                                                                     " name Swap_pass1\n"))
     new_session()
     dub_process, engine_command = _dub_process(), [str(Path(sys.prefix) / "bin" / "dubkernels")]
     for name in ("Analyze_actor", "Analyze_dubber"):
@@ -582,6 +578,17 @@ def test_dub_process_run_with_plain_python_says_to_run_it_inside_nuke(tmp_path):
     assert "dub_process.py runs inside Nuke: nuke -t scripts/dub_process.py SHOT.nk --node NAME" in done.stderr
 
 
+def _saved_template(root: Path, made, name: str) -> Path:
+    """The template saved as root/NAME/shot.nk with its Reads on the sample: a script for `nuke -t`."""
+    folder = root / name
+    folder.mkdir()
+    text = TEMPLATE_FILE.read_text()
+    for read, pattern in (("Read_actor", made.actor), ("Read_dubber", made.dubber)):
+        text = text.replace(f" name {read}\n", f" file {pattern}\n first {FRAMES[0]}\n last {FRAMES[-1]}\n name {read}\n")
+    (folder / "shot.nk").write_text(text)
+    return folder / "shot.nk"
+
+
 def _dub_process():
     spec = importlib.util.spec_from_file_location("dub_process", REPO / "scripts" / "dub_process.py")
     module = importlib.util.module_from_spec(spec)
@@ -592,13 +599,8 @@ def _dub_process():
 def test_dub_process_runs_a_nodes_buttons_headless_and_a_chunk_then_the_rest(sample, capsys):
     """`nuke -t scripts/dub_process.py shot.nk --node N [--frames a-b]`, the farm's way to press a button."""
     root, made = sample
-    folder = root / "headless"
-    folder.mkdir()
-    script = folder / "shot.nk"
-    text = TEMPLATE_FILE.read_text()
-    for name, pattern in (("Read_actor", made.actor), ("Read_dubber", made.dubber)):
-        text = text.replace(f" name {name}\n", f" file {pattern}\n first {FRAMES[0]}\n last {FRAMES[-1]}\n name {name}\n")
-    script.write_text(text)
+    script = _saved_template(root, made, "headless")
+    folder = script.parent
     new_session()
     dub_process = _dub_process()
     for name in ("Analyze_actor", "Analyze_dubber"):

@@ -68,30 +68,29 @@ def shot_roots(shot: Any, paths: Iterable[str] = ()) -> list[Root]:
     return roots
 
 
-def _root_of(path: Path, roots: list[Root]) -> Root | None:
-    holding = [r for r in roots if r.holds(path)]
-    return max(holding, key=lambda r: len(r.folder.parts)) if holding else None
+def _under(value: str, roots: list[Root]) -> tuple[Root, str] | None:
+    """The deepest root holding ``value`` and the rest of the path below it (``/rest``, or empty); None when
+    ``value`` is no absolute path or no root holds it."""
+    path = _absolute(value)
+    holding = [r for r in roots if path is not None and r.holds(path)]
+    if path is None or not holding:
+        return None
+    root = max(holding, key=lambda r: len(r.folder.parts))
+    rest = path.relative_to(root.folder).as_posix()
+    return root, "" if rest == "." else f"/{rest}"
 
 
 def rooted(value: str, roots: list[Root]) -> str:
     """``value`` as ``${DUBKERNELS_ROOT_NAME}/rest`` under the deepest root that holds it (unchanged when none
     does, or it is not an absolute path)."""
-    path = _absolute(value)
-    root = _root_of(path, roots) if path is not None else None
-    if root is None or path is None:
-        return value
-    rest = path.relative_to(root.folder).as_posix()
-    return f"${{{root.variable}}}" + (f"/{rest}" if rest != "." else "")
+    found = _under(value, roots)
+    return value if found is None else f"${{{found[0].variable}}}{found[1]}"
 
 
 def argument(value: str, roots: list[Root]) -> str:
     """``value`` as ``{root:NAME}/rest`` for a step's arguments (see :func:`fill`)."""
-    path = _absolute(value)
-    root = _root_of(path, roots) if path is not None else None
-    if root is None or path is None:
-        return value
-    rest = path.relative_to(root.folder).as_posix()
-    return f"{{root:{root.name}}}" + (f"/{rest}" if rest != "." else "")
+    found = _under(value, roots)
+    return value if found is None else f"{{root:{found[0].name}}}{found[1]}"
 
 
 def fill(arg: str, value_of: dict[str, str]) -> str:
