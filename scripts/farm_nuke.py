@@ -8,8 +8,9 @@ Nuke runs only where Nuke is needed, for seconds: each node's inputs are exporte
 its job specs written by ``nuke -t scripts/dub_process.py SHOT.nk --node NAME --prepare`` (the same code as the
 node's buttons). The engine's work runs as ``dubkernels run`` on engine hosts, holding no Nuke licence: a
 network's training (``NAME_train``, on a GPU), the node's per-frame job in frame chunks (``NAME_frames``: ``--chunk
-a-b``; on a GPU for IdentitySwap and FaceSR unless the node's device is the CPU). Then the node's whole Process in
-Nuke (``NAME``: the frames done are skipped, the result tracked and recorded), each after the nodes it reads; then
+a-b``; on a GPU for IdentitySwap and FaceSR unless the node's device is the CPU), the track of its result
+(``NAME_after``). Then the node's whole Process in Nuke (``NAME``: every job found current, the node recorded so a
+render takes its cache), each after the nodes it reads; then
 ``nuke -x -X WRITE -F a-b SHOT.nk`` in frame chunks. The script is read with the plugin's reader of Nuke's script
 syntax, so this runs without Nuke. Workers get NUKE_PATH (the plugin) and DUBKERNELS_VENV (the engine).
 """
@@ -29,7 +30,7 @@ from dubkernels.farm.outdir import check  # noqa: E402
 from dubkernels.farm.plan import CHUNK, NETWORK_KINDS, FarmError, FarmPlan, FarmStep  # noqa: E402
 from dubkernels.io.sequences import parse_frames  # noqa: E402
 from dubkernels_nuke.nkscript import ScriptNode, read_script  # noqa: E402
-from dubkernels_nuke.nodes import NODE_CLASSES  # noqa: E402
+from dubkernels_nuke.nodes import NODE_CLASSES, after_process  # noqa: E402
 from dubkernels_nuke.paths import CACHE_DEFAULT_FOLDER, CacheLayout  # noqa: E402
 
 DUB_PROCESS = REPO / "scripts" / "dub_process.py"
@@ -134,8 +135,11 @@ def node_steps(node: ScriptNode, script: Path, by_name: dict[str, ScriptNode]) -
                                                                  "--chunk", CHUNK], [f"{node.name}_jobs"],
                           chunked=True, gpu=spec.process in NETWORK_KINDS and device_gpu,
                           help=f"{node.name}: its per-frame job in chunks (the engine, no Nuke)", tool=ENGINE_TOOL))
-    steps.append(FarmStep(node.name, spec.process, base, [f"{node.name}_frames"],
-                          help=f"{node.name}: Process (Nuke: the frames done are skipped, the result tracked)"))
+    steps.append(FarmStep(f"{node.name}_after", "analyze", ["run", *(str(cache.job(j)) for j in after_process(
+        spec.process)), "--progress", "none"], [f"{node.name}_frames"],
+                          help=f"{node.name}: the track of its result (the engine, no Nuke)", tool=ENGINE_TOOL))
+    steps.append(FarmStep(node.name, spec.process, base, [f"{node.name}_after"],
+                          help=f"{node.name}: Process in Nuke, every job found current: the node recorded"))
     return steps
 
 

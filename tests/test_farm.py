@@ -264,7 +264,12 @@ def test_a_nuke_scripts_job_keeps_nuke_to_exports_and_renders_and_runs_the_engin
     assert needs["Swap_pass1_train_jobs"] == {"PoseAlign1", "Analyze_actor"}  # through the Dots of the actor column
     assert needs["Swap_pass1_train"] == {"Swap_pass1_train_jobs"}
     assert needs["Swap_pass1_jobs"] == {"PoseAlign1", "Analyze_actor", "Swap_pass1_train"}
-    assert needs["Swap_pass1_frames"] == {"Swap_pass1_jobs"} and needs["Swap_pass1"] == {"Swap_pass1_frames"}
+    assert needs["Swap_pass1_frames"] == {"Swap_pass1_jobs"} and needs["Swap_pass1_after"] == {"Swap_pass1_frames"}
+    assert needs["Swap_pass1"] == {"Swap_pass1_after"}
+    assert steps["PoseAlign1_after"]["script"]["actions"]["onRun"]["args"][:4] == [
+        "run", *(str(tmp_path / "dubkernels_cache/PoseAlign1/jobs" / f"{j}.json") for j in ("analyze_out",
+                                                                                             "actor_render",
+                                                                                             "analyze_actor_render"))]
     assert "FaceSR_pass2_train" not in steps and "FaceSR_pass1_train" in needs["FaceSR_pass2_jobs"]
     assert needs["Swap_pass2_train_jobs"] == {"OwnMouth_comp", "Analyze_actor", "Swap_pass1_train"}
     assert needs["render"] == {"Composite_final"}
@@ -281,7 +286,7 @@ def test_a_nuke_scripts_job_keeps_nuke_to_exports_and_renders_and_runs_the_engin
     assert "hostRequirements" not in steps["Stabilize_pass1_frames"]
     nuke_steps = [name for name, step in steps.items() if step["script"]["actions"]["onRun"]["command"] ==
                   "{{Param.Engine}}"]
-    assert not any(name.endswith(("_train", "_frames")) for name in nuke_steps)  # Nuke never trains or infers
+    assert not any(name.endswith(("_train", "_frames", "_after")) for name in nuke_steps)  # no engine work in Nuke
     run = steps["Stabilize_pass1_jobs"]["script"]["actions"]["onRun"]
     assert run["args"] == ["-t", str(REPO / "scripts/dub_process.py"), str(script), "--node", "Stabilize_pass1",
                            "--prepare"]

@@ -28,6 +28,7 @@ from dubkernels_nuke.describe import plugin_version  # noqa: E402
 from dubkernels_nuke.dknode import DKNode, PluginError  # noqa: E402
 from dubkernels_nuke.overrides import override_text  # noqa: E402
 from dubkernels_nuke.frames import frame_path, frames_on_disk  # noqa: E402
+from dubkernels_nuke.nodes import after_process  # noqa: E402
 from dubkernels_nuke.paths import TEMPLATE_FILE  # noqa: E402
 from dubkernels_nuke.state import COLOURS  # noqa: E402
 
@@ -533,6 +534,11 @@ def test_the_farm_s_way_nuke_prepares_the_engine_trains_and_renders_chunks_nuke_
     for chunk in ("1001-1003", "1004-1005"):
         subprocess.run(engine_command + ["run", str(cache / "PoseAlign1/jobs/process.json"), "--chunk", chunk,
                                          "--progress", "none"], check=True, capture_output=True)
+    after = [str(cache / f"PoseAlign1/jobs/{name}.json") for name in after_process("pose_align")]
+    assert sorted(p.stem for p in (cache / "PoseAlign1/jobs").glob("*.json")) == sorted(
+        ["process", *after_process("pose_align")])  # the farm's step names the jobs the plugin writes
+    subprocess.run(engine_command + ["run", *after, "--progress", "none"], check=True, capture_output=True)
+    assert (cache / "PoseAlign1/out/out.track.json").is_file()  # tracked by the engine, outside Nuke
     assert dub_process.main([str(script), "--node", "PoseAlign1"]) == 0
     summary = json.loads(next((cache / "PoseAlign1/out").glob("out.1001-1005.summary.json")).read_text())
     assert summary["frames_skipped"] == 5  # Nuke's Process found every frame the engine made

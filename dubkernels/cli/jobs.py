@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run any job from a JSON job spec (what dub, Nuke and the farm write)",
                        description="Run a job from a JSON job spec. --frames overrides the job's frame range. "
                                    "Relative paths in the spec resolve against its folder.")
-    p.add_argument("job", type=Path, help="job spec file")
+    p.add_argument("job", type=Path, nargs="+", help="job spec file(s), run in order (each checked before any runs)")
     add_frames_option(p, default="the job's range")
     p.add_argument("--chunk", metavar="RANGE", help="a farm chunk: only the job's frames inside RANGE (none: "
                                                      "nothing to do); per-frame kinds only")
@@ -124,14 +124,17 @@ def _run_job_command(args: argparse.Namespace) -> int:
     from dubkernels.pipeline.ownership import check_job_belongs, job_work_folder
     from dubkernels.pipeline.work_lock import work_lock
 
-    job = load_job(args.job)
-    if args.frames:
-        job.frames = args.frames
-    if not args.force:
-        check_job_belongs(job, Path(args.job))
-    work = job_work_folder(Path(args.job))  # a job of a dub: not while a `dub` runs there
-    with work_lock(work, f"dubkernels run {args.job}", shared=True) if work else nullcontext():
-        return _execute(job, args)
+    jobs = [load_job(path) for path in args.job]  # a bad one stops the run before any job runs
+    for path, job in zip(args.job, jobs):
+        if args.frames:
+            job.frames = args.frames
+        if not args.force:
+            check_job_belongs(job, Path(path))
+    for path, job in zip(args.job, jobs):
+        work = job_work_folder(Path(path))  # a job of a dub: not while a `dub` runs there
+        with work_lock(work, f"dubkernels run {path}", shared=True) if work else nullcontext():
+            _execute(job, args)
+    return 0
 
 
 def _execute(job: Job, args: argparse.Namespace) -> int:

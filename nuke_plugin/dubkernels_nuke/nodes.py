@@ -12,6 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+# The jobs a node's Process runs after its main job (``CACHE/jobs/NAME.json``): the track of its result, and
+# PoseAlign's render of the actor with its track. A farm runs them with `dubkernels run` before Nuke records the node.
+AFTER_PROCESS = {"pose_align": ("analyze_out", "actor_render", "analyze_actor_render")}
+AFTER_DEFAULT = ("analyze_out",)
+
+
+def after_process(kind: str) -> tuple[str, ...]:
+    return AFTER_PROCESS.get(kind, AFTER_DEFAULT)
+
+
 @dataclass(frozen=True)
 class Feed:
     """One image input of a node: its Nuke input name and the job ports its frames and track fill."""
