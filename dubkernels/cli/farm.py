@@ -55,5 +55,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"submit:       python {submit}   (runs deadlinecommand for each job, dependencies in order)")
     on_gpu = f"{len(gpu)} on a GPU: {', '.join(gpu)}" if gpu else "none on a GPU"
     print(f"steps:        {len(plan.steps)} ({len(chunked)} in chunks of {args.chunk} frames, {on_gpu})")
-    print(f"job specs:    {plan.work / 'jobs'} (every worker must see it at this path)")
+    print(f"job specs:    {plan.work / 'jobs'} (under the WorkDir root: the farm maps the roots per host)")
     return 0

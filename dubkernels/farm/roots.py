@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -59,8 +59,11 @@ def shot_roots(shot: Any, paths: Iterable[str] = ()) -> list[Root]:
             ("Dubber", shot.dubber.source, "IN", "the folder of the dubber take"),
             ("Output", shot.output, "OUT", "the folder the final shot and its line are written to")):
         folder = Path(os.path.abspath(value)).parent
-        if not any(r.folder == folder for r in roots):
+        shared = next((i for i, r in enumerate(roots) if r.folder == folder), None)
+        if shared is None:
             roots.append(Root(name, folder, flow, help))
+        else:  # one root for both (the takes in one folder): its help says so
+            roots[shared] = replace(roots[shared], help=f"{roots[shared].help}; also {help[4:]}")
     for value in paths:
         path = _absolute(value)
         if path is not None and not any(r.holds(path) for r in roots):
