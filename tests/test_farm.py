@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -18,6 +19,7 @@ from safetensors.torch import load_file
 from dubkernels.cli.main import main
 from dubkernels.farm.openjd import range_expression
 from dubkernels.farm.plan import FarmError, plan_farm
+from dubkernels.farm.roots import rooted, shot_roots
 from dubkernels.jobs.spec import Job, save_job
 from dubkernels.pipeline.dub import dub_shot
 from dubkernels.pipeline.shot import load_shot
@@ -384,3 +386,15 @@ def test_a_nuke_scripts_job_refuses_empty_plates_and_a_garbage_script(tmp_path):
                               cwd=REPO, capture_output=True, text=True)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_takes_in_one_folder_are_one_root_and_an_output_beside_them_makes_it_read_and_written():
+    shot = SimpleNamespace(work="/show/sh010/work", actor=SimpleNamespace(source="/show/sh010/takes/a0.mov"),
+                           dubber=SimpleNamespace(source="/show/sh010/takes/d0.mov"),
+                           output="/show/sh010/takes/dub.####.exr")
+    roots = shot_roots(shot, ["/models/vgg16.pt", "/show/sh010/takes/line.wav"])
+    assert [(r.name, str(r.folder), r.data_flow) for r in roots] == [
+        ("Work", "/show/sh010/work", "INOUT"), ("Actor", "/show/sh010/takes", "INOUT"), ("File1", "/models", "IN")]
+    assert rooted("/show/sh010/takes/line.wav", roots) == "${DUBKERNELS_ROOT_ACTOR}/line.wav"
+    assert rooted("/show/sh010/work/pass1", roots) == "${DUBKERNELS_ROOT_WORK}/pass1"
+    assert rooted("ocio://default", roots) == "ocio://default" and rooted("/elsewhere/x", roots) == "/elsewhere/x"

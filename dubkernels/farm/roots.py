@@ -62,12 +62,15 @@ def shot_roots(shot: Any, paths: Iterable[str] = ()) -> list[Root]:
         shared = next((i for i, r in enumerate(roots) if r.folder == folder), None)
         if shared is None:
             roots.append(Root(name, folder, flow, help))
-        else:  # one root for both (the takes in one folder): its help says so
-            roots[shared] = replace(roots[shared], help=f"{roots[shared].help}; also {help[4:]}")
+        else:  # one root for both (the takes in one folder, an output beside a take): read and written if either is
+            first = roots[shared]
+            roots[shared] = replace(first, help=f"{first.help}; and {help}",
+                                    data_flow=first.data_flow if first.data_flow == flow else "INOUT")
     for value in paths:
         path = _absolute(value)
         if path is not None and not any(r.holds(path) for r in roots):
-            roots.append(Root(f"File{len(roots) - 3}", path.parent, "IN", f"the folder of {path.name}"))
+            number = 1 + sum(r.name.startswith("File") for r in roots)
+            roots.append(Root(f"File{number}", path.parent, "IN", f"the folder of {path.name}"))
     return roots
 
 
