@@ -85,8 +85,6 @@ def check_paths(shot: Shot) -> None:
 def check_models(shot: Shot) -> None:
     """Refuse a model file the shot names that is not there, or (``train.init``) not a readable network
     checkpoint: before the first step, not when the step that reads it comes."""
-    from dubkernels.nets.checkpoint import CheckpointError, load_checkpoint
-
     named = (("train.init", shot.train.init), ("report.lpips_model", shot.lpips_model),
              ("report.fid_model", shot.fid_model))
     for key, value in named:
@@ -94,6 +92,8 @@ def check_models(shot: Shot) -> None:
             raise ShotError(f"{shot.path}: {key} = {value}: not found; give the path to the file, or leave {key} "
                             "empty.")
     if shot.train.init:
+        from dubkernels.nets.checkpoint import CheckpointError, load_checkpoint  # torch: only for an init to check
+
         try:
             load_checkpoint(shot.train.init)
         except CheckpointError as exc:
