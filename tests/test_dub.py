@@ -445,3 +445,12 @@ def test_frames_the_actor_take_does_not_hold_are_refused_naming_those_it_does(sa
     assert (f"asks for frames {outside}, but the actor take holds frames 1001-1005; give a range inside them "
             "(--set shot.frames=1001-1005)") in err
     assert not (root / "frames").exists()  # refused before anything is written
+
+
+def test_the_preflight_of_a_shot_without_an_init_imports_no_torch(sample):
+    root, made = sample
+    path = _shot_file(root, made, "light")
+    code = ("import sys; from dubkernels.pipeline.shot import load_shot; from dubkernels.pipeline.preflight import "
+            f"preflight; preflight(load_shot({str(path)!r})); print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr  # the forked workers stay small
