@@ -68,11 +68,11 @@ class Job:
         return {"format": JOB_FORMAT, "version": JOB_VERSION, "stage": self.stage, "inputs": self.inputs,
                 "outputs": self.outputs, "frames": self.frames, "ocio": self.ocio, "params": self.params}
 
-    def relative_to(self, folder: Path) -> "Job":
-        """The job with its roots expanded (:func:`expand_roots`) and relative input, output and OCIO paths
-        resolved against ``folder``."""
+    def relative_to(self, folder: Path, where: str = "") -> "Job":
+        """The job with its roots expanded (:func:`expand_roots`; errors name ``where``, its file) and relative
+        input, output and OCIO paths resolved against ``folder``."""
         def absolute(value: str) -> str:
-            value = expand_roots(value, str(folder))
+            value = expand_roots(value, where or str(folder))
             return value if os.path.isabs(value) or "://" in value else os.path.normpath(folder / value)
 
         return replace(self, inputs={k: absolute(v) for k, v in self.inputs.items()},
@@ -137,4 +137,4 @@ def load_job(path: str | os.PathLike[str]) -> Job:
     """Read and check a job spec file; relative paths in it resolve against its folder."""
     path = Path(path)
     data = read_json_object(path, "job", JobError, "write it with a command's --write-job")
-    return job_from_dict(data, str(path)).relative_to(path.resolve().parent)
+    return job_from_dict(data, str(path)).relative_to(path.resolve().parent, str(path))
