@@ -147,3 +147,14 @@ def test_a_frame_dubkernels_wrote_is_known_by_what_made_it_not_by_when(tmp_path)
         time.sleep(0.01)
     assert os.stat(first).st_mtime_ns != os.stat(second).st_mtime_ns
     assert frame_fingerprint(first) == frame_fingerprint(second) == ["1f2e", "9a8b", os.stat(first).st_size]
+
+
+def test_a_farm_root_in_a_job_is_expanded_from_the_environment_or_named_when_unset(tmp_path, monkeypatch):
+    spec = tmp_path / "jobs" / "a.json"
+    save_job(Job("analyze", {"plate": "${DUBKERNELS_ROOT_ACTOR}/a.####.exr"}, {"out": "../t.json"}), spec)
+    monkeypatch.delenv("DUBKERNELS_ROOT_ACTOR", raising=False)
+    with pytest.raises(JobError, match=rf"{spec}: .*needs \$\{{DUBKERNELS_ROOT_ACTOR\}}, which is not set"):
+        load_job(spec)
+    monkeypatch.setenv("DUBKERNELS_ROOT_ACTOR", "/mnt/elsewhere/plates")
+    job = load_job(spec)
+    assert job.inputs["plate"] == "/mnt/elsewhere/plates/a.####.exr" and job.outputs["out"] == str(tmp_path / "t.json")
