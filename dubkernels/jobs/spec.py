@@ -90,6 +90,13 @@ def portable(value: str, root: Path, folder: Path) -> str:
     return os.path.relpath(path, os.path.abspath(folder)) if path == root or root in path.parents else value
 
 
+def written_path(value: str, root: Path, folder: Path, outside: Callable[[str], str] | None = None) -> str:
+    """How a path is written into a file in ``folder`` of the tree ``root``: relative to ``folder`` when ``root``
+    holds it (:func:`portable`), else through ``outside`` (a farm job's roots) where given."""
+    near = portable(value, root, folder)
+    return outside(near) if outside is not None and near == value else near
+
+
 def save_job(job: Job, path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
              outside: Callable[[str], str] | None = None) -> None:
     """Write a job spec atomically; with ``root``, the paths under it relative to the spec's folder (a job of a
@@ -99,8 +106,7 @@ def save_job(job: Job, path: str | os.PathLike[str], root: str | os.PathLike[str
         folder = Path(path).parent
 
         def written(value: str) -> str:
-            near = portable(value, Path(root), folder)
-            return outside(near) if outside is not None and near == value else near
+            return written_path(value, Path(root), folder, outside)
 
         job = replace(job, inputs={k: written(v) for k, v in job.inputs.items()},
                       outputs={k: written(v) for k, v in job.outputs.items()},

@@ -19,7 +19,7 @@ from dubkernels.io.files import atomic_write_text, remove_temporaries
 from dubkernels.jobs.identity import identity_parts, output_identity
 from dubkernels.jobs.kinds import job_kind
 from dubkernels.jobs.progress import Progress
-from dubkernels.jobs.spec import JobError, portable, save_job
+from dubkernels.jobs.spec import JobError, portable, save_job, written_path
 from dubkernels.jobs.summary import Summary
 from dubkernels.pipeline.graph import Graph, Step
 from dubkernels.pipeline.runner import run_job
@@ -205,12 +205,8 @@ def write_manifest(work: Path, name: str, graph: Graph, extra: dict[str, str] | 
     job's roots) where given."""
     from dubkernels.pipeline.deliver import save_deliveries
 
-    def written(value: str) -> str:
-        near = portable(value, work, work)
-        return outside(near) if outside is not None and near == value else near
-
     path = work / "files.json"
-    files = {key: written(value) for key, value in {**graph.files, **(extra or {})}.items()}
+    files = {key: written_path(value, work, work, outside) for key, value in {**graph.files, **(extra or {})}.items()}
     deliveries = {key: portable(value, work, work)
                   for key, value in save_deliveries(work, graph.deliveries, outside).items()}
     manifest = {"name": name, "shot": shot, "steps": graph.names, "files": files, "deliver": deliver,
